@@ -1,0 +1,60 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Orm } from '../db/orm.ts';
+import type { Logger } from '../logger.ts';
+import type { Clock } from '../auth/context.ts';
+import type { Queues } from '../workers/queues.ts';
+import authPlugin from './plugins/auth.ts';
+import bullBoard from './plugins/bull-board.ts';
+import contextPlugin from './plugins/context.ts';
+import errorsPlugin from './plugins/errors.ts';
+import rateLimits from './plugins/rate-limits.ts';
+import swaggerPlugin from './plugins/swagger.ts';
+import apiTokenRoutes from './routes/api-tokens.ts';
+import authRoutes from './routes/auth.ts';
+import healthRoutes from './routes/health.ts';
+import userRoutes from './routes/users.ts';
+
+export interface AppDeps {
+  config: Config;
+  orm: Orm;
+  redis: Redis;
+  queues: Queues;
+  logger: Logger;
+  clock?: Clock;
+}
+
+// Builds the HTTP application without listening, so tests drive it with `inject` or a real port alike.
+// Layers: infrastructure plugins, then the auth and rate-limit hooks, then one plugin per resource.
+export async function buildApp({ config, orm, redis, queues, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(errorsPlugin);
+  await app.register(contextPlugin, { config, orm, redis, clock });
+  await app.register(swaggerPlugin);
+  await app.register(rateLimits, {
+    enabled: config.rateLimit.enabled,
+    rules: config.rateLimit,
+    namespace: `${config.redisPrefix}:rate-limit:`,
+  });
+  await app.register(authPlugin);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(healthRoutes, { queues });
+  await app.register(authRoutes);
+  await app.register(apiTokenRoutes);
+  await app.register(userRoutes);
+  await app.register(bullBoard, { queues });
+  return app as unknown as FastifyInstance;
+}

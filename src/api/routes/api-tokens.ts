@@ -1,0 +1,68 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys.ts';
+import type { ApiKey } from '../../db/entities/api-key.ts';
+import { findUser } from '../../auth/users.ts';
+import { authContext } from '../plugins/context.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, IdParams, IsoDate, ok, Success } from '../schemas.ts';
+
+const ApiTokenInfo = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  createdAt: IsoDate,
+  lastUsedAt: Type.Union([IsoDate, Type.Null()]),
+  expiresAt: Type.Union([IsoDate, Type.Null()]),
+});
+
+const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;
+const info = (key: ApiKey) => ({
+  id: key.id,
+  name: key.name,
+  createdAt: key.createdAt.toISOString(),
+  lastUsedAt: iso(key.lastUsedAt),
+  expiresAt: iso(key.expiresAt),
+});
+
+// A user's own API tokens (`X-API-Token`, seed 004). The secret is shown once, at creation.
+const apiTokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const tags = ['auth'];
+
+  app.post('/api/auth/api-tokens', {
+    schema: {
+      tags,
+      summary: 'Create an API token (its secret is shown only in this answer)',
+      body: Type.Object(
+        { name: Type.String({ minLength: 1, maxLength: 100 }), expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) },
+        { additionalProperties: false },
+      ),
+      response: { 201: ok(Type.Object({ ...ApiTokenInfo.properties, token: Type.String() })), ...errors(400, 401, 429) },
+    },
+    handler: async (request, reply) => {
+      const ctx = authContext(request);
+      const user = await findUser(ctx, principalOf(request).userId);
+      const { expiresInDays, name } = request.body;
+      const expiresAt = expiresInDays ? new Date(ctx.clock().getTime() + expiresInDays * 86_400_000) : undefined;
+      const created = await createApiKey(ctx, user, { kind: 'api-token', name, ...(expiresAt ? { expiresAt } : {}) });
+      return reply.code(201).send({ success: true, data: { ...info(created.key), token: created.secret } });
+    },
+  });
+
+  app.get('/api/auth/api-tokens', {
+    schema: { tags, summary: 'List your API tokens (never their secrets)', response: { 200: ok(Type.Array(ApiTokenInfo)), ...errors(401, 429) } },
+    handler: async (request) => {
+      const keys = await listApiKeys(authContext(request), principalOf(request).userId);
+      return { success: true, data: keys.map(info) } as const;
+    },
+  });
+
+  app.delete('/api/auth/api-tokens/:id', {
+    schema: { tags, summary: 'Revoke one of your API tokens', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
+    handler: async (request) => {
+      await revokeApiKey(authContext(request), principalOf(request).userId, request.params.id);
+      return { success: true } as const;
+    },
+  });
+};
+
+export default apiTokenRoutes;

@@ -1,0 +1,127 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { loginWithOneTimeToken, loginWithPassword, type LoginResult } from '../../auth/login.ts';
+import { refreshSession, revokeSession } from '../../auth/sessions.ts';
+import { AppError } from '../../domain/errors.ts';
+import { authContext } from '../plugins/context.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, ok, Success } from '../schemas.ts';
+import { publicUser, PublicUser } from './users.ts';
+
+const PasswordLogin = Type.Object(
+  { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+const TokenLogin = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 512, description: 'A one-time login token' }) },
+  { additionalProperties: false },
+);
+const IssuedToken = Type.Object({
+  token: Type.String(),
+  expiresAt: Type.Integer({ description: 'Unix time in milliseconds' }),
+});
+
+function login(ctx: Parameters<typeof loginWithPassword>[0], body: { username: string; password: string } | { token: string }): Promise<LoginResult> {
+  return 'token' in body ? loginWithOneTimeToken(ctx, body.token) : loginWithPassword(ctx, body.username, body.password);
+}
+
+// Seeds 000–002 (`/api/auth/*`) and seed 003's `POST /api/login`, answered from the same code.
+const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const publicLogin = { auth: 'public', rateLimitGroup: 'auth' } as const;
+
+  app.post('/api/auth/login', {
+    config: publicLogin,
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in with a username and password, or exchange a one-time login token',
+      body: Type.Union([PasswordLogin, TokenLogin]),
+      response: { 200: ok(Type.Object({ ...IssuedToken.properties, user: PublicUser })), ...errors(400, 401, 429) },
+    },
+    handler: async (request) => {
+      const result = await login(authContext(request), request.body);
+      return { success: true, data: { token: result.token, expiresAt: result.expiresAt.getTime(), user: publicUser(result.user) } } as const;
+    },
+  });
+
+  app.post('/api/login', {
+    config: publicLogin,
+    schema: {
+      tags: ['auth'],
+      summary: 'Log in (seed 003 shape)',
+      body: PasswordLogin,
+      response: {
+        200: Type.Object({ success: Type.Literal(true), token: Type.String(), user: Type.Object({ id: Type.Integer(), username: Type.String() }) }),
+        ...errors(400, 401, 429),
+      },
+    },
+    handler: async (request) => {
+      const result = await login(authContext(request), request.body);
+      return { success: true, token: result.token, user: { id: result.user.id, username: result.user.username } } as const;
+    },
+  });
+
+  app.get('/api/auth/verify', {
+    config: { auth: 'any' },
+    schema: {
+      tags: ['auth'],
+      summary: 'Check the presented credential and say whose it is',
+      response: {
+        200: ok(
+          Type.Object({
+            valid: Type.Literal(true),
+            userId: Type.Integer(),
+            username: Type.String(),
+            role: Type.String(),
+            isMaster: Type.Boolean({ description: 'Whether the caller is an administrator' }),
+            via: Type.String({ description: 'jwt, api-token, device-key or admin-token' }),
+            deviceId: Type.Optional(Type.Integer({ description: 'The only device a device API key may act on' })),
+            expiresAt: Type.Union([Type.Integer(), Type.Null()]),
+          }),
+        ),
+        ...errors(401),
+      },
+    },
+    handler: async (request) => {
+      const p = principalOf(request);
+      return {
+        success: true,
+        data: {
+          valid: true,
+          userId: p.userId,
+          username: p.username,
+          role: p.role,
+          isMaster: p.role === 'admin',
+          via: p.via,
+          ...(p.deviceId === undefined ? {} : { deviceId: p.deviceId }),
+          expiresAt: p.expiresAt?.getTime() ?? null,
+        },
+      } as const;
+    },
+  });
+
+  app.post('/api/auth/refresh', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Exchange the current token for a new one; the current one stops working',
+      response: { 200: ok(IssuedToken), ...errors(401) },
+    },
+    handler: async (request) => {
+      const issued = await refreshSession(authContext(request), principalOf(request));
+      return { success: true, data: { token: issued.token, expiresAt: issued.expiresAt.getTime() } } as const;
+    },
+  });
+
+  app.post('/api/auth/logout', {
+    schema: { tags: ['auth'], summary: 'Invalidate the current token at once', response: { 200: Success, ...errors(401) } },
+    handler: async (request) => {
+      const { sessionId } = principalOf(request);
+      if (!sessionId) {
+        throw new AppError('INVALID_TOKEN', 'Only a login token (JWT) can be logged out; revoke API tokens with DELETE /api/auth/api-tokens/{id}');
+      }
+      await revokeSession(authContext(request), sessionId);
+      return { success: true } as const;
+    },
+  });
+};
+
+export default authRoutes;

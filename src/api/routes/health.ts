@@ -1,0 +1,84 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Queues } from '../../workers/queues.ts';
+import { errors, ok } from '../schemas.ts';
+
+async function probe(check: () => Promise<unknown>): Promise<string> {
+  try {
+    await check();
+    return 'ok';
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+// CPU use as a percentage of one core, measured between two calls (the first call measures since start).
+function cpuMeter() {
+  let last = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
+  return () => {
+    const now = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
+    const usedMicros = now.usage.user - last.usage.user + (now.usage.system - last.usage.system);
+    const elapsedMicros = Number(now.at - last.at) / 1000;
+    last = now;
+    return elapsedMicros > 0 ? Math.round((usedMicros / elapsedMicros) * 1000) / 10 : 0;
+  };
+}
+
+const JobCounts = Type.Record(Type.String(), Type.Integer());
+
+const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app, { queues }) => {
+  const probeConfig = { auth: 'public', rateLimitGroup: false } as const;
+
+  app.get('/health', {
+    config: probeConfig,
+    schema: { tags: ['health'], summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    handler: async () => ({ status: 'ok' }) as const,
+  });
+
+  const Checks = Type.Object({ status: Type.String(), postgres: Type.String(), redis: Type.String() });
+  app.get('/ready', {
+    config: probeConfig,
+    schema: { tags: ['health'], summary: 'PostgreSQL and Redis answer', response: { 200: Checks, 503: Checks } },
+    handler: async (_request, reply) => {
+      const [postgres, redis] = await Promise.all([
+        probe(() => app.orm.em.getConnection().execute('select 1')),
+        probe(() => app.redis.ping()),
+      ]);
+      const ready = postgres === 'ok' && redis === 'ok';
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, redis });
+    },
+  });
+
+  const cpu = cpuMeter();
+  app.get('/api/whatsapp/server/stats', {
+    schema: {
+      tags: ['health'],
+      summary: 'Server figures (seed 004); queue counts for administrators',
+      response: {
+        200: ok(
+          Type.Object({
+            uptime: Type.Integer({ description: 'Seconds since this process started' }),
+            memory: Type.Number({ description: 'Resident memory of this process, MB' }),
+            cpu: Type.Number({ description: 'CPU use since the previous call, % of one core' }),
+            queues: Type.Optional(Type.Record(Type.String(), JobCounts)),
+          }),
+        ),
+        ...errors(401, 429),
+      },
+    },
+    handler: async (request) => {
+      const figures = {
+        uptime: Math.floor(process.uptime()),
+        memory: Math.round((process.memoryUsage.rss() / 1_048_576) * 10) / 10,
+        cpu: cpu(),
+      };
+      if (request.principal?.role !== 'admin') return { success: true, data: figures } as const;
+      const counts = await Promise.all(
+        Object.entries(queues).map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const),
+      );
+      return { success: true, data: { ...figures, queues: Object.fromEntries(counts) } } as const;
+    },
+  });
+};
+
+export default healthRoutes;

@@ -1,0 +1,183 @@
+// Reads and validates the environment once, at start. Every problem is reported in one sentence a person
+// can act on; production refuses to run on a missing or development-default secret.
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface RateLimitRule {
+  max: number;
+  windowMs: number;
+}
+
+export interface Config {
+  nodeEnv: string;
+  role: Role;
+  host: string;
+  port: number;
+  wsPort: number | undefined;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  jwtSecret: string;
+  jwtTtlMs: number;
+  loginTokenTtlMs: number;
+  encryptionKey: Buffer;
+  adminUsername: string;
+  adminPassword: string;
+  adminToken: string | undefined;
+  apiToken: string | undefined;
+  waWebSocketUrl: string;
+  logLevel: string;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  rateLimit: {
+    enabled: boolean;
+    standard: RateLimitRule;
+    sending: RateLimitRule;
+    uploads: RateLimitRule;
+    admin: RateLimitRule;
+    auth: RateLimitRule;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+// Development defaults: good enough to start against a local PostgreSQL and Redis, refused in production.
+export const DEV_SECRETS = {
+  JWT_SECRET: 'dev-jwt-secret-change-me',
+  ENCRYPTION_KEY: '0000000000000000000000000000000000000000000000000000000000000000',
+  ADMIN_PASSWORD: 'admin',
+  ADMIN_TOKEN: 'dev-admin-token',
+  API_TOKEN: 'dev-api-token',
+} as const;
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string, defaultUnit: 'ms' | 's' = 's'): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2] ?? defaultUnit]!;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const str = (name: string, fallback: string) => env[name]?.trim() || fallback;
+
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}="${raw}" must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const duration = (name: string, fallback: string) => {
+    const raw = str(name, fallback);
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms <= 0) {
+      problems.push(`${name}="${raw}" must be a duration such as 900 (seconds), 15m, 24h or 7d`);
+      return parseDuration(fallback)!;
+    }
+    return ms;
+  };
+
+  const secret = (name: keyof typeof DEV_SECRETS, required: boolean) => {
+    const raw = env[name]?.trim();
+    if (production && raw === DEV_SECRETS[name]) {
+      problems.push(`${name} is set to the development default; set a secret of your own for production`);
+    }
+    if (raw) return raw;
+    if (!production) return DEV_SECRETS[name];
+    if (required) problems.push(`${name} is required in production (NODE_ENV=production)`);
+    return undefined;
+  };
+
+  const rule = (name: string, fallback: string): RateLimitRule => {
+    const raw = str(name, fallback);
+    const [max, window] = raw.split('/');
+    const windowMs = window ? parseDuration(window) : undefined;
+    if (!max || !/^\d+$/.test(max) || windowMs === undefined || windowMs <= 0) {
+      problems.push(`${name}="${raw}" must look like 100/15m (requests per window)`);
+      return rule(name, fallback);
+    }
+    return { max: Number(max), windowMs };
+  };
+
+  const role = str('ROLE', 'all');
+  if (role !== 'all' && role !== 'api' && role !== 'worker') {
+    problems.push(`ROLE="${role}" must be all, api or worker`);
+  }
+
+  const jwtSecret = secret('JWT_SECRET', true) ?? '';
+  if (production && jwtSecret.length < 32) problems.push('JWT_SECRET must be at least 32 characters in production');
+
+  const encryptionKeyText = secret('ENCRYPTION_KEY', true) ?? DEV_SECRETS.ENCRYPTION_KEY;
+  const encryptionKey = parseKey(encryptionKeyText);
+  if (!encryptionKey) {
+    problems.push('ENCRYPTION_KEY must be 32 bytes as 64 hex characters or base64 (generate one with "openssl rand -hex 32")');
+  }
+
+  const redisPrefix = str('REDIS_PREFIX', 'wa');
+  if (redisPrefix.includes(':')) problems.push(`REDIS_PREFIX="${redisPrefix}" must not contain ":" (BullMQ uses it as a separator)`);
+
+  const wsPortRaw = env.WS_PORT?.trim();
+  const config: Config = {
+    nodeEnv,
+    role: role as Role,
+    host: str('HOST', '0.0.0.0'),
+    port: int('PORT', 3000, 0, 65535),
+    wsPort: wsPortRaw ? int('WS_PORT', 0, 1, 65535) : undefined,
+    databaseUrl: str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/wa_platform'),
+    redisUrl: str('REDIS_URL', 'redis://127.0.0.1:6379'),
+    redisPrefix,
+    jwtSecret,
+    jwtTtlMs: duration('JWT_TTL', '24h'),
+    loginTokenTtlMs: duration('LOGIN_TOKEN_TTL', '5m'),
+    encryptionKey: encryptionKey ?? Buffer.alloc(32),
+    adminUsername: str('ADMIN_USERNAME', 'admin'),
+    adminPassword: secret('ADMIN_PASSWORD', true) ?? '',
+    adminToken: secret('ADMIN_TOKEN', false),
+    apiToken: secret('API_TOKEN', false),
+    waWebSocketUrl: str('WA_WEBSOCKET_URL', 'wss://web.whatsapp.com/ws/chat'),
+    logLevel: str('LOG_LEVEL', production ? 'info' : 'debug'),
+    bodyLimit: int('BODY_LIMIT', 1_048_576, 1024),
+    shutdownTimeoutMs: duration('SHUTDOWN_TIMEOUT', '25s'),
+    rateLimit: {
+      enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',
+      standard: rule('RATE_LIMIT_STANDARD', '100/15m'),
+      sending: rule('RATE_LIMIT_SENDING', '60/1m'),
+      uploads: rule('RATE_LIMIT_UPLOADS', '20/1m'),
+      admin: rule('RATE_LIMIT_ADMIN', '200/15m'),
+      auth: rule('RATE_LIMIT_AUTH', '20/1m'),
+    },
+  };
+  if (!/^(postgres|postgresql):\/\//.test(config.databaseUrl)) {
+    problems.push(`DATABASE_URL="${redact(config.databaseUrl)}" must be a postgres:// URL`);
+  }
+  if (!/^rediss?:\/\//.test(config.redisUrl)) problems.push(`REDIS_URL="${redact(config.redisUrl)}" must be a redis:// URL`);
+  if (!/^wss?:\/\//.test(config.waWebSocketUrl)) problems.push(`WA_WEBSOCKET_URL="${config.waWebSocketUrl}" must be a ws:// or wss:// URL`);
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+function parseKey(text: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  const decoded = Buffer.from(text, 'base64');
+  return decoded.length === 32 ? decoded : undefined;
+}
+
+// Hides the password of a connection URL in messages and logs.
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

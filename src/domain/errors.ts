@@ -1,0 +1,52 @@
+// Error codes of the public API (seed 004's list, seed 002's auth codes, and the platform's own),
+// each with the HTTP status it answers with.
+export const ERROR_STATUS = {
+  UNAUTHORIZED: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  INVALID_CREDENTIALS: 401,
+  INVALID_API_TOKEN: 401,
+  INVALID_ADMIN_TOKEN: 401,
+  MISSING_API_TOKEN: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  USER_NOT_FOUND: 404,
+  API_TOKEN_NOT_FOUND: 404,
+  USER_ALREADY_EXISTS: 409,
+  DEVICE_NOT_FOUND: 404,
+  DEVICE_NOT_CONNECTED: 409,
+  DEVICE_ALREADY_EXISTS: 409,
+  SESSION_EXPIRED: 410,
+  MESSAGE_SEND_FAILED: 502,
+  INVALID_PHONE_NUMBER: 400,
+  FILE_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
+  FILE_TOO_LARGE: 413,
+  INVALID_FILE_TYPE: 415,
+  UPLOAD_FAILED: 500,
+  RATE_LIMIT_EXCEEDED: 429,
+  DAILY_LIMIT_EXCEEDED: 429,
+  AI_PROVIDER_ERROR: 502,
+  AI_COST_LIMIT_EXCEEDED: 429,
+  INVALID_AI_CONFIG: 400,
+  VALIDATION_ERROR: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: unknown;
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.statusCode = ERROR_STATUS[code];
+    this.details = details;
+  }
+}

@@ -1,0 +1,19 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.ts';
+
+export type { Logger };
+
+// Secrets never reach a log line, whichever header or field carries them.
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-token"]',
+  'req.headers["x-admin-token"]',
+  'req.headers["x-device-api-key"]',
+  'req.headers.cookie',
+  '*.password',
+  '*.token',
+];
+
+export function createLogger(config: Pick<Config, 'logLevel' | 'nodeEnv'>): Logger {
+  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
+}

@@ -1,0 +1,40 @@
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { startPlatform } from './platform.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+
+const logger = createLogger(config);
+let platform;
+try {
+  platform = await startPlatform(config, logger);
+} catch (err) {
+  logger.fatal(err instanceof Error ? err.message : err);
+  logger.flush();
+  process.exit(1);
+}
+const { app, close } = platform;
+
+if (app) {
+  await app.listen({ host: config.host, port: config.port });
+}
+logger.info({ role: config.role }, 'platform started');
+
+// SIGTERM/SIGINT: stop accepting requests, let running jobs finish, close connections, flush logs. Running
+// jobs get SHUTDOWN_TIMEOUT; past it the process exits anyway (BullMQ then hands unfinished jobs to another
+// worker as stalled).
+closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, 'shutting down after an error');
+  else logger.info({ signal }, 'shutting down');
+  await close();
+  logger.info('stopped');
+  logger.flush();
+});

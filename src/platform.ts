@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.ts';
+import { bootstrapAuth } from './auth/bootstrap.ts';
+import type { Clock } from './auth/context.ts';
+import type { Config } from './config.ts';
+import { openOrm } from './db/orm.ts';
+import { migrate } from './db/schema.ts';
+import type { Logger } from './logger.ts';
+import { openRedis } from './redis.ts';
+import { closeQueues, createQueues } from './workers/queues.ts';
+import { startWorkers } from './workers/worker.ts';
+
+export interface Platform {
+  app: FastifyInstance | undefined;
+  close(): Promise<void>;
+}
+
+// Starts what the configured role runs (`all`: API and worker in one process). Migrations and the admin
+// bootstrap run first, under a lock, whichever role starts first.
+export async function startPlatform(config: Config, logger: Logger, clock: Clock = () => new Date()): Promise<Platform> {
+  const orm = await openOrm(config);
+  const closers: (() => Promise<unknown>)[] = [() => orm.close()];
+  const close = async () => {
+    for (const closeOne of closers.reverse()) await closeOne();
+  };
+  try {
+    const applied = await migrate(orm);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    await bootstrapAuth(orm.em.fork(), config, clock());
+
+    const redis = await openRedis(config.redisUrl);
+    closers.push(() => redis.quit());
+    const queues = createQueues(redis, config.redisPrefix);
+    closers.push(() => closeQueues(queues));
+
+    if (config.role !== 'api') {
+      const workers = await startWorkers({ orm, queues, connection: redis, prefix: config.redisPrefix, logger, clock });
+      closers.push(() => workers.close());
+    }
+    let app: FastifyInstance | undefined;
+    if (config.role !== 'worker') {
+      app = await buildApp({ config, orm, redis, queues, logger, clock });
+      const server = app;
+      // Closed first: stop taking requests before the worker and connections go.
+      closers.push(() => server.close());
+    }
+    return { app, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,21 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+
+// The job catalogue: every queue and the job names it carries, in one place. Queue and job names are
+// kebab-case; job ids never contain ':' (BullMQ's key separator).
+export const JOBS = {
+  maintenance: ['purge-expired-credentials'],
+} as const;
+
+export type QueueName = keyof typeof JOBS;
+export type JobName<Q extends QueueName> = (typeof JOBS)[Q][number];
+export type Queues = Record<QueueName, Queue>;
+
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  return {
+    maintenance: new Queue('maintenance', { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 500 } }),
+  };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((queue) => queue.close()));
+}
