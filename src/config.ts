@@ -105,13 +105,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const rule = (name: string, fallback: string): RateLimitRule => {
     const raw = str(name, fallback);
-    const [max, window] = raw.split('/');
-    const windowMs = window ? parseDuration(window) : undefined;
-    if (!max || !/^\d+$/.test(max) || windowMs === undefined || windowMs <= 0) {
-      problems.push(`${name}="${raw}" must look like 100/15m (requests per window)`);
-      return rule(name, fallback);
-    }
-    return { max: Number(max), windowMs };
+    const parsed = parseRule(raw);
+    if (parsed) return parsed;
+    problems.push(`${name}="${raw}" must look like 100/15m (requests per window)`);
+    return parseRule(fallback)!;
   };
 
   const role = str('ROLE', 'all');
@@ -169,6 +166,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^wss?:\/\//.test(config.waWebSocketUrl)) problems.push(`WA_WEBSOCKET_URL="${config.waWebSocketUrl}" must be a ws:// or wss:// URL`);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function parseRule(text: string): RateLimitRule | undefined {
+  const [max, window] = text.split('/');
+  const windowMs = window ? parseDuration(window) : undefined;
+  if (!max || !/^\d+$/.test(max) || windowMs === undefined || windowMs <= 0) return undefined;
+  return { max: Number(max), windowMs };
 }
 
 function parseKey(text: string): Buffer | undefined {

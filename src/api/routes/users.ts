@@ -84,18 +84,20 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Issue a one-time login token for a user (exchanged at POST /api/auth/login with {token})',
       params: IdParams,
-      body: Type.Optional(
-        Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })) }, { additionalProperties: false }),
-      ),
+      body: Type.Object({ ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 3600 })) }, { additionalProperties: false }),
       response: {
         201: ok(Type.Object({ token: Type.String(), expiresAt: Type.Integer({ description: 'Unix time in milliseconds' }) })),
         ...errors(400, 401, 403, 404, 429),
       },
     },
+    // The body is optional: no body means the default lifetime.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
     handler: async (request, reply) => {
       const ctx = authContext(request);
       const user = await findUser(ctx, request.params.id);
-      const ttlSeconds = request.body?.ttlSeconds;
+      const { ttlSeconds } = request.body;
       const issued = await issueLoginToken(ctx, user, ttlSeconds === undefined ? undefined : ttlSeconds * 1000);
       return reply.code(201).send({ success: true, data: { token: issued.token, expiresAt: issued.expiresAt.getTime() } });
     },

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, DEV_SECRETS, loadConfig, parseDuration } from '../src/config.ts';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+};
+
+const productionSecrets = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'a-production-secret-that-is-long-enough',
+  ENCRYPTION_KEY: 'ab'.repeat(32),
+  ADMIN_PASSWORD: 'a real password',
+};
+
+test('development starts with defaults against local services', () => {
+  const config = loadConfig({});
+  assert.equal(config.port, 3000);
+  assert.equal(config.role, 'all');
+  assert.equal(config.redisPrefix, 'wa');
+  assert.equal(config.jwtTtlMs, 24 * 3_600_000);
+  assert.equal(config.waWebSocketUrl, 'wss://web.whatsapp.com/ws/chat');
+  assert.deepEqual(config.rateLimit.standard, { max: 100, windowMs: 15 * 60_000 });
+  assert.deepEqual(config.rateLimit.sending, { max: 60, windowMs: 60_000 });
+  assert.deepEqual(config.rateLimit.uploads, { max: 20, windowMs: 60_000 });
+  assert.deepEqual(config.rateLimit.admin, { max: 200, windowMs: 15 * 60_000 });
+  assert.equal(config.encryptionKey.length, 32);
+});
+
+test('production refuses missing secrets, naming each', () => {
+  const problems = problemsOf({ NODE_ENV: 'production' });
+  for (const name of ['JWT_SECRET', 'ENCRYPTION_KEY', 'ADMIN_PASSWORD']) {
+    assert.ok(problems.some((p) => p.startsWith(`${name} is required in production`)), `${name}: ${problems.join('; ')}`);
+  }
+});
+
+test('production refuses the development defaults', () => {
+  const problems = problemsOf({ ...productionSecrets, ADMIN_TOKEN: DEV_SECRETS.ADMIN_TOKEN, API_TOKEN: DEV_SECRETS.API_TOKEN });
+  assert.deepEqual(problems.map((p) => p.split(' ')[0]).sort(), ['ADMIN_TOKEN', 'API_TOKEN']);
+});
+
+test('production starts with real secrets; optional tokens stay off when unset', () => {
+  const config = loadConfig(productionSecrets);
+  assert.equal(config.adminToken, undefined);
+  assert.equal(config.apiToken, undefined);
+  assert.equal(config.logLevel, 'info');
+});
+
+test('bad values are reported all at once, as sentences a person can act on', () => {
+  const problems = problemsOf({ PORT: 'eighty', ROLE: 'both', JWT_TTL: 'soon', RATE_LIMIT_SENDING: 'lots', REDIS_PREFIX: 'a:b', ENCRYPTION_KEY: 'short', DATABASE_URL: 'mysql://x' });
+  assert.equal(problems.length, 7, problems.join('\n'));
+  assert.ok(problems.some((p) => p.includes('PORT="eighty" must be a whole number')));
+  assert.ok(problems.some((p) => p.includes('openssl rand -hex 32')));
+});
+
+test('durations read seconds by default and take units', () => {
+  assert.equal(parseDuration('90'), 90_000);
+  assert.equal(parseDuration('15m'), 900_000);
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('7d'), 7 * 86_400_000);
+  assert.equal(parseDuration('1 week'), undefined);
+});
