@@ -1,0 +1,24 @@
+# syntax=docker/dockerfile:1
+
+# Dependencies in their own stage: the layer is rebuilt only when package*.json change, and npm's cache
+# stays out of the final image.
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# `npm install` on the lockfile, not `npm ci`: see .ci/run for why the lockfile lacks a few optional builds.
+RUN npm install --omit=dev --no-audit --no-fund
+
+FROM node:24-slim
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and only readable by `node`: the process cannot rewrite its own code or dependencies.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY migrations ./migrations
+COPY scripts ./scripts
+COPY src ./src
+USER node
+EXPOSE 3000
+# No HEALTHCHECK here: ROLE=worker runs no HTTP server, so each role's check lives in docker-compose.yml.
+# Node runs the .ts sources directly (type stripping); there is no build step.
+CMD ["node", "src/main.ts"]
