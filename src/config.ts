@@ -13,7 +13,6 @@ export interface Config {
   role: Role;
   host: string;
   port: number;
-  wsPort: number | undefined;
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
@@ -128,13 +127,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const redisPrefix = str('REDIS_PREFIX', 'wa');
   if (redisPrefix.includes(':')) problems.push(`REDIS_PREFIX="${redisPrefix}" must not contain ":" (BullMQ uses it as a separator)`);
 
-  const wsPortRaw = env.WS_PORT?.trim();
   const config: Config = {
     nodeEnv,
     role: role as Role,
     host: str('HOST', '0.0.0.0'),
     port: int('PORT', 3000, 0, 65535),
-    wsPort: wsPortRaw ? int('WS_PORT', 0, 1, 65535) : undefined,
     databaseUrl: str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/wa_platform'),
     redisUrl: str('REDIS_URL', 'redis://127.0.0.1:6379'),
     redisPrefix,
