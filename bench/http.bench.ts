@@ -1,0 +1,119 @@
+// An authenticated read of the platform (GET /api/auth/verify: API-token lookup in PostgreSQL plus the whole
+// plugin stack) against a bare fastify route, so the ratio is the platform's own overhead on this machine.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/logger.ts';
+import { startPlatform, type Platform } from '../src/platform.ts';
+import { load as runLoad, type LoadResult } from './load.ts';
+import type { Row } from './types.ts';
+
+const CONNECTIONS = 10;
+const DURATION_S = 5;
+const WARMUP_S = 1;
+
+// A 401 or 404 would benchmark the error path, not the route: refuse to start on one.
+async function load(url: string, headers: Record<string, string> = {}): Promise<LoadResult> {
+  const probe = await fetch(url, { headers });
+  if (probe.status !== 200) throw new Error(`GET ${url} answered ${probe.status}: ${await probe.text()}`);
+  return runLoad({ url, headers, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S });
+}
+
+async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists "${database}" with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+async function measureBaseline(): Promise<LoadResult> {
+  const app: FastifyInstance = Fastify();
+  app.get('/', async () => ({ success: true, data: { valid: true } }));
+  try {
+    return await load(await app.listen({ port: 0, host: '127.0.0.1' }));
+  } finally {
+    await app.close();
+  }
+}
+
+async function measurePlatform(): Promise<LoadResult> {
+  const id = randomBytes(4).toString('hex');
+  // Same server and credentials as DATABASE_URL (or its default), a throwaway database on it.
+  const databaseUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wa_platform');
+  databaseUrl.pathname = `/wa_bench_${id}`;
+  const adminUrl = new URL(databaseUrl);
+  adminUrl.pathname = '/postgres';
+  const token = randomBytes(24).toString('hex');
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: databaseUrl.toString(),
+    REDIS_PREFIX: `bench${id}`,
+    ROLE: 'api',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_ENABLED: 'false',
+    API_TOKEN: token,
+    PORT: '0',
+  });
+  let platform: Platform | undefined;
+  try {
+    platform = await startPlatform(config, createLogger(config));
+    if (!platform.app) throw new Error('ROLE=api started no HTTP app');
+    const address = await platform.app.listen({ port: 0, host: '127.0.0.1' });
+    return await load(`${address}/api/auth/verify`, { 'x-api-token': token });
+  } finally {
+    // Every step runs even when one before it fails: a failed run must not leave databases or keys behind.
+    const steps = [
+      async () => platform?.close(),
+      () => dropDatabase(adminUrl.toString(), `wa_bench_${id}`),
+      () => deleteKeys(config.redisUrl, config.redisPrefix),
+    ];
+    for (const step of steps) {
+      await step().catch((err: unknown) => {
+        console.error('http: cleanup failed:', err);
+        process.exitCode = 1;
+      });
+    }
+  }
+}
+
+export default async function http(): Promise<Row[]> {
+  const baseline = await measureBaseline();
+  const platform = await measurePlatform();
+  if (platform.non2xx || platform.errors || baseline.non2xx || baseline.errors) {
+    console.error('http: some requests failed or were not 2xx, so the figures compare unlike work:', {
+      platform: platform.statusCodes,
+      baseline: baseline.statusCodes,
+    });
+    process.exitCode = 1;
+  }
+  const name = `http ${CONNECTIONS}c ${DURATION_S}s: GET /api/auth/verify vs bare fastify`;
+  const row = (metric: string, unit: string, better: Row['better'], pick: (r: LoadResult) => number, compare = true): Row => {
+    const [p, b] = [pick(platform), pick(baseline)];
+    return { name, metric, platform: p, baseline: b, unit, ratio: compare && b ? p / b : null, better };
+  };
+  return [
+    row('throughput', 'req/s', 'higher', (r) => r.requestsPerSec),
+    row('p99 latency', 'ms', 'lower', (r) => r.p99Ms),
+    row('non-2xx responses', 'count', 'lower', (r) => r.non2xx, false),
+    row('errors + timeouts', 'count', 'lower', (r) => r.errors, false),
+  ];
+}
