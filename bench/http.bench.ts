@@ -1,12 +1,11 @@
 // An authenticated read of the platform (GET /api/auth/verify: API-token lookup in PostgreSQL plus the whole
 // plugin stack) against a bare fastify route, so the ratio is the platform's own overhead on this machine.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { startPlatform, type Platform } from '../src/platform.ts';
+import { createTestResources } from '../tests/helpers/resources.ts';
 import { load as runLoad, type LoadResult } from './load.ts';
 import type { Row } from './types.ts';
 
@@ -21,30 +20,6 @@ async function load(url: string, headers: Record<string, string> = {}): Promise<
   return runLoad({ url, headers, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S });
 }
 
-async function dropDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`drop database if exists "${database}" with (force)`);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
-
 async function measureBaseline(): Promise<LoadResult> {
   const app: FastifyInstance = Fastify();
   app.get('/', async () => ({ success: true, data: { valid: true } }));
@@ -56,17 +31,12 @@ async function measureBaseline(): Promise<LoadResult> {
 }
 
 async function measurePlatform(): Promise<LoadResult> {
-  const id = randomBytes(4).toString('hex');
-  // Same server and credentials as DATABASE_URL (or its default), a throwaway database on it.
-  const databaseUrl = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wa_platform');
-  databaseUrl.pathname = `/wa_bench_${id}`;
-  const adminUrl = new URL(databaseUrl);
-  adminUrl.pathname = '/postgres';
+  const resources = createTestResources('bench');
   const token = randomBytes(24).toString('hex');
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL: databaseUrl.toString(),
-    REDIS_PREFIX: `bench${id}`,
+    DATABASE_URL: resources.databaseUrl,
+    REDIS_PREFIX: resources.redisPrefix,
     ROLE: 'api',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_ENABLED: 'false',
@@ -81,11 +51,7 @@ async function measurePlatform(): Promise<LoadResult> {
     return await load(`${address}/api/auth/verify`, { 'x-api-token': token });
   } finally {
     // Every step runs even when one before it fails: a failed run must not leave databases or keys behind.
-    const steps = [
-      async () => platform?.close(),
-      () => dropDatabase(adminUrl.toString(), `wa_bench_${id}`),
-      () => deleteKeys(config.redisUrl, config.redisPrefix),
-    ];
+    const steps = [async () => platform?.close(), () => resources.cleanup()];
     for (const step of steps) {
       await step().catch((err: unknown) => {
         console.error('http: cleanup failed:', err);

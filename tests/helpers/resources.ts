@@ -5,27 +5,28 @@ import pg from 'pg';
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-// Each test file gets its own database and Redis key prefix, so files run in parallel and runs never collide.
+// Each test file (and each benchmark) gets its own database and Redis key prefix, so files run in parallel and
+// runs never collide.
 export interface TestResources {
   databaseUrl: string;
   redisPrefix: string;
   cleanup(): Promise<void>;
 }
 
-export function createTestResources(): TestResources {
+export function createTestResources(label = 'test'): TestResources {
   const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
-  const database = `wa_test_${id}`;
+  const database = `wa_${label}_${id}`;
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   return {
     databaseUrl: url.toString(),
-    redisPrefix: `test${id}`,
+    redisPrefix: `${label}${id}`,
     async cleanup() {
       const client = new pg.Client({ connectionString: ADMIN_URL });
       await client.connect();
       await client.query(`drop database if exists "${database}" with (force)`);
       await client.end();
-      await deleteKeys(`test${id}`);
+      await deleteKeys(`${label}${id}`);
     },
   };
 }
