@@ -62,7 +62,8 @@ test('a device API key is scoped to its device and refused on user routes', asyn
   assert.equal(userRoute.statusCode, 403);
   const asApiToken = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: { 'x-api-token': secret } });
   assert.equal(asApiToken.statusCode, 401, 'a device key is not an API token');
-  const wrong = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: { 'x-device-api-key': `${secret.slice(0, -1)}A` } });
+  const tampered = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+  const wrong = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: { 'x-device-api-key': tampered } });
   assert.equal(wrong.statusCode, 401);
 });
 

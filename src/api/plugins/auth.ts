@@ -47,7 +47,6 @@ async function authenticateBasic(request: FastifyRequest, encoded: string): Prom
 }
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
-const API_KEY_SHAPE = /^(wa|dev)_/;
 
 async function authenticate(request: FastifyRequest, mode: AuthMode): Promise<Principal | null> {
   const ctx = authContext(request);
@@ -67,11 +66,12 @@ async function authenticate(request: FastifyRequest, mode: AuthMode): Promise<Pr
   if (basic && request.routeOptions.config.basicAuth) return authenticateBasic(request, basic);
   const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (authorization && !bearer) throw new AppError('INVALID_TOKEN', 'Authorization header must read "Bearer <token>"');
-  const apiToken = header(headers['x-api-token']) ?? (bearer && API_KEY_SHAPE.test(bearer) && !bearer.startsWith('dev_') ? bearer : undefined);
-  const deviceKey = header(headers['x-device-api-key']) ?? (bearer?.startsWith('dev_') ? bearer : undefined);
 
-  if (bearer && !API_KEY_SHAPE.test(bearer)) return authenticateJwt(ctx, bearer);
+  // A key sent as a Bearer token is taken by its prefix, so clients that only know Bearer can use keys too.
+  if (bearer && !bearer.startsWith('wa_') && !bearer.startsWith('dev_')) return authenticateJwt(ctx, bearer);
+  const apiToken = header(headers['x-api-token']) ?? (bearer?.startsWith('wa_') ? bearer : undefined);
   if (apiToken) return authenticateApiKey(ctx, apiToken, 'api-token');
+  const deviceKey = header(headers['x-device-api-key']) ?? bearer;
   if (deviceKey) {
     if (mode !== 'device' && mode !== 'any') throw new AppError('FORBIDDEN', 'A device API key cannot call this route');
     return authenticateApiKey(ctx, deviceKey, 'device');
