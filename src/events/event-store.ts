@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { EVENT_VERSIONS, type DomainEvent } from '../domain/events.ts';
+
+// The append-only log in PostgreSQL (tables in migrations/…_event_store.ts). Appends check the stream's
+// expected version in the same transaction; reads of the global feed go by (transaction_id, global_position)
+// below the oldest running transaction, so they never skip an event that commits late (see README).
+
+export const EVENTS_CHANNEL = 'wa_events';
+
+export interface EventMetadata {
+  tenantId?: number;
+  deviceId?: number;
+  sessionId?: string;
+  correlationId?: string;
+  causationId?: string;
+}
+
+export interface NewEvent {
+  event: DomainEvent;
+  // Retrying an append with the same ids is a no-op (the first append stands).
+  eventId?: string;
+}
+
+export type ExpectedVersion = number | 'any' | 'no-stream';
+
+export interface RecordedEvent {
+  position: number;
+  transactionId: string;
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  type: string;
+  typeVersion: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+// Where a reader of the global feed stands: the last event it has seen.
+export interface Checkpoint {
+  transactionId: string;
+  position: number;
+}
+
+export const START: Checkpoint = { transactionId: '0', position: 0 };
+
+export class VersionConflictError extends Error {
+  readonly streamId: string;
+  readonly expected: ExpectedVersion;
+  readonly actual: number;
+  constructor(streamId: string, expected: ExpectedVersion, actual: number) {
+    super(`stream ${streamId} is at version ${actual}, expected ${expected}`);
+    this.name = 'VersionConflictError';
+    this.streamId = streamId;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export interface AppendResult {
+  nextVersion: number;
+  positions: number[];
+}
+
+type Row = Record<string, unknown>;
+
+function toRecorded(row: Row): RecordedEvent {
+  return {
+    position: Number(row.global_position),
+    transactionId: String(row.transaction_id),
+    eventId: String(row.event_id),
+    streamId: String(row.stream_id),
+    streamVersion: Number(row.stream_version),
+    type: String(row.type),
+    typeVersion: Number(row.type_version),
+    data: row.data as Record<string, unknown>,
+    metadata: row.metadata as EventMetadata,
+    recordedAt: new Date(row.recorded_at as string),
+  };
+}
+
+const COLUMNS = 'global_position, transaction_id::text, event_id, stream_id, stream_version, type, type_version, data, metadata, recorded_at';
+
+export async function appendToStream(
+  em: EntityManager,
+  streamId: string,
+  events: NewEvent[],
+  options: { expectedVersion: ExpectedVersion; metadata?: EventMetadata },
+): Promise<AppendResult> {
+  if (!events.length) throw new Error('appendToStream needs at least one event');
+  const ids = events.map((e) => e.eventId ?? randomUUID());
+  const metadata = options.metadata ?? {};
+  return em.transactional(async (tx) => {
+    const conn = tx.getConnection();
+    const ctx = tx.getTransactionContext();
+    const run = (sql: string, params: unknown[]) => conn.execute<Row[]>(sql, params, 'all', ctx);
+
+    const [already] = await run('select 1 from events where event_id = ?', [ids[0]]);
+    if (already) {
+      const existing = await run('select global_position, stream_version from events where event_id in (?) order by global_position', [ids]);
+      return { nextVersion: Number(existing.at(-1)!.stream_version), positions: existing.map((r) => Number(r.global_position)) };
+    }
+
+    const [stream] = await run('select version from streams where stream_id = ? for update', [streamId]);
+    const current = stream ? Number(stream.version) : 0;
+    const expected = options.expectedVersion;
+    if ((expected === 'no-stream' && stream) || (typeof expected === 'number' && expected !== current)) {
+      throw new VersionConflictError(streamId, expected, current);
+    }
+    const next = current + events.length;
+    if (stream) await run('update streams set version = ?, updated_at = now() where stream_id = ?', [next, streamId]);
+    else await run('insert into streams (stream_id, version) values (?, ?)', [streamId, next]);
+
+    const values = events.map(() => '(?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?)').join(', ');
+    const params = events.flatMap(({ event }, i) => [
+      ids[i],
+      streamId,
+      current + i + 1,
+      event.type,
+      EVENT_VERSIONS[event.type],
+      JSON.stringify(event.data),
+      JSON.stringify(metadata),
+      metadata.tenantId ?? null,
+      metadata.deviceId ?? null,
+      metadata.sessionId ?? null,
+    ]);
+    const inserted = await run(
+      `insert into events (event_id, stream_id, stream_version, type, type_version, data, metadata, tenant_id, device_id, session_id)
+       values ${values} returning global_position`,
+      params,
+    );
+    // Only a wake-up for live readers in every process; they read the data from the table.
+    await run(`select pg_notify('${EVENTS_CHANNEL}', '')`, []);
+    return { nextVersion: next, positions: inserted.map((r) => Number(r.global_position)) };
+  });
+}
+
+export async function readStream(em: EntityManager, streamId: string): Promise<RecordedEvent[]> {
+  const rows = await em.getConnection().execute<Row[]>(`select ${COLUMNS} from events where stream_id = ? order by stream_version`, [streamId]);
+  return rows.map(toRecorded);
+}
+
+export interface FeedFilter {
+  tenantId?: number;
+  deviceId?: number;
+  sessionId?: string;
+  // Exact types, or prefixes written `message.*`.
+  types?: string[];
+}
+
+function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
+  const clauses: [string, ...unknown[]][] = [];
+  if (filter.tenantId !== undefined) clauses.push(['tenant_id = ?', filter.tenantId]);
+  if (filter.deviceId !== undefined) clauses.push(['device_id = ?', filter.deviceId]);
+  if (filter.sessionId !== undefined) clauses.push(['session_id = ?', filter.sessionId]);
+  if (filter.types?.length) {
+    // Arrays bound to `?` expand to one parameter per element, hence `in (?)` and `array[?]`.
+    const exact = filter.types.filter((t) => !t.endsWith('*'));
+    const prefixes = filter.types.filter((t) => t.endsWith('*')).map((t) => `${t.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
+    const alternatives: [string, ...unknown[]][] = [];
+    if (exact.length) alternatives.push(['type in (?)', exact]);
+    if (prefixes.length) alternatives.push(['type like any(array[?])', prefixes]);
+    clauses.push([`(${alternatives.map(([c]) => c).join(' or ')})`, ...alternatives.flatMap(([, ...p]) => p)]);
+  }
+  return { sql: clauses.map(([c]) => ` and ${c}`).join(''), params: clauses.flatMap(([, ...p]) => p) };
+}
+
+// The next events of the global feed after `after`, in the feed's order. Only transactions older than every
+// running one are read: what is returned can never be overtaken by a late commit.
+export async function readFeed(em: EntityManager, after: Checkpoint, limit: number, filter: FeedFilter = {}): Promise<RecordedEvent[]> {
+  const { sql, params } = filterSql(filter);
+  const rows = await em.getConnection().execute<Row[]>(
+    `select ${COLUMNS} from events
+     where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       and (transaction_id, global_position) > (?::xid8, ?)${sql}
+     order by transaction_id, global_position limit ?`,
+    [after.transactionId, after.position, ...params, limit],
+  );
+  return rows.map(toRecorded);
+}
+
+// The feed position of a known event (clients resume by position alone: SSE ids, `?after=`).
+export async function checkpointOf(em: EntityManager, position: number): Promise<Checkpoint | undefined> {
+  if (position <= 0) return START;
+  const [row] = await em.getConnection().execute<Row[]>('select transaction_id::text from events where global_position = ?', [position]);
+  return row ? { transactionId: String(row.transaction_id), position } : undefined;
+}
+
+// Where the feed ends now: a reader starting here sees only what is appended from now on.
+export async function headOfFeed(em: EntityManager): Promise<Checkpoint> {
+  const [row] = await em.getConnection().execute<Row[]>(
+    `select transaction_id::text, global_position from events
+     where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     order by transaction_id desc, global_position desc limit 1`,
+  );
+  return row ? { transactionId: String(row.transaction_id), position: Number(row.global_position) } : START;
+}
