@@ -4,6 +4,9 @@ import { bootstrapAuth } from './auth/bootstrap.ts';
 import type { Clock } from './auth/context.ts';
 import type { Config } from './config.ts';
 import { openOrm } from './db/orm.ts';
+import { createAppendNotifier } from './events/notifier.ts';
+import { projections } from './events/projections/index.ts';
+import { startProjections } from './events/projections/runner.ts';
 import { migrate } from './db/schema.ts';
 import type { Logger } from './logger.ts';
 import { openRedis } from './redis.ts';
@@ -33,9 +36,14 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     const queues = createQueues(redis, config.redisPrefix);
     closers.push(() => closeQueues(queues));
 
+    const notifier = await createAppendNotifier(config.databaseUrl, logger);
+    closers.push(() => notifier.close());
+
     if (config.role !== 'api') {
       const workers = await startWorkers({ orm, queues, connection: redis, prefix: config.redisPrefix, logger, clock });
       closers.push(() => workers.close());
+      const runner = startProjections(orm, projections, notifier, logger);
+      closers.push(() => runner.close());
     }
     let app: FastifyInstance | undefined;
     if (config.role !== 'worker') {

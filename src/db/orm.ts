@@ -17,7 +17,7 @@ export function ormOptions(databaseUrl: string): Options {
     extensions: [Migrator],
     migrations: { path: MIGRATIONS_DIR, pathTs: MIGRATIONS_DIR, emit: 'ts', snapshot: false, silent: true },
     // The event-store tables are written by hand (see migrations/); the entity diff must never drop them.
-    schemaGenerator: { skipTables: [/^events?_/, 'streams', 'projection_checkpoints'] },
+    schemaGenerator: { skipTables: ['events', 'streams', 'projection_checkpoints'] },
     pool: { max: 10 },
     // Passed to pg's Pool. A writer left idle inside a transaction would hold back every reader of the event log.
     driverOptions: { options: '-c idle_in_transaction_session_timeout=30s' },

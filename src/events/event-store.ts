@@ -63,7 +63,13 @@ export interface AppendResult {
   positions: number[];
 }
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
+export type Sql = (query: string, params?: unknown[]) => Promise<Row[]>;
+
+// Plain SQL on the EntityManager's connection, inside its transaction when it has one.
+export function sqlOf(em: EntityManager): Sql {
+  return (query, params = []) => em.getConnection().execute<Row[]>(query, params, 'all', em.getTransactionContext());
+}
 
 function toRecorded(row: Row): RecordedEvent {
   return {
@@ -92,9 +98,7 @@ export async function appendToStream(
   const ids = events.map((e) => e.eventId ?? randomUUID());
   const metadata = options.metadata ?? {};
   return em.transactional(async (tx) => {
-    const conn = tx.getConnection();
-    const ctx = tx.getTransactionContext();
-    const run = (sql: string, params: unknown[]) => conn.execute<Row[]>(sql, params, 'all', ctx);
+    const run = sqlOf(tx);
 
     const [already] = await run('select 1 from events where event_id = ?', [ids[0]]);
     if (already) {
@@ -137,7 +141,7 @@ export async function appendToStream(
 }
 
 export async function readStream(em: EntityManager, streamId: string): Promise<RecordedEvent[]> {
-  const rows = await em.getConnection().execute<Row[]>(`select ${COLUMNS} from events where stream_id = ? order by stream_version`, [streamId]);
+  const rows = await sqlOf(em)(`select ${COLUMNS} from events where stream_id = ? order by stream_version`, [streamId]);
   return rows.map(toRecorded);
 }
 
@@ -170,7 +174,7 @@ function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
 // running one are read: what is returned can never be overtaken by a late commit.
 export async function readFeed(em: EntityManager, after: Checkpoint, limit: number, filter: FeedFilter = {}): Promise<RecordedEvent[]> {
   const { sql, params } = filterSql(filter);
-  const rows = await em.getConnection().execute<Row[]>(
+  const rows = await sqlOf(em)(
     `select ${COLUMNS} from events
      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
        and (transaction_id, global_position) > (?::xid8, ?)${sql}
@@ -183,13 +187,13 @@ export async function readFeed(em: EntityManager, after: Checkpoint, limit: numb
 // The feed position of a known event (clients resume by position alone: SSE ids, `?after=`).
 export async function checkpointOf(em: EntityManager, position: number): Promise<Checkpoint | undefined> {
   if (position <= 0) return START;
-  const [row] = await em.getConnection().execute<Row[]>('select transaction_id::text from events where global_position = ?', [position]);
+  const [row] = await sqlOf(em)('select transaction_id::text from events where global_position = ?', [position]);
   return row ? { transactionId: String(row.transaction_id), position } : undefined;
 }
 
 // Where the feed ends now: a reader starting here sees only what is appended from now on.
 export async function headOfFeed(em: EntityManager): Promise<Checkpoint> {
-  const [row] = await em.getConnection().execute<Row[]>(
+  const [row] = await sqlOf(em)(
     `select transaction_id::text, global_position from events
      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
      order by transaction_id desc, global_position desc limit 1`,

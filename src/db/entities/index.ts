@@ -1,6 +1,8 @@
 import { ApiKeySchema } from './api-key.ts';
 import { AuthSessionSchema } from './auth-session.ts';
 import { LoginTokenSchema } from './login-token.ts';
+import { MessageStatsSchema } from './message-stats.ts';
+import { MessageStatusSchema } from './message-status.ts';
 import { UserSchema } from './user.ts';
 
-export const entities = [UserSchema, AuthSessionSchema, LoginTokenSchema, ApiKeySchema];
+export const entities = [UserSchema, AuthSessionSchema, LoginTokenSchema, ApiKeySchema, MessageStatusSchema, MessageStatsSchema];

@@ -3,8 +3,8 @@ import { Migration } from '@mikro-orm/migrations';
 // The event store is written by hand (MikroORM's schema diff does not know these tables; they are listed in
 // schemaGenerator.skipTables). Readers follow the log by (transaction_id, global_position) and only below
 // pg_snapshot_xmin(pg_current_snapshot()), so an event whose transaction commits late is never skipped.
-export class Migration20261121200000_event_store extends Migration {
-  override name = 'Migration20261121200000_event_store';
+export class Migration20261121194000_event_store extends Migration {
+  override name = 'Migration20261121194000_event_store';
 
   override up(): void {
     this.addSql(`create table "streams" (

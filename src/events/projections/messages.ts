@@ -1,0 +1,99 @@
+import { advance, statusOf, type MessageStatus } from '../../domain/message-status.ts';
+import type { RecordedEvent, Sql } from '../event-store.ts';
+import type { Projection } from './projection.ts';
+
+interface StatusRow {
+  message_id: string;
+  tenant_id: number;
+  device_id: number | null;
+  status: MessageStatus;
+  wa_message_id: string | null;
+  error: string | null;
+  updated_at: string;
+  [timestamp: `${string}_at`]: string | null;
+}
+
+const COLUMNS = ['message_id', 'tenant_id', 'device_id', 'status', 'wa_message_id', 'error', 'queued_at', 'sent_at', 'delivered_at', 'read_at', 'played_at', 'failed_at', 'received_at', 'updated_at'] as const;
+
+interface DailyCount {
+  tenant: number;
+  device: number;
+  day: string;
+  status: MessageStatus;
+  n: number;
+}
+
+// Two read models from one fold over the message events, in log order:
+// - message_status: per message, its current status and when it reached each one;
+// - message_stats_daily: per user, device (0: none) and UTC day, how many messages reached each status.
+// A status counts once, when the message moves to it: a late or repeated receipt changes neither.
+export const messagesProjection: Projection = {
+  name: 'messages',
+  handles: ['message.*'],
+
+  async apply(sql, events) {
+    const rows = await loadRows(sql, events);
+    const changed = new Set<string>();
+    const counts = new Map<string, DailyCount>();
+    for (const event of events) {
+      const next = statusOf(event.type);
+      const tenant = event.metadata.tenantId;
+      if (!next || tenant === undefined) continue;
+      const id = String(event.data.messageId);
+      const row = rows.get(id);
+      const status = advance(row?.status, next);
+      if (!status) continue;
+      rows.set(id, evolve(row, event, id, tenant, status));
+      changed.add(id);
+      const device = event.metadata.deviceId ?? 0;
+      const day = event.recordedAt.toISOString().slice(0, 10);
+      const count = counts.get(`${tenant}|${device}|${day}|${status}`) ?? { tenant, device, day, status, n: 0 };
+      count.n += 1;
+      counts.set(`${tenant}|${device}|${day}|${status}`, count);
+    }
+    if (changed.size) await saveRows(sql, [...changed].map((id) => rows.get(id)!));
+    for (const count of counts.values()) await addCount(sql, count);
+  },
+
+  async reset(sql) {
+    await sql('delete from message_status');
+    await sql('delete from message_stats_daily');
+  },
+};
+
+async function loadRows(sql: Sql, events: RecordedEvent[]): Promise<Map<string, StatusRow>> {
+  const ids = [...new Set(events.map((e) => String(e.data.messageId)))];
+  const found = (await sql(`select ${COLUMNS.join(', ')} from message_status where message_id in (?)`, [ids])) as unknown as StatusRow[];
+  return new Map(found.map((row) => [row.message_id, row]));
+}
+
+function evolve(row: StatusRow | undefined, event: RecordedEvent, id: string, tenant: number, status: MessageStatus): StatusRow {
+  const at = event.recordedAt.toISOString();
+  const next: StatusRow = row
+    ? { ...row }
+    : { message_id: id, tenant_id: tenant, device_id: event.metadata.deviceId ?? null, status, wa_message_id: null, error: null, updated_at: at };
+  next.status = status;
+  next[`${status}_at`] = at;
+  next.updated_at = at;
+  if (typeof event.data.waMessageId === 'string') next.wa_message_id = event.data.waMessageId;
+  next.error = status === 'failed' ? String(event.data.reason) : null;
+  return next;
+}
+
+async function saveRows(sql: Sql, rows: StatusRow[]): Promise<void> {
+  const placeholders = `(${COLUMNS.map(() => '?').join(', ')})`;
+  await sql(
+    `insert into message_status (${COLUMNS.join(', ')}) values ${rows.map(() => placeholders).join(', ')}
+     on conflict (message_id) do update set ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+    rows.flatMap((row) => COLUMNS.map((c) => row[c] ?? null)),
+  );
+}
+
+async function addCount(sql: Sql, { tenant, device, day, status, n }: DailyCount): Promise<void> {
+  // `status` is one of the fixed column names of message_stats_daily, never client input.
+  await sql(
+    `insert into message_stats_daily (tenant_id, device_id, day, "${status}") values (?, ?, ?, ?)
+     on conflict (tenant_id, device_id, day) do update set "${status}" = message_stats_daily."${status}" + excluded."${status}"`,
+    [tenant, device, day, n],
+  );
+}

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { advance, statusOf } from '../../src/domain/message-status.ts';
+
+test('a status moves forward through the lifecycle', () => {
+  assert.equal(advance(undefined, 'queued'), 'queued');
+  assert.equal(advance('queued', 'sent'), 'sent');
+  assert.equal(advance('sent', 'delivered'), 'delivered');
+  assert.equal(advance('delivered', 'read'), 'read');
+  assert.equal(advance('read', 'played'), 'played');
+});
+
+test('receipts may skip a step (a merged upsert reports delivered before sent)', () => {
+  assert.equal(advance('queued', 'delivered'), 'delivered');
+});
+
+test('never backwards: a late delivered after read, or a repeated receipt, changes nothing', () => {
+  assert.equal(advance('read', 'delivered'), undefined);
+  assert.equal(advance('delivered', 'delivered'), undefined);
+  assert.equal(advance('played', 'sent'), undefined);
+});
+
+test('a failure counts before WhatsApp has the message; a resend or late ack moves on from it', () => {
+  assert.equal(advance('queued', 'failed'), 'failed');
+  assert.equal(advance('sent', 'failed'), undefined);
+  assert.equal(advance('failed', 'queued'), 'queued');
+  assert.equal(advance('failed', 'sent'), 'sent');
+});
+
+test('received messages are inbound and have no outgoing lifecycle', () => {
+  assert.equal(advance(undefined, 'received'), 'received');
+  assert.equal(advance('received', 'read'), undefined);
+  assert.equal(statusOf('message.received'), 'received');
+  assert.equal(statusOf('device.connected'), undefined);
+});

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { DomainEvent } from '../../src/domain/events.ts';
+import type { Orm } from '../../src/db/orm.ts';
+import { appendToStream, sqlOf } from '../../src/events/event-store.ts';
+import { createAppendNotifier } from '../../src/events/notifier.ts';
+import { messagesProjection } from '../../src/events/projections/messages.ts';
+import type { Projection } from '../../src/events/projections/projection.ts';
+import { catchUp, resetProjection, runBatch, startProjections } from '../../src/events/projections/runner.ts';
+import { createLogger } from '../../src/logger.ts';
+import { openTestDatabase } from '../helpers/database.ts';
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let orm: Orm;
+before(async () => {
+  db = await openTestDatabase();
+  orm = db.orm;
+});
+after(() => db.close());
+
+async function say(messageId: string, tenantId: number, ...events: DomainEvent[]) {
+  await appendToStream(orm.em.fork(), `message-${messageId}`, events.map((event) => ({ event })), {
+    expectedVersion: 'any',
+    metadata: { tenantId, deviceId: 3 },
+  });
+}
+const m = (type: DomainEvent['type'], messageId: string, extra: object = {}) => ({ type, data: { messageId, ...extra } }) as DomainEvent;
+
+const rows = async (table: string, order: string) => sqlOf(orm.em.fork())(`select * from ${table} order by ${order}`);
+
+test('message status and daily stats follow the lifecycle; late receipts change nothing', async () => {
+  const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  await say(a, 1, m('message.queued', a, { to: '62811' }), m('message.sent', a, { waMessageId: 'WA-A' }));
+  await say(a, 1, m('message.delivered', a), m('message.read', a), m('message.delivered', a));
+  await say(b, 1, m('message.queued', b, { to: '62812' }), m('message.failed', b, { reason: 'DEVICE_NOT_CONNECTED' }));
+  await say(c, 2, m('message.queued', c, { to: '62813' }), m('message.delivered', c));
+  await say(d, 1, m('message.received', d, { waMessageId: 'WA-D', from: '62814@s.whatsapp.net', messageType: 'text', text: 'hi', timestamp: 1 }));
+  await catchUp(orm, messagesProjection);
+
+  const status = new Map((await rows('message_status', 'message_id')).map((r) => [r.message_id, r]));
+  assert.equal(status.get(a)?.status, 'read');
+  assert.equal(status.get(a)?.wa_message_id, 'WA-A');
+  for (const column of ['queued_at', 'sent_at', 'delivered_at', 'read_at']) assert.ok(status.get(a)?.[column], column);
+  assert.equal(status.get(a)?.played_at, null);
+  assert.deepEqual([status.get(b)?.status, status.get(b)?.error], ['failed', 'DEVICE_NOT_CONNECTED']);
+  assert.equal(status.get(c)?.status, 'delivered');
+  assert.equal(status.get(c)?.tenant_id, 2);
+  assert.equal(status.get(d)?.status, 'received');
+
+  const stats = await rows('message_stats_daily', 'tenant_id');
+  const today = new Date().toISOString().slice(0, 10);
+  const pick = (r: Record<string, unknown>) => [r.tenant_id, r.device_id, r.day, r.queued, r.sent, r.delivered, r.read, r.failed, r.received];
+  assert.deepEqual(stats.map(pick), [
+    [1, 3, today, 2, 1, 1, 1, 1, 1],
+    [2, 3, today, 1, 0, 1, 0, 0, 0],
+  ]);
+});
+
+test('a projection rebuilt from zero equals the live one, row for row', async () => {
+  const ids = Array.from({ length: 40 }, () => randomUUID());
+  for (const [i, id] of ids.entries()) {
+    const steps: DomainEvent[] = [m('message.queued', id, { to: '62800' })];
+    if (i % 2) steps.push(m('message.sent', id, { waMessageId: `WA-${i}` }), m('message.delivered', id));
+    if (i % 3 === 0) steps.push(m('message.read', id), m('message.delivered', id));
+    await say(id, 1 + (i % 3), ...steps);
+  }
+  await catchUp(orm, messagesProjection);
+  const live = [await rows('message_status', 'message_id'), await rows('message_stats_daily', 'tenant_id, device_id, day')];
+  await resetProjection(orm, messagesProjection);
+  assert.equal((await rows('message_status', 'message_id')).length, 0);
+  await catchUp(orm, messagesProjection);
+  const rebuilt = [await rows('message_status', 'message_id'), await rows('message_stats_daily', 'tenant_id, device_id, day')];
+  assert.deepEqual(rebuilt, live);
+});
+
+test("a crash between applying events and moving the checkpoint applies them once", async () => {
+  await catchUp(orm, messagesProjection);
+  const before = await rows('message_stats_daily', 'tenant_id, device_id, day');
+  const id = randomUUID();
+  await say(id, 77, m('message.queued', id, { to: '62800' }), m('message.sent', id, { waMessageId: 'WA-X' }));
+
+  let killed = false;
+  const crashing: Projection = {
+    ...messagesProjection,
+    async apply(sql, events) {
+      await messagesProjection.apply(sql, events);
+      if (!killed) {
+        killed = true;
+        // The runner's own connection dies mid-transaction, after the read model was written.
+        await sql('select pg_terminate_backend(pg_backend_pid())');
+      }
+    },
+  };
+  await assert.rejects(runBatch(orm, crashing));
+  await catchUp(orm, crashing);
+  const after = await rows('message_stats_daily', 'tenant_id, device_id, day');
+  assert.deepEqual(after.filter((r) => r.tenant_id === 77).map((r) => [r.queued, r.sent]), [[1, 1]]);
+  assert.deepEqual(after.filter((r) => r.tenant_id !== 77), before);
+});
+
+test('an append in any process wakes subscribers of the notifier', async () => {
+  const notifier = await createAppendNotifier(db.orm.config.get('clientUrl')!, createLogger({ logLevel: 'silent' }));
+  try {
+    const woken = new Promise<void>((resolve) => notifier.subscribe(resolve));
+    const id = randomUUID();
+    await say(id, 5, m('message.queued', id, { to: '62800' }));
+    await woken;
+  } finally {
+    await notifier.close();
+  }
+});
+
+test('the live runner keeps the read model up to date', async () => {
+  const notifier = await createAppendNotifier(db.orm.config.get('clientUrl')!, createLogger({ logLevel: 'silent' }));
+  await catchUp(orm, messagesProjection);
+  const runner = startProjections(orm, [messagesProjection], notifier, createLogger({ logLevel: 'silent' }));
+  try {
+    const id = randomUUID();
+    const appended = Date.now();
+    await say(id, 5, m('message.queued', id, { to: '62800' }));
+    let row;
+    while (!row && Date.now() - appended < 10_000) {
+      [row] = await sqlOf(orm.em.fork())('select status from message_status where message_id = ?', [id]);
+      if (!row) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(row?.status, 'queued');
+  } finally {
+    await runner.close();
+    await notifier.close();
+  }
+});
