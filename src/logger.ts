@@ -14,6 +14,17 @@ const REDACT = [
   '*.token',
 ];
 
+interface LoggedRequest {
+  method: string;
+  url: string;
+  ip?: string;
+}
+
+// `?token=` (SSE, WebSocket) would otherwise put a credential in every request line.
+function request(req: LoggedRequest) {
+  return { method: req.method, url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'), ip: req.ip };
+}
+
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } });
+  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: request } });
 }

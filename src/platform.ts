@@ -4,6 +4,7 @@ import { bootstrapAuth } from './auth/bootstrap.ts';
 import type { Clock } from './auth/context.ts';
 import type { Config } from './config.ts';
 import { openOrm } from './db/orm.ts';
+import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
 import { projections } from './events/projections/index.ts';
 import { startProjections } from './events/projections/runner.ts';
@@ -47,7 +48,9 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     }
     let app: FastifyInstance | undefined;
     if (config.role !== 'worker') {
-      app = await buildApp({ config, orm, redis, queues, logger, clock });
+      const liveFeed = await createLiveFeed(orm, notifier, logger);
+      closers.push(async () => liveFeed.close());
+      app = await buildApp({ config, orm, redis, queues, liveFeed, logger, clock });
       const server = app;
       // Closed first: stop taking requests before the worker and connections go.
       closers.push(() => server.close());

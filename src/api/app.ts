@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from '../auth/context.ts';
+import type { LiveFeed } from '../events/live-feed.ts';
 import type { Queues } from '../workers/queues.ts';
 import authPlugin from './plugins/auth.ts';
 import bullBoard from './plugins/bull-board.ts';
@@ -14,6 +15,7 @@ import rateLimits from './plugins/rate-limits.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import apiTokenRoutes from './routes/api-tokens.ts';
 import authRoutes from './routes/auth.ts';
+import eventRoutes from './routes/events.ts';
 import healthRoutes from './routes/health.ts';
 import userRoutes from './routes/users.ts';
 
@@ -22,13 +24,14 @@ export interface AppDeps {
   orm: Orm;
   redis: Redis;
   queues: Queues;
+  liveFeed: LiveFeed;
   logger: Logger;
   clock?: Clock;
 }
 
 // Builds the HTTP application without listening, so tests drive it with `inject` or a real port alike.
 // Layers: infrastructure plugins, then the auth and rate-limit hooks, then one plugin per resource.
-export async function buildApp({ config, orm, redis, queues, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, orm, redis, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimit,
@@ -56,6 +59,7 @@ export async function buildApp({ config, orm, redis, queues, logger, clock = () 
   await app.register(authRoutes);
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
+  await app.register(eventRoutes, { liveFeed });
   await app.register(bullBoard, { queues });
   return app as unknown as FastifyInstance;
 }

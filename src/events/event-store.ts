@@ -172,16 +172,46 @@ function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
 
 // The next events of the global feed after `after`, in the feed's order. Only transactions older than every
 // running one are read: what is returned can never be overtaken by a late commit.
-export async function readFeed(em: EntityManager, after: Checkpoint, limit: number, filter: FeedFilter = {}): Promise<RecordedEvent[]> {
+// `until` bounds the read from above (inclusive), for readers catching up to a known point.
+export async function readFeed(
+  em: EntityManager,
+  after: Checkpoint,
+  limit: number,
+  filter: FeedFilter = {},
+  until?: Checkpoint,
+): Promise<RecordedEvent[]> {
   const { sql, params } = filterSql(filter);
+  const upTo = until ? ' and (transaction_id, global_position) <= (?::xid8, ?)' : '';
   const rows = await sqlOf(em)(
     `select ${COLUMNS} from events
      where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       and (transaction_id, global_position) > (?::xid8, ?)${sql}
+       and (transaction_id, global_position) > (?::xid8, ?)${upTo}${sql}
      order by transaction_id, global_position limit ?`,
-    [after.transactionId, after.position, ...params, limit],
+    [after.transactionId, after.position, ...(until ? [until.transactionId, until.position] : []), ...params, limit],
   );
   return rows.map(toRecorded);
+}
+
+export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
+  const [ta, tb] = [BigInt(a.transactionId), BigInt(b.transactionId)];
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.position - b.position;
+}
+
+export function checkpointAt(event: RecordedEvent): Checkpoint {
+  return { transactionId: event.transactionId, position: event.position };
+}
+
+// The same filter, applied in memory to events a live reader already holds.
+export function matchesFilter(filter: FeedFilter, event: RecordedEvent): boolean {
+  const { metadata } = event;
+  if (filter.tenantId !== undefined && metadata.tenantId !== filter.tenantId) return false;
+  if (filter.deviceId !== undefined && metadata.deviceId !== filter.deviceId) return false;
+  if (filter.sessionId !== undefined && metadata.sessionId !== filter.sessionId) return false;
+  if (filter.types?.length && !filter.types.some((t) => (t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type))) {
+    return false;
+  }
+  return true;
 }
 
 // The feed position of a known event (clients resume by position alone: SSE ids, `?after=`).

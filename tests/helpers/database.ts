@@ -1,6 +1,9 @@
 import { loadConfig } from '../../src/config.ts';
 import { openOrm, type Orm } from '../../src/db/orm.ts';
 import { migrate } from '../../src/db/schema.ts';
+import { sqlOf } from '../../src/events/event-store.ts';
+import type { Projection } from '../../src/events/projections/projection.ts';
+import { catchUp } from '../../src/events/projections/runner.ts';
 import { createTestResources } from './resources.ts';
 
 // A migrated database of its own, for tests of the persistence layer that need no HTTP app.
@@ -15,4 +18,18 @@ export async function openTestDatabase(): Promise<{ orm: Orm; close(): Promise<v
       await resources.cleanup();
     },
   };
+}
+
+// Brings a projection to the end of the log as it stands now. A transaction running elsewhere (autovacuum's
+// analyze, say) can hold back the feed for a moment, so one pass may stop short: pass until the checkpoint
+// reaches the last event.
+export async function settleProjection(orm: Orm, projection: Projection): Promise<void> {
+  const sql = sqlOf(orm.em.fork());
+  const [{ last } = { last: 0 }] = await sql('select coalesce(max(global_position), 0) as last from events');
+  for (;;) {
+    await catchUp(orm, projection);
+    const [row] = await sql('select global_position from projection_checkpoints where name = ?', [projection.name]);
+    if (Number(row?.global_position ?? 0) >= Number(last)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -18,6 +18,8 @@ declare module 'fastify' {
     auth?: AuthMode;
     // Also accept HTTP Basic (username and password), for pages a browser opens such as the queue dashboard.
     basicAuth?: boolean;
+    // Also accept `?token=` (a JWT or key), for clients that cannot set headers: EventSource, browser WebSockets.
+    queryToken?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -64,7 +66,8 @@ async function authenticate(request: FastifyRequest, mode: AuthMode): Promise<Pr
   const authorization = header(headers.authorization);
   const basic = authorization?.match(/^Basic\s+(\S+)$/i)?.[1];
   if (basic && request.routeOptions.config.basicAuth) return authenticateBasic(request, basic);
-  const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const queryToken = request.routeOptions.config.queryToken ? (request.query as { token?: string }).token : undefined;
+  const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? (authorization ? undefined : queryToken);
   if (authorization && !bearer) throw new AppError('INVALID_TOKEN', 'Authorization header must read "Bearer <token>"');
 
   // A key sent as a Bearer token is taken by its prefix, so clients that only know Bearer can use keys too.
