@@ -28,6 +28,7 @@ export interface Config {
   logLevel: string;
   bodyLimit: number;
   shutdownTimeoutMs: number;
+  sseMaxBufferBytes: number;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -147,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: str('LOG_LEVEL', production ? 'info' : 'debug'),
     bodyLimit: int('BODY_LIMIT', 1_048_576, 1024),
     shutdownTimeoutMs: duration('SHUTDOWN_TIMEOUT', '25s'),
+    sseMaxBufferBytes: int('SSE_MAX_BUFFER', 1_048_576, 1024),
     rateLimit: {
       enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',
       standard: rule('RATE_LIMIT_STANDARD', '100/15m'),

@@ -59,7 +59,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(authRoutes);
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
-  await app.register(eventRoutes, { liveFeed });
+  await app.register(eventRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(bullBoard, { queues });
   return app as unknown as FastifyInstance;
 }

@@ -54,16 +54,17 @@ async function resumePoint(request: FastifyRequest, position: number): Promise<C
 }
 
 const HEARTBEAT_MS = 15_000;
+const DRAIN_GRACE_MS = 2_000;
 
 export interface EventRoutesOptions {
   liveFeed: LiveFeed;
   // A client whose unsent output passes this is disconnected (it reconnects and resumes from the log).
-  maxBufferBytes?: number;
+  maxBufferBytes: number;
 }
 
 // The caller's own events: a Server-Sent Events stream that replays from Last-Event-ID then follows the log
 // live, and a polling read of the same log.
-const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { liveFeed, maxBufferBytes = 1_048_576 }) => {
+const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { liveFeed, maxBufferBytes }) => {
   const tags = ['events'];
   // Open streams end when the server closes; clients reconnect elsewhere and resume from the log.
   const open = new Set<() => void>();
@@ -120,20 +121,29 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       let subscription: { close(): void } | undefined;
       const end = () => {
         open.delete(end);
+        clearTimeout(overflowTimer);
         clearInterval(heartbeat);
         subscription?.close();
         if (!res.destroyed) res.end();
       };
       open.add(end);
+      // The feed writes a batch to every client at once, so a healthy client's buffer can pass the limit for a
+      // moment. A client is dropped when it stays over the limit for a drain period, or at once past 4× the limit.
+      let overflowTimer: NodeJS.Timeout | undefined;
+      const drop = () => {
+        request.log.warn({ buffered: res.writableLength }, 'SSE client too slow; disconnecting it');
+        end();
+        res.destroy();
+      };
+      res.on('drain', () => {
+        clearTimeout(overflowTimer);
+        overflowTimer = undefined;
+      });
       const send = (chunk: string) => {
         if (res.destroyed) return;
         res.write(chunk);
-        if (res.writableLength > maxBufferBytes) {
-          request.log.warn({ buffered: res.writableLength }, 'SSE client too slow; disconnecting it');
-          clearInterval(heartbeat);
-          subscription?.close();
-          res.destroy();
-        }
+        if (res.writableLength > 4 * maxBufferBytes) drop();
+        else if (res.writableLength > maxBufferBytes) overflowTimer ??= setTimeout(drop, DRAIN_GRACE_MS);
       };
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), HEARTBEAT_MS);
       res.on('close', end);
