@@ -13,6 +13,7 @@ export interface Config {
   role: Role;
   host: string;
   port: number;
+  wsPort: number | undefined;
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
@@ -133,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: role as Role,
     host: str('HOST', '0.0.0.0'),
     port: int('PORT', 3000, 0, 65535),
+    wsPort: env.WS_PORT?.trim() ? int('WS_PORT', 0, 1, 65535) : undefined,
     databaseUrl: str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/wa_platform'),
     redisUrl: str('REDIS_URL', 'redis://127.0.0.1:6379'),
     redisPrefix,

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+import { listenWsPort } from './api/ws-port.ts';
 import { startPlatform } from './platform.ts';
 
 let config;
@@ -23,8 +24,10 @@ try {
 }
 const { app, close } = platform;
 
+let wsPort: Awaited<ReturnType<typeof listenWsPort>> | undefined;
 if (app) {
   await app.listen({ host: config.host, port: config.port });
+  if (config.wsPort) wsPort = await listenWsPort(app, config.wsPort, config.host);
 }
 logger.info({ role: config.role }, 'platform started');
 
@@ -34,6 +37,7 @@ logger.info({ role: config.role }, 'platform started');
 closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'shutting down after an error');
   else logger.info({ signal }, 'shutting down');
+  await wsPort?.close();
   await close();
   logger.info('stopped');
   logger.flush();

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Orm } from '../db/orm.ts';
@@ -16,6 +17,7 @@ import swaggerPlugin from './plugins/swagger.ts';
 import apiTokenRoutes from './routes/api-tokens.ts';
 import authRoutes from './routes/auth.ts';
 import eventRoutes from './routes/events.ts';
+import websocketRoutes from './routes/websocket.ts';
 import healthRoutes from './routes/health.ts';
 import userRoutes from './routes/users.ts';
 
@@ -45,6 +47,9 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(errorsPlugin);
   await app.register(contextPlugin, { config, orm, redis, clock });
   await app.register(swaggerPlugin);
+  // Before the auth hook: its own hooks must see every upgrade request, so that a refused upgrade's socket is
+  // closed after the error answer (otherwise it lingers and holds up shutdown).
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(rateLimits, {
     enabled: config.rateLimit.enabled,
     rules: config.rateLimit,
@@ -60,6 +65,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
   await app.register(eventRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
+  await app.register(websocketRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(bullBoard, { queues });
   return app as unknown as FastifyInstance;
 }
