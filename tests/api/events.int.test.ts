@@ -123,7 +123,7 @@ describe('Server-Sent Events', () => {
 
     // Well past what the kernel's socket buffers absorb on loopback (several MB), so the server's own buffer
     // for the slow client must grow.
-    const big = 'x'.repeat(128 * 1024);
+    const big = 'x'.repeat(64 * 1024);
     const COUNT = 300;
     for (let i = 0; i < COUNT; i++) {
       await append(user.id, { type: 'message.received', data: { messageId: `${i}`, waMessageId: `${i}`, from: '1@s.whatsapp.net', messageType: 'text', text: big, timestamp: i } });

@@ -128,7 +128,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       };
       open.add(end);
       // The feed writes a batch to every client at once, so a healthy client's buffer can pass the limit for a
-      // moment. A client is dropped when it stays over the limit for a drain period, or at once past 4× the limit.
+      // moment. A client is dropped when it stays over the limit for a drain period.
       let overflowTimer: NodeJS.Timeout | undefined;
       const drop = () => {
         request.log.warn({ buffered: res.writableLength }, 'SSE client too slow; disconnecting it');
@@ -142,8 +142,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       const send = (chunk: string) => {
         if (res.destroyed) return;
         res.write(chunk);
-        if (res.writableLength > 4 * maxBufferBytes) drop();
-        else if (res.writableLength > maxBufferBytes) overflowTimer ??= setTimeout(drop, DRAIN_GRACE_MS);
+        if (res.writableLength > maxBufferBytes) overflowTimer ??= setTimeout(drop, DRAIN_GRACE_MS);
       };
       const heartbeat = setInterval(() => send(': heartbeat\n\n'), HEARTBEAT_MS);
       res.on('close', end);
