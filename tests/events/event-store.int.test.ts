@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   appendToStream,
   checkpointOf,
@@ -12,16 +12,9 @@ import {
   type Checkpoint,
   type RecordedEvent,
 } from '../../src/events/event-store.ts';
-import type { Orm } from '../../src/db/orm.ts';
-import { openTestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../helpers/database.ts';
 
-let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let orm: Orm;
-before(async () => {
-  db = await openTestDatabase();
-  orm = db.orm;
-});
-after(() => db.close());
+const db = useTestDatabase();
 
 const queued = (messageId: string) => ({ event: { type: 'message.queued', data: { messageId, to: '6281234567890' } } }) as const;
 
@@ -30,7 +23,7 @@ test('8 concurrent appenders × 500 events: a reader following the feed sees eve
   const PER_WRITER = 500;
   const run = randomUUID().slice(0, 8);
   const writers = Array.from({ length: WRITERS }, async (_, w) => {
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     for (let i = 0; i < PER_WRITER; i++) {
       // Each writer owns a stream and names its expected version on every append.
       await appendToStream(em, `race-${run}-${w}`, [queued(`${w}-${i}`)], { expectedVersion: i, metadata: { tenantId: 1 } });
@@ -43,7 +36,7 @@ test('8 concurrent appenders × 500 events: a reader following the feed sees eve
   const deadline = Date.now() + 120_000;
   const all = Promise.all(writers);
   const reader = (async () => {
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     // Reads until every event of this run has come by; a transaction running elsewhere may hold the feed back
     // for a moment, which delays events but must never lose one.
     while (mineSeen < WRITERS * PER_WRITER && Date.now() < deadline) {
@@ -72,17 +65,17 @@ test('8 concurrent appenders × 500 events: a reader following the feed sees eve
     const versions = mine.filter((e) => e.streamId === `race-${run}-${w}`).map((e) => e.streamVersion);
     assert.deepEqual(versions, Array.from({ length: PER_WRITER }, (_, i) => i + 1), `stream ${w} in version order`);
   }
-  const again = await readFeed(orm.em.fork(), START, 100_000);
+  const again = await readFeed(db.orm.em.fork(), START, 100_000);
   assert.deepEqual(again.map((e) => e.eventId), seen.map((e) => e.eventId), 'the live reading equals a later full reading');
 });
 
 test('an append naming a stale version is a VersionConflictError and writes nothing', async () => {
   const stream = `conflict-${randomUUID()}`;
-  const em = orm.em.fork();
+  const em = db.orm.em.fork();
   await appendToStream(em, stream, [queued('a')], { expectedVersion: 'no-stream' });
   const racing = await Promise.allSettled([
-    appendToStream(orm.em.fork(), stream, [queued('b')], { expectedVersion: 1 }),
-    appendToStream(orm.em.fork(), stream, [queued('c')], { expectedVersion: 1 }),
+    appendToStream(db.orm.em.fork(), stream, [queued('b')], { expectedVersion: 1 }),
+    appendToStream(db.orm.em.fork(), stream, [queued('c')], { expectedVersion: 1 }),
   ]);
   assert.deepEqual(racing.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
   const failure = racing.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -94,7 +87,7 @@ test('an append naming a stale version is a VersionConflictError and writes noth
 
 test('retrying an append with the same event ids is a no-op', async () => {
   const stream = `retry-${randomUUID()}`;
-  const em = orm.em.fork();
+  const em = db.orm.em.fork();
   const events = [{ ...queued('x'), eventId: randomUUID() }, { ...queued('y'), eventId: randomUUID() }];
   const first = await appendToStream(em, stream, events, { expectedVersion: 0 });
   const second = await appendToStream(em, stream, events, { expectedVersion: 0 });
@@ -103,7 +96,7 @@ test('retrying an append with the same event ids is a no-op', async () => {
 });
 
 test('events carry their type version, metadata and time; filters select by tenant, device and type prefix', async () => {
-  const em = orm.em.fork();
+  const em = db.orm.em.fork();
   const head = await headOfFeed(em);
   const tenant = 9000 + Math.floor(Math.random() * 1000);
   await appendToStream(em, `device-${tenant}`, [{ event: { type: 'device.connected', data: { phoneNumber: '+62811' } } }], {

@@ -1,33 +1,26 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { DomainEvent } from '../../src/domain/events.ts';
-import type { Orm } from '../../src/db/orm.ts';
 import { appendToStream, sqlOf } from '../../src/events/event-store.ts';
 import { createAppendNotifier } from '../../src/events/notifier.ts';
 import { messagesProjection } from '../../src/events/projections/messages.ts';
 import type { Projection } from '../../src/events/projections/projection.ts';
 import { resetProjection, runBatch, startProjections } from '../../src/events/projections/runner.ts';
 import { createLogger } from '../../src/logger.ts';
-import { openTestDatabase, settleProjection } from '../helpers/database.ts';
+import { useTestDatabase, settleProjection } from '../helpers/database.ts';
 
-let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let orm: Orm;
-before(async () => {
-  db = await openTestDatabase();
-  orm = db.orm;
-});
-after(() => db.close());
+const db = useTestDatabase();
 
 async function say(messageId: string, tenantId: number, ...events: DomainEvent[]) {
-  await appendToStream(orm.em.fork(), `message-${messageId}`, events.map((event) => ({ event })), {
+  await appendToStream(db.orm.em.fork(), `message-${messageId}`, events.map((event) => ({ event })), {
     expectedVersion: 'any',
     metadata: { tenantId, deviceId: 3 },
   });
 }
 const m = (type: DomainEvent['type'], messageId: string, extra: object = {}) => ({ type, data: { messageId, ...extra } }) as DomainEvent;
 
-const rows = async (table: string, order: string) => sqlOf(orm.em.fork())(`select * from ${table} order by ${order}`);
+const rows = async (table: string, order: string) => sqlOf(db.orm.em.fork())(`select * from ${table} order by ${order}`);
 
 test('message status and daily stats follow the lifecycle; late receipts change nothing', async () => {
   const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
@@ -36,7 +29,7 @@ test('message status and daily stats follow the lifecycle; late receipts change 
   await say(b, 1, m('message.queued', b, { to: '62812' }), m('message.failed', b, { reason: 'DEVICE_NOT_CONNECTED' }));
   await say(c, 2, m('message.queued', c, { to: '62813' }), m('message.delivered', c));
   await say(d, 1, m('message.received', d, { waMessageId: 'WA-D', from: '62814@s.whatsapp.net', messageType: 'text', text: 'hi', timestamp: 1 }));
-  await settleProjection(orm, messagesProjection);
+  await settleProjection(db.orm, messagesProjection);
 
   const status = new Map((await rows('message_status', 'message_id')).map((r) => [r.message_id, r]));
   assert.equal(status.get(a)?.status, 'read');
@@ -65,17 +58,17 @@ test('a projection rebuilt from zero equals the live one, row for row', async ()
     if (i % 3 === 0) steps.push(m('message.read', id), m('message.delivered', id));
     await say(id, 1 + (i % 3), ...steps);
   }
-  await settleProjection(orm, messagesProjection);
+  await settleProjection(db.orm, messagesProjection);
   const live = [await rows('message_status', 'message_id'), await rows('message_stats_daily', 'tenant_id, device_id, day')];
-  await resetProjection(orm, messagesProjection);
+  await resetProjection(db.orm, messagesProjection);
   assert.equal((await rows('message_status', 'message_id')).length, 0);
-  await settleProjection(orm, messagesProjection);
+  await settleProjection(db.orm, messagesProjection);
   const rebuilt = [await rows('message_status', 'message_id'), await rows('message_stats_daily', 'tenant_id, device_id, day')];
   assert.deepEqual(rebuilt, live);
 });
 
 test("a crash between applying events and moving the checkpoint applies them once", async () => {
-  await settleProjection(orm, messagesProjection);
+  await settleProjection(db.orm, messagesProjection);
   const before = await rows('message_stats_daily', 'tenant_id, device_id, day');
   const id = randomUUID();
   await say(id, 77, m('message.queued', id, { to: '62800' }), m('message.sent', id, { waMessageId: 'WA-X' }));
@@ -93,16 +86,16 @@ test("a crash between applying events and moving the checkpoint applies them onc
     },
   };
   let crashed = false;
-  while (!killed) await runBatch(orm, crashing).catch(() => (crashed = true));
+  while (!killed) await runBatch(db.orm, crashing).catch(() => (crashed = true));
   assert.ok(crashed, 'the batch that applied the events failed');
-  await settleProjection(orm, crashing);
+  await settleProjection(db.orm, crashing);
   const after = await rows('message_stats_daily', 'tenant_id, device_id, day');
   assert.deepEqual(after.filter((r) => r.tenant_id === 77).map((r) => [r.queued, r.sent]), [[1, 1]]);
   assert.deepEqual(after.filter((r) => r.tenant_id !== 77), before);
 });
 
 test('an append in any process wakes subscribers of the notifier', async () => {
-  const notifier = await createAppendNotifier(db.orm.config.get('clientUrl')!, createLogger({ logLevel: 'silent' }));
+  const notifier = await createAppendNotifier(db.url, createLogger({ logLevel: 'silent' }));
   try {
     const woken = new Promise<void>((resolve) => notifier.subscribe(resolve));
     const id = randomUUID();
@@ -114,16 +107,16 @@ test('an append in any process wakes subscribers of the notifier', async () => {
 });
 
 test('the live runner keeps the read model up to date', async () => {
-  const notifier = await createAppendNotifier(db.orm.config.get('clientUrl')!, createLogger({ logLevel: 'silent' }));
-  await settleProjection(orm, messagesProjection);
-  const runner = startProjections(orm, [messagesProjection], notifier, createLogger({ logLevel: 'silent' }));
+  const notifier = await createAppendNotifier(db.url, createLogger({ logLevel: 'silent' }));
+  await settleProjection(db.orm, messagesProjection);
+  const runner = startProjections(db.orm, [messagesProjection], notifier, createLogger({ logLevel: 'silent' }));
   try {
     const id = randomUUID();
     const appended = Date.now();
     await say(id, 5, m('message.queued', id, { to: '62800' }));
     let row;
     while (!row && Date.now() - appended < 10_000) {
-      [row] = await sqlOf(orm.em.fork())('select status from message_status where message_id = ?', [id]);
+      [row] = await sqlOf(db.orm.em.fork())('select status from message_status where message_id = ?', [id]);
       if (!row) await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.equal(row?.status, 'queued');

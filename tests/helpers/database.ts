@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { openOrm, type Orm } from '../../src/db/orm.ts';
 import { migrate } from '../../src/db/schema.ts';
@@ -16,6 +17,23 @@ export async function openTestDatabase(): Promise<{ orm: Orm; close(): Promise<v
     close: async () => {
       await orm.close();
       await resources.cleanup();
+    },
+  };
+}
+
+// Registers the file's before/after hooks; `orm` is ready inside tests.
+export function useTestDatabase(): { readonly orm: Orm; readonly url: string } {
+  let db: Awaited<ReturnType<typeof openTestDatabase>> | undefined;
+  before(async () => {
+    db = await openTestDatabase();
+  });
+  after(() => db?.close());
+  return {
+    get orm() {
+      return db!.orm;
+    },
+    get url() {
+      return db!.orm.config.get('clientUrl')!;
     },
   };
 }
