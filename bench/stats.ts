@@ -1,0 +1,50 @@
+// Small numeric helpers shared by the benchmarks.
+import { readFileSync } from 'node:fs';
+
+// Nearest-rank percentile of samples in any order (p in 0..1).
+export function percentile(samples: ArrayLike<number>, p: number): number {
+  if (!samples.length) return Number.NaN;
+  const sorted = Float64Array.from(samples).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+// Wall-clock milliseconds with sub-millisecond precision that agree across worker threads (each thread has its
+// own performance.now() origin, so raw now() values cannot be compared between them).
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+// Every step runs even when one before it fails: a failed run must not leave databases, keys or sockets behind.
+export async function cleanupAll(label: string, steps: (() => Promise<unknown> | unknown)[]): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      console.error(`${label}: cleanup failed:`, err);
+      process.exitCode = 1;
+    }
+  }
+}
+
+// Share of CPU time the hypervisor gave to other guests while `stop` was pending (Linux; NaN elsewhere). On a
+// shared cloud host it can swing run-to-run figures far more than any code change, so benchmarks report it.
+export function cpuSteal(): () => number {
+  const read = (): number[] => {
+    try {
+      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const before = read();
+  return () => {
+    const delta = read().map((v, i) => v - (before[i] ?? 0));
+    const total = delta.slice(0, 8).reduce((a, b) => a + b, 0);
+    // Fields: user nice system idle iowait irq softirq steal.
+    return total > 0 && delta.length >= 8 ? delta[7]! / total : Number.NaN;
+  };
+}
+
+export function warnOnSteal(label: string, share: number): void {
+  if (share > 0.05) console.error(`${label}: ${(share * 100).toFixed(0)}% of CPU time was stolen by the hypervisor during the run; its figures are noisy`);
+}
