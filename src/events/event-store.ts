@@ -88,6 +88,26 @@ function toRecorded(row: Row): RecordedEvent {
 
 const COLUMNS = 'global_position, transaction_id::text, event_id, stream_id, stream_version, type, type_version, data, metadata, recorded_at';
 
+// Moves the stream's version from the expected one in a single statement (the compare-and-set of optimistic
+// concurrency); undefined when the stream is elsewhere.
+async function claimVersions(run: Sql, streamId: string, expected: ExpectedVersion, count: number): Promise<number | undefined> {
+  const [row] =
+    expected === 'any'
+      ? await run(
+          `insert into streams (stream_id, version) values (?, ?)
+           on conflict (stream_id) do update set version = streams.version + excluded.version, updated_at = now() returning version`,
+          [streamId, count],
+        )
+      : expected === 'no-stream' || expected === 0
+        ? await run('insert into streams (stream_id, version) values (?, ?) on conflict (stream_id) do nothing returning version', [streamId, count])
+        : await run('update streams set version = version + ?, updated_at = now() where stream_id = ? and version = ? returning version', [
+            count,
+            streamId,
+            expected,
+          ]);
+  return row ? Number(row.version) - count : undefined;
+}
+
 export async function appendToStream(
   em: EntityManager,
   streamId: string,
@@ -100,21 +120,17 @@ export async function appendToStream(
   return em.transactional(async (tx) => {
     const run = sqlOf(tx);
 
-    const [already] = await run('select 1 from events where event_id = ?', [ids[0]]);
-    if (already) {
+    // Only ids the caller chose can have been appended before.
+    if (events[0]!.eventId) {
       const existing = await run('select global_position, stream_version from events where event_id in (?) order by global_position', [ids]);
-      return { nextVersion: Number(existing.at(-1)!.stream_version), positions: existing.map((r) => Number(r.global_position)) };
+      if (existing.length) return { nextVersion: Number(existing.at(-1)!.stream_version), positions: existing.map((r) => Number(r.global_position)) };
     }
 
-    const [stream] = await run('select version from streams where stream_id = ? for update', [streamId]);
-    const current = stream ? Number(stream.version) : 0;
-    const expected = options.expectedVersion;
-    if ((expected === 'no-stream' && stream) || (typeof expected === 'number' && expected !== current)) {
-      throw new VersionConflictError(streamId, expected, current);
+    const current = await claimVersions(run, streamId, options.expectedVersion, events.length);
+    if (current === undefined) {
+      const [stream] = await run('select version from streams where stream_id = ?', [streamId]);
+      throw new VersionConflictError(streamId, options.expectedVersion, Number(stream?.version ?? 0));
     }
-    const next = current + events.length;
-    if (stream) await run('update streams set version = ?, updated_at = now() where stream_id = ?', [next, streamId]);
-    else await run('insert into streams (stream_id, version) values (?, ?)', [streamId, next]);
 
     const values = events.map(() => '(?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?)').join(', ');
     const params = events.flatMap(({ event }, i) => [
@@ -129,14 +145,16 @@ export async function appendToStream(
       metadata.deviceId ?? null,
       metadata.sessionId ?? null,
     ]);
+    // The notification is only a wake-up for live readers in every process; they read the data from the table.
+    // Sent in the same statement as the insert, and folded into one by PostgreSQL at commit.
     const inserted = await run(
-      `insert into events (event_id, stream_id, stream_version, type, type_version, data, metadata, tenant_id, device_id, session_id)
-       values ${values} returning global_position`,
+      `with inserted as (
+         insert into events (event_id, stream_id, stream_version, type, type_version, data, metadata, tenant_id, device_id, session_id)
+         values ${values} returning global_position)
+       select global_position, pg_notify('${EVENTS_CHANNEL}', '') from inserted order by global_position`,
       params,
     );
-    // Only a wake-up for live readers in every process; they read the data from the table.
-    await run(`select pg_notify('${EVENTS_CHANNEL}', '')`, []);
-    return { nextVersion: next, positions: inserted.map((r) => Number(r.global_position)) };
+    return { nextVersion: current + events.length, positions: inserted.map((r) => Number(r.global_position)) };
   });
 }
 

@@ -31,6 +31,17 @@ export function presentEvent(event: RecordedEvent): Static<typeof EventView> {
   };
 }
 
+// The live feed hands the same event object to every client in the process: serialise it once, not per client.
+const frames = new WeakMap<RecordedEvent, string>();
+function frameOf(event: RecordedEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = `id: ${event.position}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
 const FilterQuery = {
   deviceId: Type.Optional(Type.Integer({ minimum: 1 })),
   sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -149,7 +160,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       subscription = await liveFeed.subscribe({
         from,
         filter,
-        deliver: (event) => send(`id: ${event.position}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`),
+        deliver: (event) => send(frameOf(event)),
       });
       if (res.destroyed) subscription.close();
     },
