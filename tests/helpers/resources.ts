@@ -14,7 +14,9 @@ export interface TestResources {
 }
 
 export function createTestResources(label = 'test'): TestResources {
-  const id = `${process.pid}_${randomBytes(4).toString('hex')}`;
+  // The test file's name in it tells whose leftovers any are.
+  const file = (process.argv[1] ?? '').split('/').at(-1)!.replace(/\..*$/, '').replace(/[^a-z0-9]/gi, '').slice(0, 20);
+  const id = `${file}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const database = `wa_${label}_${id}`;
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
