@@ -104,6 +104,9 @@ test('events carry their type version, metadata and time; filters select by tena
     metadata: { tenantId: tenant, deviceId: 7, sessionId: 'user_1_device_a', correlationId: 'c-1' },
   });
   await appendToStream(em, `message-${tenant}`, [queued('m')], { expectedVersion: 'any', metadata: { tenantId: tenant, deviceId: 8 } });
+  // Transaction ids are cluster-wide: a transaction in another database (a parallel test file) can hold the
+  // feed back for a moment. Wait until both events are readable.
+  while ((await readFeed(em, head, 10, { tenantId: tenant })).length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
   const [connected] = await readFeed(em, head, 10, { tenantId: tenant, types: ['device.*'] });
   assert.equal(connected?.type, 'device.connected');
   assert.equal(connected?.typeVersion, 1);
