@@ -1,11 +1,7 @@
 // An authenticated read of the platform (GET /api/auth/verify: API-token lookup in PostgreSQL plus the whole
 // plugin stack) against a bare fastify route, so the ratio is the platform's own overhead on this machine.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { randomBytes } from 'node:crypto';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/logger.ts';
-import { startPlatform, type Platform } from '../src/platform.ts';
-import { createTestResources } from '../tests/helpers/resources.ts';
+import { startBenchPlatform } from './platform.ts';
 import { load as runLoad, type LoadResult } from './load.ts';
 import type { Row } from './types.ts';
 
@@ -31,33 +27,11 @@ async function measureBaseline(): Promise<LoadResult> {
 }
 
 async function measurePlatform(): Promise<LoadResult> {
-  const resources = createTestResources('bench');
-  const token = randomBytes(24).toString('hex');
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: resources.databaseUrl,
-    REDIS_PREFIX: resources.redisPrefix,
-    ROLE: 'api',
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_ENABLED: 'false',
-    API_TOKEN: token,
-    PORT: '0',
-  });
-  let platform: Platform | undefined;
+  const bench = await startBenchPlatform();
   try {
-    platform = await startPlatform(config, createLogger(config));
-    if (!platform.app) throw new Error('ROLE=api started no HTTP app');
-    const address = await platform.app.listen({ port: 0, host: '127.0.0.1' });
-    return await load(`${address}/api/auth/verify`, { 'x-api-token': token });
+    return await load(`${bench.address}/api/auth/verify`, { 'x-api-token': bench.token });
   } finally {
-    // Every step runs even when one before it fails: a failed run must not leave databases or keys behind.
-    const steps = [async () => platform?.close(), () => resources.cleanup()];
-    for (const step of steps) {
-      await step().catch((err: unknown) => {
-        console.error('http: cleanup failed:', err);
-        process.exitCode = 1;
-      });
-    }
+    await bench.close();
   }
 }
 

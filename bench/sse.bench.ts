@@ -5,11 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../src/config.ts';
 import { appendToStream } from '../src/events/event-store.ts';
-import { createLogger } from '../src/logger.ts';
-import { startPlatform } from '../src/platform.ts';
-import { createTestResources } from '../tests/helpers/resources.ts';
+import { startBenchPlatform } from './platform.ts';
 import { openClients, type SseClients } from './sse-clients.ts';
 import { cleanupAll, cpuSteal, percentile, wallMs, warnOnSteal } from './stats.ts';
 import type { Row } from './types.ts';
@@ -111,24 +108,8 @@ async function startBaseline(closers: Closers): Promise<Side> {
 }
 
 async function startPlatformSide(closers: Closers): Promise<Side> {
-  const resources = createTestResources('bench');
-  closers.push(() => resources.cleanup());
-  const token = randomUUID();
-  const config = loadConfig({
-    ...process.env,
-    DATABASE_URL: resources.databaseUrl,
-    REDIS_PREFIX: resources.redisPrefix,
-    ROLE: 'api',
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_ENABLED: 'false',
-    API_TOKEN: token,
-    PORT: '0',
-  });
-  const platform = await startPlatform(config, createLogger(config));
-  closers.push(() => platform.close());
-  const app = platform.app;
-  if (!app) throw new Error('ROLE=api started no HTTP app');
-  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { app, address, token, close } = await startBenchPlatform();
+  closers.push(close);
   const headers = { 'x-api-token': token };
   // API_TOKEN belongs to the bootstrap admin: its user id is the tenant the stream filters on.
   const verify = await fetch(`${address}/api/auth/verify`, { headers });
