@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  Curve,
+  decodeBinaryNode,
+  encodeBinaryNode,
+  NOISE_WA_HEADER,
+  proto,
+  type BinaryNode,
+} from '@whiskeysockets/baileys';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { FrameReader, frame, NoiseResponder } from './noise.ts';
+
+// A local server that speaks WhatsApp's Web protocol to the real Baileys client (`waWebSocketUrl`), for tests,
+// benchmarks and the offline demo. This first part covers the transport (Noise handshake, framing, binary
+// nodes) and QR issuance for a new device; pairing, login, messaging and faults build on it.
+
+type KeyPair = { private: Uint8Array; public: Uint8Array };
+
+export interface SimOptions {
+  // How many QR refs a new device is offered before its QR attempts run out (Baileys then closes with 408).
+  refsPerPairing?: number;
+}
+
+export interface ScannedQr {
+  ref: string;
+  noiseKey: Buffer;
+  identityKey: Buffer;
+  advSecret: Buffer;
+  platform: string;
+}
+
+// What a phone reads from a linking QR: `https://wa.me/settings/linked_devices#ref,noiseKey,identityKey,advSecret,platform`
+// (the adv secret lets the phone sign the pairing).
+export function parseQr(qr: string): ScannedQr {
+  const [ref, noiseKey, identityKey, advSecret, platform] = qr.slice(qr.indexOf('#') + 1).split(',');
+  if (!ref || !noiseKey || !identityKey || !advSecret) throw new Error(`not a linking QR: ${qr}`);
+  return {
+    ref,
+    noiseKey: Buffer.from(noiseKey, 'base64'),
+    identityKey: Buffer.from(identityKey, 'base64'),
+    advSecret: Buffer.from(advSecret, 'base64'),
+    platform: platform ?? '',
+  };
+}
+
+export interface IssuedRef {
+  ref: string;
+  connectionId: number;
+}
+
+// The server's long-term keys and certificate chain. rc14 checks the chain's shape and the intermediate's
+// issuer serial (0); the leaf is signed properly by our intermediate, which no real WhatsApp root signs.
+function makeIdentity() {
+  const staticKey = Curve.generateKeyPair() as KeyPair;
+  const intermediateKey = Curve.generateKeyPair() as KeyPair;
+  const rootKey = Curve.generateKeyPair() as KeyPair;
+  const intermediateDetails = proto.CertChain.NoiseCertificate.Details.encode({
+    serial: 1,
+    issuerSerial: 0,
+    key: intermediateKey.public,
+    notBefore: 0,
+    notAfter: 4_000_000_000,
+  }).finish();
+  const leafDetails = proto.CertChain.NoiseCertificate.Details.encode({
+    serial: 2,
+    issuerSerial: 1,
+    key: staticKey.public,
+    notBefore: 0,
+    notAfter: 4_000_000_000,
+  }).finish();
+  const certChain = proto.CertChain.encode({
+    leaf: { details: leafDetails, signature: Curve.sign(intermediateKey.private, leafDetails) },
+    intermediate: { details: intermediateDetails, signature: Curve.sign(rootKey.private, intermediateDetails) },
+  }).finish();
+  return { staticKey, certChain };
+}
+
+class Connection {
+  readonly id: number;
+  readonly #socket: WebSocket;
+  readonly #sim: WhatsAppSimulator;
+  readonly #noise = new NoiseResponder();
+  readonly #reader = new FrameReader();
+  #introSeen = false;
+  #stage: 'hello' | 'finish' | 'open' = 'hello';
+  #ephemeral?: KeyPair;
+  payload?: proto.ClientPayload;
+
+  constructor(id: number, socket: WebSocket, sim: WhatsAppSimulator) {
+    this.id = id;
+    this.#socket = socket;
+    this.#sim = sim;
+    socket.on('message', (data: Buffer) => {
+      this.#receive(data).catch((err) => {
+        sim.log(`connection ${id}: ${err instanceof Error ? err.stack : String(err)}`);
+        socket.terminate();
+      });
+    });
+  }
+
+  async #receive(data: Buffer): Promise<void> {
+    let chunk = data;
+    if (!this.#introSeen) {
+      // Optional routing prefix ("ED", 0, 1, 3-byte length, routing info), then the "WA" header.
+      if (chunk.subarray(0, 2).toString() === 'ED') chunk = chunk.subarray(7 + chunk.readUIntBE(4, 3));
+      const header = chunk.subarray(0, NOISE_WA_HEADER.length);
+      if (!header.equals(NOISE_WA_HEADER)) throw new Error('not a WhatsApp Web connection');
+      this.#noise.mixHash(header);
+      chunk = chunk.subarray(header.length);
+      this.#introSeen = true;
+    }
+    for (const payload of this.#reader.push(chunk)) await this.#onFrame(payload);
+  }
+
+  async #onFrame(payload: Buffer): Promise<void> {
+    if (this.#stage === 'hello') {
+      const { clientHello } = proto.HandshakeMessage.decode(payload);
+      if (!clientHello?.ephemeral) throw new Error('expected clientHello');
+      this.#noise.mixHash(clientHello.ephemeral);
+      const ephemeral = Curve.generateKeyPair() as KeyPair;
+      this.#ephemeral = ephemeral;
+      this.#noise.mixHash(ephemeral.public);
+      this.#noise.dh(ephemeral, clientHello.ephemeral);
+      const staticEnc = this.#noise.encryptHandshake(this.#sim.identity.staticKey.public);
+      this.#noise.dh(this.#sim.identity.staticKey, clientHello.ephemeral);
+      const certEnc = this.#noise.encryptHandshake(this.#sim.identity.certChain);
+      this.#sendRaw(proto.HandshakeMessage.encode({ serverHello: { ephemeral: ephemeral.public, static: staticEnc, payload: certEnc } }).finish());
+      this.#stage = 'finish';
+      return;
+    }
+    if (this.#stage === 'finish') {
+      const { clientFinish } = proto.HandshakeMessage.decode(payload);
+      if (!clientFinish?.static || !clientFinish.payload) throw new Error('expected clientFinish');
+      const clientStatic = this.#noise.decryptHandshake(clientFinish.static);
+      this.#noise.dh(this.#ephemeral!, clientStatic);
+      this.payload = proto.ClientPayload.decode(this.#noise.decryptHandshake(clientFinish.payload));
+      this.#noise.finish();
+      this.#stage = 'open';
+      await this.#sim.onAuthenticated(this);
+      return;
+    }
+    await this.#sim.onNode(this, await decodeBinaryNode(this.#noise.decrypt(payload)));
+  }
+
+  #sendRaw(payload: Uint8Array): void {
+    this.#socket.send(frame(payload));
+  }
+
+  send(node: BinaryNode): void {
+    this.#sendRaw(this.#noise.encrypt(encodeBinaryNode(node)));
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+export class WhatsAppSimulator {
+  readonly identity = makeIdentity();
+  readonly issuedRefs: IssuedRef[] = [];
+  readonly #options: Required<SimOptions>;
+  readonly #http = http.createServer((_req, res) => res.writeHead(404).end());
+  readonly #wss = new WebSocketServer({ noServer: true });
+  readonly #connections = new Set<Connection>();
+  #nextId = 1;
+  readonly logs: string[] = [];
+
+  constructor(options: SimOptions = {}) {
+    this.#options = { refsPerPairing: 6, ...options };
+    this.#http.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws/chat') return socket.destroy();
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        const connection = new Connection(this.#nextId++, ws, this);
+        this.#connections.add(connection);
+        ws.on('close', () => this.#connections.delete(connection));
+      });
+    });
+  }
+
+  log(line: string): void {
+    this.logs.push(line);
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string }> {
+    await new Promise<void>((resolve) => this.#http.listen(port, host, resolve));
+    const actual = (this.#http.address() as AddressInfo).port;
+    return { port: actual, url: `ws://${host}:${actual}/ws/chat` };
+  }
+
+  async close(): Promise<void> {
+    for (const connection of this.#connections) connection.close();
+    this.#wss.close();
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  }
+
+  async onAuthenticated(connection: Connection): Promise<void> {
+    if (!connection.payload?.username) {
+      // A new companion: offer QR refs, each of which a phone can scan.
+      const refs = Array.from({ length: this.#options.refsPerPairing }, () => randomBytes(16).toString('base64url'));
+      for (const ref of refs) this.issuedRefs.push({ ref, connectionId: connection.id });
+      connection.send({
+        tag: 'iq',
+        attrs: { type: 'set', xmlns: 'md', id: randomBytes(4).toString('hex'), from: 's.whatsapp.net' },
+        content: [{ tag: 'pair-device', attrs: {}, content: refs.map((ref) => ({ tag: 'ref', attrs: {}, content: Buffer.from(ref) })) }],
+      });
+    }
+  }
+
+  async onNode(_connection: Connection, node: BinaryNode): Promise<void> {
+    this.log(`node ${node.tag} ${JSON.stringify(node.attrs)}`);
+  }
+}
