@@ -11,6 +11,7 @@ import {
 } from '@whiskeysockets/baileys';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameReader, frame, NoiseResponder } from './noise.ts';
+import { Phone } from './phones.ts';
 
 // A local server that speaks WhatsApp's Web protocol to the real Baileys client (`waWebSocketUrl`), for tests,
 // benchmarks and the offline demo. This first part covers the transport (Noise handshake, framing, binary
@@ -87,6 +88,10 @@ class Connection {
   #stage: 'hello' | 'finish' | 'open' = 'hello';
   #ephemeral?: KeyPair;
   payload?: proto.ClientPayload;
+  // The client's long-term Noise key, proven by the handshake: what a linked device logs in with.
+  clientStatic?: Buffer;
+  // Set once a linked device has logged in on this connection.
+  deviceJid?: string;
 
   constructor(id: number, socket: WebSocket, sim: WhatsAppSimulator) {
     this.id = id;
@@ -134,6 +139,7 @@ class Connection {
       const { clientFinish } = proto.HandshakeMessage.decode(payload);
       if (!clientFinish?.static || !clientFinish.payload) throw new Error('expected clientFinish');
       const clientStatic = this.#noise.decryptHandshake(clientFinish.static);
+      this.clientStatic = clientStatic;
       this.#noise.dh(this.#ephemeral!, clientStatic);
       this.payload = proto.ClientPayload.decode(this.#noise.decryptHandshake(clientFinish.payload));
       this.#noise.finish();
@@ -195,8 +201,50 @@ export class WhatsAppSimulator {
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
 
+  readonly phones = new Map<string, Phone>();
+  // Linked devices by jid (`<number>:<device>@s.whatsapp.net`), with the Noise key they log in with.
+  readonly devices = new Map<string, { phone: Phone; device: number; noiseKey: Buffer; lid: string }>();
+  readonly #pendingPairings = new Map<string, { phone: Phone; device: number; qr: ScannedQr; connection: Connection }>();
+
+  createPhone(number: string): Phone {
+    const existing = this.phones.get(number);
+    if (existing) return existing;
+    const phone = new Phone(number);
+    this.phones.set(number, phone);
+    return phone;
+  }
+
+  // A phone scans a QR shown by a companion that is still waiting on this server.
+  scan(qr: string, number: string): void {
+    const phone = this.phones.get(number);
+    if (!phone) throw new Error(`no phone ${number}`);
+    const scanned = parseQr(qr);
+    const issued = this.issuedRefs.find((r) => r.ref === scanned.ref);
+    const connection = [...this.#connections].find((c) => c.id === issued?.connectionId);
+    if (!issued || !connection) throw new Error('that QR is not shown by any connected companion');
+    const { device, deviceIdentity } = phone.link(scanned);
+    const id = randomBytes(4).toString('hex');
+    this.#pendingPairings.set(id, { phone, device, qr: scanned, connection });
+    connection.send({
+      tag: 'iq',
+      attrs: { type: 'set', id, from: 's.whatsapp.net', t: String(Math.floor(Date.now() / 1000)) },
+      content: [
+        {
+          tag: 'pair-success',
+          attrs: {},
+          content: [
+            { tag: 'device-identity', attrs: {}, content: Buffer.from(deviceIdentity) },
+            { tag: 'platform', attrs: { name: 'android' } },
+            { tag: 'device', attrs: { jid: `${phone.number}:${device}@s.whatsapp.net`, lid: `${phone.lid}:${device}@lid` } },
+          ],
+        },
+      ],
+    });
+  }
+
   async onAuthenticated(connection: Connection): Promise<void> {
-    if (!connection.payload?.username) {
+    const payload = connection.payload!;
+    if (!payload.username) {
       // A new companion: offer QR refs, each of which a phone can scan.
       const refs = Array.from({ length: this.#options.refsPerPairing }, () => randomBytes(16).toString('base64url'));
       for (const ref of refs) this.issuedRefs.push({ ref, connectionId: connection.id });
@@ -205,10 +253,34 @@ export class WhatsAppSimulator {
         attrs: { type: 'set', xmlns: 'md', id: randomBytes(4).toString('hex'), from: 's.whatsapp.net' },
         content: [{ tag: 'pair-device', attrs: {}, content: refs.map((ref) => ({ tag: 'ref', attrs: {}, content: Buffer.from(ref) })) }],
       });
+      return;
     }
+    const jid = `${payload.username.toString()}:${payload.device ?? 0}@s.whatsapp.net`;
+    const linked = this.devices.get(jid);
+    // The handshake proved the client holds this Noise key; only the key the device was linked with logs in.
+    if (!linked || !connection.clientStatic || !linked.noiseKey.equals(connection.clientStatic)) {
+      connection.send({ tag: 'failure', attrs: { reason: '401' } });
+      connection.close();
+      return;
+    }
+    connection.deviceJid = jid;
+    connection.send({ tag: 'success', attrs: { t: String(Math.floor(Date.now() / 1000)), lid: linked.lid, props: '1', creation: '0' } });
   }
 
-  async onNode(_connection: Connection, node: BinaryNode): Promise<void> {
+  async onNode(connection: Connection, node: BinaryNode): Promise<void> {
     this.log(`node ${node.tag} ${JSON.stringify(node.attrs)}`);
+    if (node.tag !== 'iq') return;
+    const pairing = this.#pendingPairings.get(node.attrs.id ?? '');
+    if (pairing && node.attrs.type === 'result') {
+      // The companion countersigned: it is linked. WhatsApp then asks it to reconnect as the new device.
+      this.#pendingPairings.delete(node.attrs.id!);
+      const jid = `${pairing.phone.number}:${pairing.device}@s.whatsapp.net`;
+      this.devices.set(jid, { phone: pairing.phone, device: pairing.device, noiseKey: pairing.qr.noiseKey, lid: `${pairing.phone.lid}:${pairing.device}@lid` });
+      connection.send({ tag: 'stream:error', attrs: { code: '515' } });
+      return;
+    }
+    if (node.attrs.type === 'get' || node.attrs.type === 'set') {
+      connection.send({ tag: 'iq', attrs: { id: node.attrs.id!, type: 'result', from: 's.whatsapp.net' } });
+    }
   }
 }

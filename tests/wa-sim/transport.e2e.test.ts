@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { initAuthCreds, makeWASocket, DisconnectReason, type AuthenticationState, type SignalDataTypeMap } from '@whiskeysockets/baileys';
+import { DisconnectReason, makeWASocket } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
+import { memoryAuth } from './memory-auth.ts';
 import { parseQr, WhatsAppSimulator } from './server.ts';
 
 // The real Baileys client against the simulator: handshake, then QR refs for a new device.
@@ -12,27 +13,6 @@ before(async () => {
   ({ url } = await sim.listen());
 });
 after(() => sim.close());
-
-function memoryAuth(): AuthenticationState {
-  const store = new Map<string, unknown>();
-  return {
-    creds: initAuthCreds(),
-    keys: {
-      get: async (type, ids) =>
-        Object.fromEntries(ids.flatMap((id) => (store.has(`${type}:${id}`) ? [[id, store.get(`${type}:${id}`)]] : []))) as {
-          [id: string]: SignalDataTypeMap[typeof type];
-        },
-      set: async (data) => {
-        for (const [type, values] of Object.entries(data)) {
-          for (const [id, value] of Object.entries(values ?? {})) {
-            if (value === null) store.delete(`${type}:${id}`);
-            else store.set(`${type}:${id}`, value);
-          }
-        }
-      },
-    },
-  };
-}
 
 test('Baileys completes the Noise handshake and shows each QR ref in turn, then gives up with 408', { timeout: 30_000 }, async () => {
   const socket = makeWASocket({

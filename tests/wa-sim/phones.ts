@@ -1,0 +1,41 @@
+import { createHmac, randomInt } from 'node:crypto';
+import { Curve, proto } from '@whiskeysockets/baileys';
+import type { ScannedQr } from './server.ts';
+
+type KeyPair = { private: Uint8Array; public: Uint8Array };
+
+const ACCOUNT_SIGNATURE_PREFIX = Buffer.from([6, 0]);
+
+// A simulated WhatsApp account: a phone number, a LID, and the account identity key that signs its
+// companions (linked devices).
+export class Phone {
+  readonly number: string;
+  readonly lid: string;
+  readonly identity = Curve.generateKeyPair() as KeyPair;
+  #nextDevice = 1;
+
+  constructor(number: string) {
+    this.number = number;
+    this.lid = String(randomInt(10 ** 13, 10 ** 14));
+  }
+
+  get jid(): string {
+    return `${this.number}@s.whatsapp.net`;
+  }
+
+  // What the phone does on scanning a linking QR: it allots a device number and signs the companion into its
+  // account — an XEdDSA account signature over the device details and the companion's identity key, wrapped in
+  // an HMAC under the adv secret the QR carried (Baileys checks both).
+  link(qr: ScannedQr, now = Math.floor(Date.now() / 1000)): { device: number; deviceIdentity: Uint8Array } {
+    const device = this.#nextDevice++;
+    const deviceDetails = proto.ADVDeviceIdentity.encode({ rawId: randomInt(2 ** 31), timestamp: now, keyIndex: device }).finish();
+    const accountSignature = Curve.sign(this.identity.private, Buffer.concat([ACCOUNT_SIGNATURE_PREFIX, deviceDetails, qr.identityKey]));
+    const details = proto.ADVSignedDeviceIdentity.encode({
+      details: deviceDetails,
+      accountSignatureKey: this.identity.public,
+      accountSignature,
+    }).finish();
+    const hmac = createHmac('sha256', qr.advSecret).update(details).digest();
+    return { device, deviceIdentity: proto.ADVSignedDeviceIdentityHMAC.encode({ details, hmac }).finish() };
+  }
+}
