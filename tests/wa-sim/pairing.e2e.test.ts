@@ -1,67 +1,53 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DisconnectReason, makeWASocket, type AuthenticationState, type ConnectionState } from '@whiskeysockets/baileys';
-import { pino } from 'pino';
-import { WhatsAppSimulator } from './server.ts';
+import { DisconnectReason } from '@whiskeysockets/baileys';
+import { linkCompanion, openCompanion } from './companion.ts';
 import { memoryAuth } from './memory-auth.ts';
+import { WhatsAppSimulator } from './server.ts';
 
 // A companion links by QR, restarts on 515 and logs in as the new device, as against WhatsApp.
 let sim: WhatsAppSimulator;
 let url: string;
+let control: string;
 before(async () => {
   sim = new WhatsAppSimulator();
-  ({ url } = await sim.listen());
+  const { port } = await sim.listen();
+  url = `ws://127.0.0.1:${port}/ws/chat`;
+  control = `http://127.0.0.1:${port}/control`;
 });
 after(() => sim.close());
 
-function connect(auth: AuthenticationState, onUpdate: (update: Partial<ConnectionState>) => void) {
-  const socket = makeWASocket({ waWebSocketUrl: url, auth, logger: pino({ level: 'silent' }), markOnlineOnConnect: false });
-  socket.ev.on('creds.update', (update) => Object.assign(auth.creds, update));
-  socket.ev.on('connection.update', onUpdate);
-  return socket;
-}
+const post = (path: string, body: object) =>
+  fetch(`${control}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-const statusOf = (update: Partial<ConnectionState>) => (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
-
-test('a phone scans the QR: pair-success, 515 restart, then login as <number>:<device> with its LID', { timeout: 30_000 }, async () => {
-  const phone = sim.createPhone('6281234567001');
-  const auth = memoryAuth();
-  const restart = await new Promise<number | undefined>((resolve) => {
-    connect(auth, (update) => {
-      if (update.qr) sim.scan(update.qr, phone.number);
-      if (update.connection === 'close') resolve(statusOf(update));
-    });
+test('through the control API, a phone scans the QR: pair-success, 515, then login as <number>:<device> with its LID', { timeout: 30_000 }, async () => {
+  const created = await post('/phones', { number: '6281234567001' });
+  assert.equal(created.status, 201);
+  const phone = (await created.json()) as { number: string; lid: string };
+  const { auth, closedWith } = await linkCompanion(url, async (qr) => {
+    assert.equal((await post('/scan', { qr, phone: phone.number })).status, 202);
   });
-  assert.equal(restart, DisconnectReason.restartRequired);
+  assert.equal(closedWith, DisconnectReason.restartRequired);
   assert.equal(auth.creds.me?.id, `${phone.number}:1@s.whatsapp.net`);
-  assert.equal(auth.creds.me?.lid, `${phone.lid}:1@lid`);
+  assert.equal(auth.creds.me?.lid, `${phone.lid.replace('@lid', '')}:1@lid`);
 
-  const socket = await new Promise<ReturnType<typeof connect>>((resolve, reject) => {
-    const s = connect(auth, (update) => {
-      if (update.qr) reject(new Error('a linked device must not be shown a QR again'));
-      if (update.connection === 'open') resolve(s);
-      if (update.connection === 'close') reject(new Error(`closed with ${statusOf(update)}: ${sim.logs.join('\n')}`));
-    });
-  });
+  const { socket } = await openCompanion(url, auth);
   assert.equal(socket.user?.id, `${phone.number}:1@s.whatsapp.net`);
+  const devices = (await (await fetch(`${control}/devices`)).json()) as { jid: string; connections: number }[];
+  assert.deepEqual(devices.find((d) => d.jid === `${phone.number}:1@s.whatsapp.net`)?.connections, 1);
   socket.end(undefined);
 });
 
 test('a device whose Noise key does not match the linked one is refused with 401', { timeout: 30_000 }, async () => {
   const phone = sim.createPhone('6281234567002');
-  const auth = memoryAuth();
-  await new Promise<void>((resolve) => {
-    connect(auth, (update) => {
-      if (update.qr) sim.scan(update.qr, phone.number);
-      if (update.connection === 'close') resolve();
-    });
-  });
+  const { auth } = await linkCompanion(url, (qr) => sim.scan(qr, phone.number));
   const stolen = memoryAuth();
   stolen.creds.me = auth.creds.me!;
-  const code = await new Promise<number | undefined>((resolve) => {
-    connect(stolen, (update) => {
-      if (update.connection === 'close') resolve(statusOf(update));
-    });
-  });
-  assert.equal(code, DisconnectReason.loggedOut);
+  await assert.rejects(openCompanion(url, stolen), (err: { statusCode?: number }) => err.statusCode === DisconnectReason.loggedOut);
+});
+
+test('scanning an unknown QR is 404; a bad phone number 400', async () => {
+  sim.createPhone('6281234567003');
+  assert.equal((await post('/scan', { qr: 'https://wa.me/settings/linked_devices#nope,a,b,c,1', phone: '6281234567003' })).status, 404);
+  assert.equal((await post('/phones', { number: '+62 81' })).status, 400);
 });

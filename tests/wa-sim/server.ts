@@ -11,6 +11,7 @@ import {
 } from '@whiskeysockets/baileys';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameReader, frame, NoiseResponder } from './noise.ts';
+import { handleControl } from './control.ts';
 import { Phone } from './phones.ts';
 
 // A local server that speaks WhatsApp's Web protocol to the real Baileys client (`waWebSocketUrl`), for tests,
@@ -161,13 +162,26 @@ class Connection {
   close(): void {
     this.#socket.close();
   }
+
+  drop(): void {
+    this.#socket.terminate();
+  }
 }
+
+export type FaultKind = 'drop' | 'restart' | 'conflict' | 'logout' | 'refuse';
+export const FAULT_KINDS: FaultKind[] = ['drop', 'restart', 'conflict', 'logout', 'refuse'];
 
 export class WhatsAppSimulator {
   readonly identity = makeIdentity();
   readonly issuedRefs: IssuedRef[] = [];
   readonly #options: Required<SimOptions>;
-  readonly #http = http.createServer((_req, res) => res.writeHead(404).end());
+  readonly #http = http.createServer((req, res) => {
+    handleControl(this, req, res).catch((err) => {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(err) }));
+    });
+  });
+  // Until this time, new WebSocket connections are refused (fault `refuse`).
+  #refuseUntil = 0;
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #connections = new Set<Connection>();
   #nextId = 1;
@@ -176,7 +190,7 @@ export class WhatsAppSimulator {
   constructor(options: SimOptions = {}) {
     this.#options = { refsPerPairing: 6, ...options };
     this.#http.on('upgrade', (req, socket, head) => {
-      if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws/chat') return socket.destroy();
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws/chat' || Date.now() < this.#refuseUntil) return socket.destroy();
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         const connection = new Connection(this.#nextId++, ws, this);
         this.#connections.add(connection);
@@ -240,6 +254,27 @@ export class WhatsAppSimulator {
         },
       ],
     });
+  }
+
+  // The open connections of a linked device (a healthy device has at most one).
+  connectionsOf(jid: string): Connection[] {
+    return [...this.#connections].filter((c) => c.deviceJid === jid);
+  }
+
+  // Faults on demand, as WhatsApp's servers produce them. `logout` also unlinks the device, so it stays out.
+  fault(jid: string, kind: FaultKind, refuseMs = 5000): void {
+    if (kind === 'refuse') {
+      this.#refuseUntil = Date.now() + refuseMs;
+      for (const connection of this.connectionsOf(jid)) connection.drop();
+      return;
+    }
+    if (kind === 'logout') this.devices.delete(jid);
+    for (const connection of this.connectionsOf(jid)) {
+      if (kind === 'drop') connection.drop();
+      else if (kind === 'restart') connection.send({ tag: 'stream:error', attrs: { code: '515' } });
+      else if (kind === 'conflict') connection.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
+      else connection.send({ tag: 'failure', attrs: { reason: '401' } });
+    }
   }
 
   async onAuthenticated(connection: Connection): Promise<void> {
