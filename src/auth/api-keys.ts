@@ -26,7 +26,7 @@ export async function createApiKey(
   const key = ctx.em.create(ApiKeySchema, {
     user,
     kind: options.kind,
-    deviceId: options.deviceId ?? null,
+    device: options.deviceId ?? null,
     publicId,
     secretHash: sha256Hex(secretPart),
     name: options.name,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { findUser } from '../../src/auth/users.ts';
+import { sqlOf } from '../../src/events/event-store.ts';
 import { bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 // Every resource belongs to a user: another user's resource is 404 (never 403) and never listed.
@@ -51,12 +52,17 @@ test("an API token acts as its owner only", async () => {
 test('a device API key is scoped to its device and refused on user routes', async () => {
   const em = platform.app.orm.em.fork();
   const ctx = { em, config: platform.config, clock: () => new Date() };
-  const { secret } = await createApiKey(ctx, await findUser(ctx, alice.id), { kind: 'device', deviceId: 42, name: 'device 42' });
+  const [device] = await sqlOf(em)(`insert into devices (user_id, alias, session_id, created_at) values (?, 'phone', ?, now()) returning id`, [
+    alice.id,
+    `user_${alice.id}_device_phone`,
+  ]);
+  const deviceId = Number(device!.id);
+  const { secret } = await createApiKey(ctx, await findUser(ctx, alice.id), { kind: 'device', deviceId, name: 'phone' });
   assert.match(secret, /^dev_/);
 
   const who = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: { 'x-device-api-key': secret } });
   assert.equal(who.statusCode, 200);
-  assert.deepEqual([who.json().data.userId, who.json().data.deviceId, who.json().data.via], [alice.id, 42, 'device-key']);
+  assert.deepEqual([who.json().data.userId, who.json().data.deviceId, who.json().data.via], [alice.id, deviceId, 'device-key']);
 
   const userRoute = await platform.request({ method: 'GET', url: '/api/auth/api-tokens', headers: { 'x-device-api-key': secret } });
   assert.equal(userRoute.statusCode, 403);

@@ -21,11 +21,13 @@ export async function openTestDatabase(): Promise<{ orm: Orm; close(): Promise<v
   };
 }
 
-// Registers the file's before/after hooks; `orm` is ready inside tests.
-export function useTestDatabase(): { readonly orm: Orm; readonly url: string } {
+// Registers the file's before/after hooks; `orm` is ready inside tests. Root-level `before` hooks may run
+// concurrently, so a file's own setup that needs the database goes in `setup`.
+export function useTestDatabase(setup?: (orm: Orm) => Promise<void>): { readonly orm: Orm; readonly url: string } {
   let db: Awaited<ReturnType<typeof openTestDatabase>> | undefined;
   before(async () => {
     db = await openTestDatabase();
+    await setup?.(db.orm);
   });
   after(() => db?.close());
   return {

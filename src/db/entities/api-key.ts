@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { DeviceSchema } from './device.ts';
 import { UserSchema } from './user.ts';
 
 // User API tokens (`X-API-Token`) and device API keys (`X-Device-API-Key`) share one table: both are
@@ -10,8 +11,8 @@ export const ApiKeySchema = defineEntity({
     id: p.integer().primary().autoincrement(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
     kind: p.enum(['api-token', 'device'] as const),
-    // Set for device keys; the foreign key to devices arrives with the devices table.
-    deviceId: p.integer().nullable().index(),
+    // Set for device keys: the only device such a key may act on.
+    device: () => p.manyToOne(DeviceSchema).nullable().deleteRule('cascade').index(),
     publicId: p.string().length(32).unique(),
     secretHash: p.string().length(64),
     name: p.string().length(100),

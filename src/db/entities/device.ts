@@ -1,0 +1,26 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { UserSchema } from './user.ts';
+
+export const DEVICE_STATUSES = ['pending', 'connecting', 'connected', 'disconnected', 'logged_out', 'error'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+// A WhatsApp number linked (or being linked) to the platform: one Baileys session (seed 004's device).
+export const DeviceSchema = defineEntity({
+  name: 'Device',
+  tableName: 'devices',
+  uniques: [{ properties: ['user', 'alias'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
+    alias: p.string().length(64),
+    sessionId: p.string().length(200).unique(),
+    status: p.enum(DEVICE_STATUSES).default('pending'),
+    phoneNumber: p.string().length(32).nullable(),
+    lid: p.string().length(64).nullable(),
+    metadata: p.json<Record<string, unknown>>().default('{}'),
+    createdAt: p.datetime(),
+    connectedAt: p.datetime().nullable(),
+  },
+});
+
+export type Device = InferEntity<typeof DeviceSchema>;

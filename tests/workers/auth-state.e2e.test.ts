@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { makeCacheableSignalKeyStore, makeWASocket, DisconnectReason, type ConnectionState } from '@whiskeysockets/baileys';
+import { pino } from 'pino';
+import { sqlOf } from '../../src/events/event-store.ts';
+import { loadAuthState, wipeAuthState } from '../../src/workers/sessions/auth-state.ts';
+import { open } from '../../src/workers/sessions/secret-box.ts';
+import { useTestDatabase } from '../helpers/database.ts';
+import { statusOf } from '../wa-sim/companion.ts';
+import { WhatsAppSimulator } from '../wa-sim/server.ts';
+
+// The platform's auth store under the real Baileys client: linked through the simulator, restarted from
+// PostgreSQL alone, and nothing usable in the rows without ENCRYPTION_KEY.
+const key = randomBytes(32);
+let sim: WhatsAppSimulator;
+let url: string;
+let deviceId: number;
+before(async () => {
+  sim = new WhatsAppSimulator();
+  ({ url } = await sim.listen());
+});
+const db = useTestDatabase(async (orm) => {
+  const sql = sqlOf(orm.em.fork());
+  const [user] = await sql(`insert into users (username, password_hash, role, created_at) values ('owner', 'x', 'user', now()) returning id`);
+  const [device] = await sql(`insert into devices (user_id, alias, session_id, created_at) values (?, 'phone', 'user_1_device_phone', now()) returning id`, [user!.id]);
+  deviceId = Number(device!.id);
+});
+after(() => sim.close());
+
+async function connect(onUpdate: (update: Partial<ConnectionState>) => void) {
+  const stored = await loadAuthState(db.orm.em.fork(), deviceId, key);
+  const logger = pino({ level: 'silent' });
+  const socket = makeWASocket({
+    waWebSocketUrl: url,
+    auth: { creds: stored.state.creds, keys: makeCacheableSignalKeyStore(stored.state.keys, logger) },
+    logger,
+    markOnlineOnConnect: false,
+  });
+  socket.ev.on('creds.update', () => void stored.saveCreds());
+  socket.ev.on('connection.update', onUpdate);
+  return { socket, stored };
+}
+
+test('a session linked once reconnects from the database alone, without a QR', { timeout: 30_000 }, async () => {
+  const phone = sim.createPhone('6281234567200');
+  const restart = await new Promise<number | undefined>((resolve) => {
+    void connect((update) => {
+      if (update.qr) sim.scan(update.qr, phone.number);
+      if (update.connection === 'close') resolve(statusOf(update));
+    });
+  });
+  assert.equal(restart, DisconnectReason.restartRequired);
+
+  const { socket, stored } = await new Promise<Awaited<ReturnType<typeof connect>>>((resolve, reject) => {
+    const pending = connect((update) => {
+      if (update.qr) reject(new Error('asked for a QR again'));
+      if (update.connection === 'open') void pending.then(resolve);
+      if (update.connection === 'close') reject(new Error(`closed with ${statusOf(update)}`));
+    });
+  });
+  assert.equal(stored.state.creds.me?.id, `${phone.number}:1@s.whatsapp.net`);
+  await stored.saveCreds();
+  socket.end(undefined);
+});
+
+test('the stored rows hold no plaintext key material and only open under the right key and row', async () => {
+  const sql = sqlOf(db.orm.em.fork());
+  const [creds] = await sql('select data from session_creds where device_id = ?', [deviceId]);
+  assert.ok(creds, 'creds were saved');
+  const keyRows = await sql('select type, key_id, data from session_keys where device_id = ?', [deviceId]);
+  assert.ok(keyRows.length > 0, 'Signal keys were saved');
+
+  const decrypted = JSON.parse(open(key, String(creds.data), `device:${deviceId}:creds`));
+  const secrets = [decrypted.noiseKey.private.data, decrypted.signedIdentityKey.private.data, decrypted.advSecretKey];
+  const everything = [String(creds.data), ...keyRows.map((r) => String(r.data))].join('\n');
+  for (const secret of secrets) assert.ok(!everything.includes(secret), 'no secret appears in the stored text');
+  for (const row of keyRows) assert.match(String(row.data), /^v1\./);
+
+  assert.throws(() => open(randomBytes(32), String(creds.data), `device:${deviceId}:creds`), 'another key cannot open it');
+  const [first] = keyRows;
+  assert.throws(() => open(key, String(first!.data), `device:${deviceId + 1}:${first!.type}:${first!.key_id}`), 'nor can another row');
+});
+
+test('wiping removes creds and keys, so the next start offers a QR', async () => {
+  const sql = sqlOf(db.orm.em.fork());
+  // Baileys stores the LID mapping in the background after login; let those writes land first.
+  let last = '';
+  for (;;) {
+    const now = JSON.stringify(await sql('select type, key_id from session_keys where device_id = ? order by 1, 2', [deviceId]));
+    if (now === last) break;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  await wipeAuthState(db.orm.em.fork(), deviceId);
+  assert.deepEqual(await sql('select type, key_id from session_keys where device_id = ?', [deviceId]), []);
+  const fresh = await loadAuthState(db.orm.em.fork(), deviceId, key);
+  assert.equal(fresh.state.creds.me, undefined);
+});
