@@ -15,6 +15,8 @@ export const DeviceSchema = defineEntity({
     alias: p.string().length(64),
     sessionId: p.string().length(200).unique(),
     status: p.enum(DEVICE_STATUSES).default('pending'),
+    // Whether a worker should hold a WhatsApp connection for it: login sets `running`, logout and a 440 `stopped`.
+    desiredState: p.enum(['running', 'stopped'] as const).default('running'),
     phoneNumber: p.string().length(32).nullable(),
     lid: p.string().length(64).nullable(),
     metadata: p.json<Record<string, unknown>>().default('{}'),

@@ -1,0 +1,40 @@
+import type { Projection } from './projection.ts';
+
+const STATUS_OF: Record<string, string> = {
+  'device.qr-issued': 'pending',
+  'device.pairing-code-issued': 'pending',
+  'device.connecting': 'connecting',
+  'device.connected': 'connected',
+  'device.disconnected': 'disconnected',
+  'device.logged-out': 'logged_out',
+  'device.failed': 'error',
+};
+
+// A device's status, number and connection time, as its session host reported them (the devices table is
+// otherwise written by the device API).
+export const devicesProjection: Projection = {
+  name: 'devices',
+  handles: ['device.*'],
+
+  async apply(sql, events) {
+    for (const event of events) {
+      const deviceId = event.metadata.deviceId;
+      const status = STATUS_OF[event.type];
+      if (deviceId === undefined || !status) continue;
+      if (event.type === 'device.connected') {
+        await sql('update devices set status = ?, phone_number = ?, connected_at = ? where id = ?', [
+          status,
+          String(event.data.phoneNumber),
+          event.recordedAt.toISOString(),
+          deviceId,
+        ]);
+      } else {
+        await sql('update devices set status = ? where id = ?', [status, deviceId]);
+      }
+    }
+  },
+
+  async reset(sql) {
+    await sql(`update devices set status = 'pending', phone_number = null, connected_at = null`);
+  },
+};
