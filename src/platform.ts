@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.ts';
 import { bootstrapAuth } from './auth/bootstrap.ts';
@@ -12,6 +13,7 @@ import { migrate } from './db/schema.ts';
 import type { Logger } from './logger.ts';
 import { openRedis } from './redis.ts';
 import { closeQueues, createQueues } from './workers/queues.ts';
+import { startSessionHost } from './workers/sessions/session-host.ts';
 import { startWorkers } from './workers/worker.ts';
 
 export interface Platform {
@@ -45,6 +47,17 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
       closers.push(() => workers.close());
       const runner = startProjections(orm, projections, notifier, logger);
       closers.push(() => runner.close());
+      const sessionHost = startSessionHost({
+        orm,
+        redis,
+        redisPrefix: config.redisPrefix,
+        waWebSocketUrl: config.waWebSocketUrl,
+        encryptionKey: config.encryptionKey,
+        logger,
+        owner: `${hostname()}:${process.pid}`,
+      });
+      // Closed before the queues and Redis: sockets end and leases are released while Redis is still there.
+      closers.push(() => sessionHost.close());
     }
     let app: FastifyInstance | undefined;
     if (config.role !== 'worker') {

@@ -52,7 +52,7 @@ test("an API token acts as its owner only", async () => {
 test('a device API key is scoped to its device and refused on user routes', async () => {
   const em = platform.app.orm.em.fork();
   const ctx = { em, config: platform.config, clock: () => new Date() };
-  const [device] = await sqlOf(em)(`insert into devices (user_id, alias, session_id, created_at) values (?, 'phone', ?, now()) returning id`, [
+  const [device] = await sqlOf(em)(`insert into devices (user_id, alias, session_id, desired_state, created_at) values (?, 'phone', ?, 'stopped', now()) returning id`, [
     alice.id,
     `user_${alice.id}_device_phone`,
   ]);
