@@ -30,6 +30,8 @@ export interface Config {
   bodyLimit: number;
   shutdownTimeoutMs: number;
   sseMaxBufferBytes: number;
+  sessionLeaseTtlMs: number;
+  sessionScanMs: number;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -151,6 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: int('BODY_LIMIT', 1_048_576, 1024),
     shutdownTimeoutMs: duration('SHUTDOWN_TIMEOUT', '25s'),
     sseMaxBufferBytes: int('SSE_MAX_BUFFER', 1_048_576, 1024),
+    sessionLeaseTtlMs: duration('SESSION_LEASE_TTL', '15s'),
+    sessionScanMs: duration('SESSION_SCAN_INTERVAL', '5s'),
     rateLimit: {
       enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',
       standard: rule('RATE_LIMIT_STANDARD', '100/15m'),

@@ -55,6 +55,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         encryptionKey: config.encryptionKey,
         logger,
         owner: `${hostname()}:${process.pid}`,
+        leaseTtlMs: config.sessionLeaseTtlMs,
+        scanMs: config.sessionScanMs,
       });
       // Closed before the queues and Redis: sockets end and leases are released while Redis is still there.
       closers.push(() => sessionHost.close());

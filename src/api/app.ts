@@ -16,6 +16,7 @@ import rateLimits from './plugins/rate-limits.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import apiTokenRoutes from './routes/api-tokens.ts';
 import authRoutes from './routes/auth.ts';
+import deviceRoutes from './routes/devices.ts';
 import eventRoutes from './routes/events.ts';
 import websocketRoutes from './routes/websocket.ts';
 import healthRoutes from './routes/health.ts';
@@ -64,6 +65,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(authRoutes);
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
+  await app.register(deviceRoutes);
   await app.register(eventRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(websocketRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(bullBoard, { queues });

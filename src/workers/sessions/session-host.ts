@@ -128,6 +128,9 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     const wanted = (await sqlOf(orm.em.fork())(
       `select id, user_id, session_id from devices where desired_state = 'running' order by id`,
     )) as unknown as DeviceRow[];
+    // A device logged out, stopped or deleted through the API: end its session here.
+    const wantedIds = new Set(wanted.map((d) => d.id));
+    for (const held of sessions.values()) if (!wantedIds.has(held.device.id)) await stopSession(held, 'released');
     for (const device of wanted) {
       if (closing || sessions.has(device.id)) continue;
       const lease = await acquireLease(`device-${device.id}`, {

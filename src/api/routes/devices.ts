@@ -1,0 +1,147 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import QRCode from 'qrcode';
+import type { Device } from '../../db/entities/device.ts';
+import { AppError } from '../../domain/errors.ts';
+import { createDevice, currentQr, findDevice, logoutDevice, resolveUser, setDesiredState } from '../../devices/devices.ts';
+import { DeviceSchema } from '../../db/entities/device.ts';
+import { authContext } from '../plugins/context.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, IdParams, IsoDate, ok, Success } from '../schemas.ts';
+
+const DeviceView = Type.Object({
+  id: Type.Integer(),
+  userId: Type.Integer(),
+  alias: Type.String(),
+  sessionId: Type.String(),
+  status: Type.String({ description: 'pending, connecting, connected, disconnected, logged_out or error' }),
+  phoneNumber: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: IsoDate,
+  connectedAt: Type.Union([IsoDate, Type.Null()]),
+});
+
+function view(device: Device) {
+  return {
+    id: device.id,
+    userId: device.user.id,
+    alias: device.alias,
+    sessionId: device.sessionId,
+    status: device.status,
+    phoneNumber: device.phoneNumber ?? null,
+    metadata: device.metadata,
+    createdAt: device.createdAt.toISOString(),
+    connectedAt: device.connectedAt?.toISOString() ?? null,
+  };
+}
+
+const Alias = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Yours to set; echoed in webhook payloads' });
+const UserRef = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })], {
+  description: 'A user id or username; yourself when omitted (administrators may name anyone)',
+});
+
+// Seed 004's device API. Status changes arrive asynchronously from the session host (see the event log).
+const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const tags = ['devices'];
+
+  app.post('/api/whatsapp/devices', {
+    schema: {
+      tags,
+      summary: 'Create a device (a WhatsApp number to link); its QR follows on WebSocket, SSE and GET …/qr',
+      body: Type.Object({ userId: Type.Optional(UserRef), alias: Alias, metadata: Type.Optional(Metadata) }, { additionalProperties: false }),
+      response: {
+        201: Type.Object({
+          success: Type.Literal(true),
+          device: Type.Object({ ...DeviceView.properties, apiKey: Type.String({ description: 'X-Device-API-Key, shown once' }) }),
+          data: Type.Object({ ...DeviceView.properties, apiKey: Type.String() }),
+          message: Type.String(),
+        }),
+        ...errors(400, 401, 404, 409, 429),
+      },
+    },
+    handler: async (request, reply) => {
+      const { device, apiKey } = await createDevice(authContext(request), principalOf(request), request.body);
+      const shown = { ...view(device), apiKey };
+      return reply.code(201).send({ success: true, device: shown, data: shown, message: 'Device created. Scan the QR code when it arrives.' });
+    },
+  });
+
+  app.get('/api/whatsapp/users/:userId/devices', {
+    schema: { tags, summary: "A user's devices", params: Type.Object({ userId: Type.String() }), response: { 200: ok(Type.Array(DeviceView)), ...errors(401, 404, 429) } },
+    handler: async (request) => {
+      const user = await resolveUser(request.em, principalOf(request), request.params.userId);
+      const devices = await request.em.find(DeviceSchema, { user }, { orderBy: { id: 'asc' }, populate: ['user'] });
+      return { success: true, data: devices.map(view) } as const;
+    },
+  });
+
+  app.get('/api/whatsapp/devices/:id', {
+    config: { auth: 'any' },
+    schema: { tags, summary: 'A device', params: IdParams, response: { 200: ok(DeviceView), ...errors(401, 404, 429) } },
+    handler: async (request) => ({ success: true, data: view(await findDevice(request.em, principalOf(request), request.params.id)) }) as const,
+  });
+
+  app.put('/api/whatsapp/devices/:id', {
+    schema: {
+      tags,
+      summary: 'Change a device’s alias or metadata',
+      params: IdParams,
+      body: Type.Object({ alias: Type.Optional(Alias), metadata: Type.Optional(Metadata) }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: ok(DeviceView), ...errors(400, 401, 404, 409, 429) },
+    },
+    handler: async (request) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      if (request.body.alias !== undefined) device.alias = request.body.alias;
+      if (request.body.metadata !== undefined) device.metadata = request.body.metadata;
+      await request.em.flush();
+      return { success: true, data: view(device) } as const;
+    },
+  });
+
+  app.delete('/api/whatsapp/devices/:id', {
+    schema: { tags, summary: 'Delete a device: its session stops and its stored identity is erased', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
+    handler: async (request) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      await request.em.remove(device).flush();
+      return { success: true } as const;
+    },
+  });
+
+  app.post('/api/whatsapp/devices/:id/login', {
+    schema: { tags, summary: 'Connect (or reconnect) the device; a new QR follows if it is not linked', params: IdParams, response: { 202: ok(DeviceView), ...errors(401, 404, 429) } },
+    handler: async (request, reply) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      await setDesiredState(request.em, device, 'running');
+      return reply.code(202).send({ success: true, data: view(device) });
+    },
+  });
+
+  app.post('/api/whatsapp/devices/:id/logout', {
+    schema: { tags, summary: 'Log the device out and forget its WhatsApp identity', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
+    handler: async (request) => {
+      await logoutDevice(request.em, await findDevice(request.em, principalOf(request), request.params.id));
+      return { success: true } as const;
+    },
+  });
+
+  app.get('/api/whatsapp/devices/:id/qr', {
+    schema: {
+      tags,
+      summary: 'The QR to scan now, as a PNG data URL (and the raw string)',
+      params: IdParams,
+      response: {
+        200: Type.Object({ success: Type.Literal(true), qrCode: Type.String(), qr: Type.String(), status: Type.String() }),
+        ...errors(401, 404, 409, 429),
+      },
+    },
+    handler: async (request) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      const qr = await currentQr(request.em, device);
+      if (!qr) throw new AppError('DEVICE_ALREADY_CONNECTED', 'Device is already connected or QR code not available');
+      return { success: true, qrCode: await QRCode.toDataURL(qr), qr, status: device.status } as const;
+    },
+  });
+};
+
+export default deviceRoutes;

@@ -1,0 +1,80 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { createApiKey } from '../auth/api-keys.ts';
+import type { AuthContext, Principal } from '../auth/context.ts';
+import { DeviceSchema, type Device } from '../db/entities/device.ts';
+import { UserSchema, type User } from '../db/entities/user.ts';
+import { AppError } from '../domain/errors.ts';
+import { appendToStream, readStream, sqlOf } from '../events/event-store.ts';
+import { wipeAuthState } from '../workers/sessions/auth-state.ts';
+
+// Devices (seed 004) as the API manages them: each belongs to a user; another user's device is "not found".
+// The session host (worker role) follows `desired_state`; the status comes from the devices projection.
+
+export function sessionIdOf(userId: number, alias: string): string {
+  return `user_${userId}_device_${alias}`;
+}
+
+// Seed 004 names users by `userId` in paths and bodies: our numeric id or the username. Non-admins only reach
+// themselves; anyone else is "not found".
+export async function resolveUser(em: EntityManager, principal: Principal, userId: string | number | undefined): Promise<User> {
+  const wanted = userId === undefined ? principal.userId : userId;
+  const user = /^\d+$/.test(String(wanted))
+    ? await em.findOne(UserSchema, { id: Number(wanted) })
+    : await em.findOne(UserSchema, { username: String(wanted) });
+  if (!user || (principal.role !== 'admin' && user.id !== principal.userId)) throw new AppError('USER_NOT_FOUND', `User ${wanted} not found`);
+  return user;
+}
+
+export async function findDevice(em: EntityManager, principal: Principal, id: number): Promise<Device> {
+  const device = await em.findOne(DeviceSchema, { id }, { populate: ['user'] });
+  if (!device || (principal.role !== 'admin' && device.user.id !== principal.userId)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
+  if (principal.deviceId !== undefined && principal.deviceId !== device.id) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
+  return device;
+}
+
+export async function createDevice(
+  ctx: AuthContext,
+  principal: Principal,
+  input: { userId?: string | number; alias: string; metadata?: Record<string, unknown> },
+): Promise<{ device: Device; apiKey: string }> {
+  const user = await resolveUser(ctx.em, principal, input.userId);
+  const device = ctx.em.create(DeviceSchema, {
+    user,
+    alias: input.alias,
+    sessionId: sessionIdOf(user.id, input.alias),
+    metadata: input.metadata ?? {},
+    createdAt: ctx.clock(),
+  });
+  try {
+    await ctx.em.flush();
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) {
+      throw new AppError('DEVICE_ALREADY_EXISTS', `A device with alias "${input.alias}" already exists`);
+    }
+    throw err;
+  }
+  const { secret } = await createApiKey(ctx, user, { kind: 'device', deviceId: device.id, name: `device ${device.alias}` });
+  return { device, apiKey: secret };
+}
+
+export async function setDesiredState(em: EntityManager, device: Device, state: 'running' | 'stopped'): Promise<void> {
+  await sqlOf(em)('update devices set desired_state = ? where id = ?', [state, device.id]);
+}
+
+// Logging out forgets the WhatsApp identity: the stored creds and keys go, and the device shows `logged_out`.
+export async function logoutDevice(em: EntityManager, device: Device): Promise<void> {
+  await setDesiredState(em, device, 'stopped');
+  await wipeAuthState(em, device.id);
+  await appendToStream(em, `device-${device.id}`, [{ event: { type: 'device.logged-out', data: { reason: 'requested' } } }], {
+    expectedVersion: 'any',
+    metadata: { tenantId: device.user.id, deviceId: device.id, sessionId: device.sessionId },
+  });
+}
+
+// The QR the device shows now: the last one issued, unless the session connected or stopped since.
+export async function currentQr(em: EntityManager, device: Device): Promise<string | undefined> {
+  const events = await readStream(em, `device-${device.id}`);
+  const last = events.filter((e) => ['device.qr-issued', 'device.connected', 'device.logged-out', 'device.failed'].includes(e.type)).at(-1);
+  return last?.type === 'device.qr-issued' ? String(last.data.qr) : undefined;
+}

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { openSse } from '../helpers/sse.ts';
+import { WhatsAppSimulator } from '../wa-sim/server.ts';
+
+// The whole platform (API, worker, session host) with the real Baileys client against the simulator.
+let sim: WhatsAppSimulator;
+let platform: TestPlatform;
+let base: string;
+before(async () => {
+  sim = new WhatsAppSimulator();
+  const { url } = await sim.listen();
+  platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '200ms', SESSION_LEASE_TTL: '3s' });
+  base = await platform.app.listen({ port: 0, host: '127.0.0.1' });
+});
+after(async () => {
+  await platform.close();
+  await sim.close();
+});
+
+async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+test('create a device → its QR arrives on WebSocket, SSE and GET …/qr → the phone scans → connected everywhere', { timeout: 90_000 }, async () => {
+  const user = await createUser(platform, 'device-owner');
+  const phone = sim.createPhone('6281234567400');
+  const sessionId = `user_${user.id}_device_shop`;
+
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?token=${user.token}`);
+  const wsMessages: { type: string; [k: string]: unknown }[] = [];
+  ws.on('message', (raw) => wsMessages.push(JSON.parse(String(raw))));
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'subscribe', sessionId }));
+  await until(() => wsMessages.find((m) => m.type === 'subscribed'), 'the subscription');
+  const sseEvents: string[] = [];
+  const sse = await openSse(`${base}/api/whatsapp/events/stream?sessionId=${sessionId}`, bearer(user.token), (m) => sseEvents.push(m.event!));
+
+  const created = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(user.token), payload: { alias: 'shop', metadata: { branch: 'north' } } });
+  assert.equal(created.statusCode, 201, created.body);
+  const { device } = created.json();
+  assert.equal(device.sessionId, sessionId);
+  assert.match(device.apiKey, /^dev_/);
+
+  const qrMessage = await until(() => wsMessages.find((m) => m.type === 'qr'), 'a QR on the WebSocket');
+  await until(() => (sseEvents.includes('device.qr-issued') ? true : undefined), 'a QR on SSE');
+  const qrRoute = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}/qr`, headers: bearer(user.token) });
+  assert.equal(qrRoute.statusCode, 200);
+  assert.match(qrRoute.json().qrCode, /^data:image\/png;base64,/);
+
+  sim.scan(String(qrMessage.qr), phone.number);
+  const connection = await until(() => wsMessages.find((m) => m.type === 'connection'), 'connected on the WebSocket');
+  assert.deepEqual(connection, { type: 'connection', sessionId, status: 'connected', phoneNumber: `+${phone.number}` });
+  await until(() => (sseEvents.includes('device.connected') ? true : undefined), 'connected on SSE');
+  const shown = await until(async () => {
+    const res = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}`, headers: bearer(user.token) });
+    return res.json().data.status === 'connected' ? res.json().data : undefined;
+  }, 'connected in GET /devices/{id}');
+  assert.equal(shown.phoneNumber, `+${phone.number}`);
+  assert.deepEqual(shown.metadata, { branch: 'north' });
+  const asDevice = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}`, headers: { 'x-device-api-key': device.apiKey } });
+  assert.equal(asDevice.statusCode, 200, 'the device key reads its own device');
+  const connectedQr = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}/qr`, headers: bearer(user.token) });
+  assert.equal(connectedQr.statusCode, 409);
+
+  const listed = await platform.request({ method: 'GET', url: `/api/whatsapp/users/device-owner/devices`, headers: bearer(user.token) });
+  assert.deepEqual(listed.json().data.map((d: { id: number }) => d.id), [device.id]);
+  ws.close();
+  sse.abort();
+});
+
+test("devices are per user: another user's device is 404, duplicates 409", async () => {
+  const alice = await createUser(platform, 'device-alice');
+  const bob = await createUser(platform, 'device-bob');
+  const created = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'a1' } });
+  const { id } = created.json().device;
+  for (const [method, url] of [['GET', `/api/whatsapp/devices/${id}`], ['DELETE', `/api/whatsapp/devices/${id}`], ['POST', `/api/whatsapp/devices/${id}/logout`], ['GET', `/api/whatsapp/users/${alice.id}/devices`]] as const) {
+    const res = await platform.request({ method, url, headers: bearer(bob.token) });
+    assert.equal(res.statusCode, 404, `${method} ${url}`);
+  }
+  const again = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'a1' } });
+  assert.equal(again.statusCode, 409);
+  assert.equal(again.json().code, 'DEVICE_ALREADY_EXISTS');
+  const forBob = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'x', userId: bob.id } });
+  assert.equal(forBob.statusCode, 404, 'a non-admin cannot create devices for someone else');
+  const deleted = await platform.request({ method: 'DELETE', url: `/api/whatsapp/devices/${id}`, headers: bearer(alice.token) });
+  assert.equal(deleted.statusCode, 200);
+  assert.equal((await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}`, headers: bearer(alice.token) })).statusCode, 404);
+});
