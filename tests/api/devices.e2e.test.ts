@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
+import { until } from '../helpers/wait.ts';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
 
 // The whole platform (API, worker, session host) with the real Baileys client against the simulator.
@@ -19,16 +20,6 @@ after(async () => {
   await platform.close();
   await sim.close();
 });
-
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('create a device → its QR arrives on WebSocket, SSE and GET …/qr → the phone scans → connected everywhere', { timeout: 90_000 }, async () => {
   const user = await createUser(platform, 'device-owner');

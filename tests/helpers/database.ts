@@ -53,3 +53,16 @@ export async function settleProjection(orm: Orm, projection: Projection): Promis
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+// A user with one device, inserted directly (for tests below the HTTP API).
+export async function insertDevice(orm: Orm, alias = 'phone'): Promise<{ userId: number; deviceId: number }> {
+  const sql = sqlOf(orm.em.fork());
+  const [user] = await sql(`insert into users (username, password_hash, role, created_at) values (?, 'x', 'user', now()) returning id`, [`owner-${alias}`]);
+  const userId = Number(user!.id);
+  const [device] = await sql(`insert into devices (user_id, alias, session_id, created_at) values (?, ?, ?, now()) returning id`, [
+    userId,
+    alias,
+    `user_${userId}_device_${alias}`,
+  ]);
+  return { userId, deviceId: Number(device!.id) };
+}

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { sqlOf } from '../../src/events/event-store.ts';
 import { loadAuthState, wipeAuthState } from '../../src/workers/sessions/auth-state.ts';
 import { open } from '../../src/workers/sessions/secret-box.ts';
-import { useTestDatabase } from '../helpers/database.ts';
+import { insertDevice, useTestDatabase } from '../helpers/database.ts';
 import { statusOf } from '../wa-sim/companion.ts';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
 
@@ -21,10 +21,7 @@ before(async () => {
   ({ url } = await sim.listen());
 });
 const db = useTestDatabase(async (orm) => {
-  const sql = sqlOf(orm.em.fork());
-  const [user] = await sql(`insert into users (username, password_hash, role, created_at) values ('owner', 'x', 'user', now()) returning id`);
-  const [device] = await sql(`insert into devices (user_id, alias, session_id, created_at) values (?, 'phone', 'user_1_device_phone', now()) returning id`, [user!.id]);
-  deviceId = Number(device!.id);
+  ({ deviceId } = await insertDevice(orm));
 });
 after(() => sim.close());
 

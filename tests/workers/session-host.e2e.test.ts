@@ -6,7 +6,8 @@ import { readStream, sqlOf } from '../../src/events/event-store.ts';
 import { devicesProjection } from '../../src/events/projections/devices.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSessionHost, type SessionHost } from '../../src/workers/sessions/session-host.ts';
-import { settleProjection, useTestDatabase } from '../helpers/database.ts';
+import { insertDevice, settleProjection, useTestDatabase } from '../helpers/database.ts';
+import { until } from '../helpers/wait.ts';
 import { createTestResources, REDIS_URL } from '../helpers/resources.ts';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
 
@@ -22,13 +23,7 @@ before(async () => {
   ({ url } = await sim.listen());
 });
 const db = useTestDatabase(async (orm) => {
-  const sql = sqlOf(orm.em.fork());
-  const [user] = await sql(`insert into users (username, password_hash, role, created_at) values ('owner', 'x', 'user', now()) returning id`);
-  const [device] = await sql(`insert into devices (user_id, alias, session_id, created_at) values (?, 'phone', ?, now()) returning id`, [
-    user!.id,
-    `user_${user!.id}_device_phone`,
-  ]);
-  deviceId = Number(device!.id);
+  ({ deviceId } = await insertDevice(orm));
 });
 after(async () => {
   await sim.close();
@@ -53,23 +48,13 @@ async function eventsOf(type: string) {
   return (await readStream(db.orm.em.fork(), `device-${deviceId}`)).filter((e) => e.type === type);
 }
 
-async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 test('a new device shows a QR; the phone scans it; the session is connected with its number', { timeout: 60_000 }, async () => {
   const phone = sim.createPhone('6281234567300');
   const host = start('worker-a');
   try {
-    const [qr] = await waitFor(async () => ((await eventsOf('device.qr-issued')).length ? eventsOf('device.qr-issued') : undefined), 'a QR');
+    const [qr] = await until(async () => ((await eventsOf('device.qr-issued')).length ? eventsOf('device.qr-issued') : undefined), 'a QR');
     sim.scan(String(qr!.data.qr), phone.number);
-    const [connected] = await waitFor(async () => ((await eventsOf('device.connected')).length ? eventsOf('device.connected') : undefined), 'connected');
+    const [connected] = await until(async () => ((await eventsOf('device.connected')).length ? eventsOf('device.connected') : undefined), 'connected');
     assert.equal(connected!.data.phoneNumber, `+${phone.number}`);
     await settleProjection(db.orm, devicesProjection);
     const [row] = await sqlOf(db.orm.em.fork())('select status, phone_number from devices where id = ?', [deviceId]);
@@ -85,7 +70,7 @@ test('after a restart the session is connected again without a new QR', { timeou
   const connectedBefore = (await eventsOf('device.connected')).length;
   const host = start('worker-b');
   try {
-    await waitFor(async () => ((await eventsOf('device.connected')).length > connectedBefore ? true : undefined), 'reconnected');
+    await until(async () => ((await eventsOf('device.connected')).length > connectedBefore ? true : undefined), 'reconnected');
     assert.equal((await eventsOf('device.qr-issued')).length, qrsBefore, 'no QR was needed');
   } finally {
     await host.close();
@@ -96,10 +81,10 @@ test('440 from WhatsApp is reported once and the host does not reconnect', { tim
   const connectedBefore = (await eventsOf('device.connected')).length;
   const host = start('worker-c');
   try {
-    await waitFor(async () => ((await eventsOf('device.connected')).length > connectedBefore ? true : undefined), 'connected');
+    await until(async () => ((await eventsOf('device.connected')).length > connectedBefore ? true : undefined), 'connected');
     const jid = [...sim.devices.keys()].find((j) => j.startsWith('6281234567300'))!;
     sim.fault(jid, 'conflict');
-    const [failed] = await waitFor(async () => ((await eventsOf('device.failed')).length ? eventsOf('device.failed') : undefined), 'failure');
+    const [failed] = await until(async () => ((await eventsOf('device.failed')).length ? eventsOf('device.failed') : undefined), 'failure');
     assert.equal(failed!.data.message, 'connection-replaced');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal((await eventsOf('device.connected')).length, connectedBefore + 1, 'no reconnect loop');
