@@ -20,6 +20,7 @@ import deviceRoutes from './routes/devices.ts';
 import eventRoutes from './routes/events.ts';
 import websocketRoutes from './routes/websocket.ts';
 import healthRoutes from './routes/health.ts';
+import sessionRoutes from './routes/sessions.ts';
 import userRoutes from './routes/users.ts';
 
 export interface AppDeps {
@@ -66,6 +67,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
   await app.register(deviceRoutes);
+  await app.register(sessionRoutes);
   await app.register(eventRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(websocketRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(bullBoard, { queues });

@@ -86,3 +86,39 @@ test("devices are per user: another user's device is 404, duplicates 409", async
   assert.equal(deleted.statusCode, 200);
   assert.equal((await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}`, headers: bearer(alice.token) })).statusCode, 404);
 });
+
+test("seed 003: create a session, connect it, get its QR on /api/ws/{id}, scan, see it connected; disconnect it", { timeout: 90_000 }, async () => {
+  const user = await createUser(platform, 'seed3-owner');
+  const phone = sim.createPhone('6281234567401');
+  const created = await platform.request({ method: 'POST', url: '/api/sessions', headers: bearer(user.token), payload: { name: 'support' } });
+  assert.equal(created.statusCode, 201, created.body);
+  const session = created.json();
+  assert.deepEqual([session.name, session.connected, session.logged_in], ['support', false, false]);
+
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws/${session.id}?token=${user.token}`);
+  const messages: { type: string; data: Record<string, unknown> }[] = [];
+  ws.on('message', (raw) => messages.push(JSON.parse(String(raw))));
+  await new Promise((resolve) => ws.once('open', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+
+  const connect = await platform.request({ method: 'POST', url: `/api/sessions/${session.id}/connect`, headers: bearer(user.token) });
+  assert.equal(connect.statusCode, 200);
+  const qr = await until(() => messages.find((m) => m.type === 'qr'), 'a QR on the seed 003 WebSocket');
+  sim.scan(String(qr.data.qr), phone.number);
+  const success = await until(() => messages.find((m) => m.type === 'success'), 'success on the seed 003 WebSocket');
+  assert.equal(success.data.phoneNumber, `+${phone.number}`);
+
+  const listed = await until(async () => {
+    const [s] = (await platform.request({ method: 'GET', url: '/api/sessions', headers: bearer(user.token) })).json();
+    return s?.connected ? s : undefined;
+  }, 'connected in GET /api/sessions');
+  assert.deepEqual([listed.logged_in, listed.phone], [true, phone.number]);
+
+  await platform.request({ method: 'POST', url: `/api/sessions/${session.id}/disconnect`, headers: bearer(user.token) });
+  const after = await until(async () => {
+    const s = (await platform.request({ method: 'GET', url: `/api/sessions/${session.id}`, headers: bearer(user.token) })).json();
+    return s.connected ? undefined : s;
+  }, 'disconnected');
+  assert.deepEqual([after.status, after.logged_in], ['disconnected', true], 'still linked: connect brings it back without a QR');
+  ws.close();
+});

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { WebSocket } from 'ws';
 import type { RecordedEvent } from '../../events/event-store.ts';
 import type { LiveFeed, LiveSubscription } from '../../events/live-feed.ts';
+import { DeviceSchema } from '../../db/entities/device.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { seed003Message, seed004Message } from './websocket-messages.ts';
 
@@ -76,13 +77,17 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 200 }) }),
     querystring: Token,
   };
-  app.get('/api/ws/:sessionId', { websocket: true, config: { queryToken: true }, schema: seed003Schema }, (socket, request) => {
+  app.get('/api/ws/:sessionId', { websocket: true, config: { queryToken: true }, schema: seed003Schema }, async (socket, request) => {
     const send = sender(socket, maxBufferBytes);
+    const principal = principalOf(request);
+    // Seed 003 names a session by the id /api/sessions answered; seed 004 style session ids work too.
+    const { sessionId } = request.params;
+    const device = /^\d+$/.test(sessionId) ? await request.em.findOne(DeviceSchema, { id: Number(sessionId), user: principal.userId }) : null;
     track(
       socket,
       liveFeed.subscribe({
         from: 'now',
-        filter: { tenantId: principalOf(request).userId, sessionId: request.params.sessionId },
+        filter: { tenantId: principal.userId, sessionId: device?.sessionId ?? sessionId },
         deliver: (event) => {
           const message = seed003Message(event);
           if (message) send(message);

@@ -128,9 +128,15 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     const wanted = (await sqlOf(orm.em.fork())(
       `select id, user_id, session_id from devices where desired_state = 'running' order by id`,
     )) as unknown as DeviceRow[];
-    // A device logged out, stopped or deleted through the API: end its session here.
+    // A device logged out, stopped or deleted through the API: end its session here, and say so unless the
+    // device is gone or already logged out (the API reported that itself).
     const wantedIds = new Set(wanted.map((d) => d.id));
-    for (const held of sessions.values()) if (!wantedIds.has(held.device.id)) await stopSession(held, 'released');
+    for (const held of [...sessions.values()]) {
+      if (wantedIds.has(held.device.id)) continue;
+      await stopSession(held, 'released');
+      const [row] = await sqlOf(orm.em.fork())('select status from devices where id = ?', [held.device.id]);
+      if (row && row.status !== 'logged_out') await append(held.device, { type: 'device.disconnected', data: { reason: 'stopped' } });
+    }
     for (const device of wanted) {
       if (closing || sessions.has(device.id)) continue;
       const lease = await acquireLease(`device-${device.id}`, {
