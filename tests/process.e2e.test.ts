@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { createTestResources, REDIS_URL, type TestResources } from './helpers/resources.ts';
+import { until } from './helpers/wait.ts';
 
 // The real entry point, as `npm start` runs it: roles, readiness, and a clean exit on SIGTERM.
 let resources: TestResources;
@@ -44,15 +45,6 @@ function start(env: Record<string, string>): Started {
   return { child, output: () => output };
 }
 
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function stop({ child }: Started): Promise<number | null> {
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
@@ -64,7 +56,7 @@ test('ROLE=all serves /ready, /docs and /admin/queues, and drains to exit 0 on S
   const platform = start({ PORT: String(port) });
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, '/ready');
+    await until(async () => ((await fetch(`${base}/ready`).catch(() => undefined))?.status === 200 ? true : undefined), '/ready');
     assert.equal((await fetch(`${base}/docs/`)).status, 200);
     const basic = `Basic ${Buffer.from('admin:process-test-password').toString('base64')}`;
     assert.equal((await fetch(`${base}/admin/queues`, { headers: { authorization: basic } })).status, 200);
@@ -79,9 +71,9 @@ test('ROLE=api and ROLE=worker run apart: only the API listens', async () => {
   const worker = start({ ROLE: 'worker', PORT: String(port) });
   const api = start({ ROLE: 'api', PORT: String(await freePort()) });
   try {
-    await waitFor(() => /"role":"worker".*"msg":"platform started"/.test(worker.output()), 'the worker');
+    await until(() => (/"role":"worker".*"msg":"platform started"/.test(worker.output()) ? true : undefined), 'the worker');
     await assert.rejects(fetch(`http://127.0.0.1:${port}/health`), 'the worker has no HTTP server');
-    await waitFor(() => /"role":"api".*"msg":"platform started"/.test(api.output()), 'the API');
+    await until(() => (/"role":"api".*"msg":"platform started"/.test(api.output()) ? true : undefined), 'the API');
   } finally {
     const codes = await Promise.all([stop(worker), stop(api)]);
     assert.deepEqual(codes, [0, 0], worker.output() + api.output());

@@ -12,9 +12,7 @@ let auth: AuthenticationState;
 let jid: string;
 before(async () => {
   sim = new WhatsAppSimulator();
-  const { port } = await sim.listen();
-  url = `ws://127.0.0.1:${port}/ws/chat`;
-  control = `http://127.0.0.1:${port}/control`;
+  ({ url, control } = await sim.listen());
   const phone = sim.createPhone('6281234567100');
   ({ auth } = await linkCompanion(url, (qr) => sim.scan(qr, phone.number)));
   jid = auth.creds.me!.id;

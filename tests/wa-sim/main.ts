@@ -5,8 +5,8 @@ import { WhatsAppSimulator } from './server.ts';
 const port = Number(process.env.SIMULATOR_PORT ?? 7780);
 const host = process.env.SIMULATOR_HOST ?? '127.0.0.1';
 const sim = new WhatsAppSimulator();
-const { url } = await sim.listen(port, host);
-console.log(`WhatsApp simulator: ${url} (control API on http://${host}:${port}/control)`);
+const { url, control } = await sim.listen(port, host);
+console.log(`WhatsApp simulator: ${url} (control API on ${control})`);
 const stop = async () => {
   await sim.close();
   process.exit(0);

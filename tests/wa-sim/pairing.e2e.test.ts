@@ -11,9 +11,7 @@ let url: string;
 let control: string;
 before(async () => {
   sim = new WhatsAppSimulator();
-  const { port } = await sim.listen();
-  url = `ws://127.0.0.1:${port}/ws/chat`;
-  control = `http://127.0.0.1:${port}/control`;
+  ({ url, control } = await sim.listen());
 });
 after(() => sim.close());
 

@@ -203,10 +203,11 @@ export class WhatsAppSimulator {
     this.logs.push(line);
   }
 
-  async listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string }> {
+  // `url` is what Baileys takes as waWebSocketUrl; `control` the base of the control API.
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string; control: string }> {
     await new Promise<void>((resolve) => this.#http.listen(port, host, resolve));
     const actual = (this.#http.address() as AddressInfo).port;
-    return { port: actual, url: `ws://${host}:${actual}/ws/chat` };
+    return { port: actual, url: `ws://${host}:${actual}/ws/chat`, control: `http://${host}:${actual}/control` };
   }
 
   async close(): Promise<void> {
