@@ -62,7 +62,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
     reply.header('x-request-id', request.id);
   });
 
-  await app.register(healthRoutes, { queues });
+  await app.register(healthRoutes, { queues, liveFeed });
   await app.register(authRoutes);
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);

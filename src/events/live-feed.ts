@@ -30,6 +30,8 @@ export interface SubscribeOptions {
 
 export interface LiveFeed {
   subscribe(options: SubscribeOptions): Promise<LiveSubscription>;
+  // Live clients (SSE and WebSocket) this process is feeding now.
+  clientCount(): number;
   close(): void;
 }
 
@@ -102,6 +104,7 @@ export async function createLiveFeed(orm: Orm, notifier: AppendNotifier, logger:
         },
       };
     },
+    clientCount: () => subscribers.size,
     close() {
       unsubscribe();
       clearInterval(poll);

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { LiveFeed } from '../../events/live-feed.ts';
 import type { Queues } from '../../workers/queues.ts';
 import { errors, ok } from '../schemas.ts';
 
@@ -26,7 +27,7 @@ function cpuMeter() {
 
 const JobCounts = Type.Record(Type.String(), Type.Integer());
 
-const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app, { queues }) => {
+const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues; liveFeed: LiveFeed }> = async (app, { queues, liveFeed }) => {
   const probeConfig = { auth: 'public', rateLimitGroup: false } as const;
 
   app.get('/health', {
@@ -53,7 +54,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app, 
   app.get('/api/whatsapp/server/stats', {
     schema: {
       tags: ['health'],
-      summary: 'Server figures (seed 004); queue counts for administrators',
+      summary: 'Server figures (seed 004); queue counts and live clients for administrators',
       response: {
         200: ok(
           Type.Object({
@@ -61,6 +62,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app, 
             memory: Type.Number({ description: 'Resident memory of this process, MB' }),
             cpu: Type.Number({ description: 'CPU use since the previous call, % of one core' }),
             queues: Type.Optional(Type.Record(Type.String(), JobCounts)),
+            liveClients: Type.Optional(Type.Integer({ description: 'SSE and WebSocket clients this process feeds' })),
           }),
         ),
         ...errors(401, 429),
@@ -76,7 +78,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app, 
       const counts = await Promise.all(
         Object.entries(queues).map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const),
       );
-      return { success: true, data: { ...figures, queues: Object.fromEntries(counts) } } as const;
+      return { success: true, data: { ...figures, queues: Object.fromEntries(counts), liveClients: liveFeed.clientCount() } } as const;
     },
   });
 };
