@@ -33,7 +33,8 @@ export interface OpenCompanion {
   closed: Promise<number | undefined>;
 }
 
-export function openCompanion(url: string, auth: AuthenticationState): Promise<OpenCompanion> {
+// `onCreated` sees the socket before it logs in, in time for what the server delivers at login.
+export function openCompanion(url: string, auth: AuthenticationState, onCreated?: (socket: WASocket) => void): Promise<OpenCompanion> {
   return new Promise((resolve, reject) => {
     let opened = false;
     let onClose: (code: number | undefined) => void = () => {};
@@ -49,5 +50,12 @@ export function openCompanion(url: string, auth: AuthenticationState): Promise<O
         else reject(Object.assign(new Error(`closed with ${statusOf(update)} before opening`), { statusCode: statusOf(update) }));
       }
     });
+    onCreated?.(socket);
   });
+}
+
+// A companion linked to a phone (`scan` has that phone scan its QR) and logged in.
+export async function connectedCompanion(url: string, scan: (qr: string) => void | Promise<void>): Promise<OpenCompanion & { auth: AuthenticationState }> {
+  const { auth } = await linkCompanion(url, scan);
+  return { auth, ...(await openCompanion(url, auth)) };
 }

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PairingCodeError, type PairingCodeFailure } from './pairing-code.ts';
+import { RECEIPT_POLICIES, type ReceiptPolicyName } from './handset.ts';
 import { FAULT_KINDS, type FaultKind, type WhatsAppSimulator } from './server.ts';
 
 // The simulator's control API, on the same port as `/ws/chat` (documented in the README): tests, benchmarks
@@ -13,6 +15,8 @@ async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
 function reply(res: ServerResponse, status: number, payload: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
 }
+
+const PAIRING_CODE_STATUS: Record<PairingCodeFailure, number> = { 'not-waiting': 404, 'wrong-code': 400, busy: 409, timeout: 504 };
 
 export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -39,8 +43,20 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
     return reply(res, 202, { scanned: true });
   }
 
+  if (route === 'POST /control/pairing-code') {
+    const { phone, code } = await body(req);
+    if (typeof phone !== 'string' || typeof code !== 'string') return reply(res, 400, { error: 'phone and code are required' });
+    try {
+      await sim.enterPairingCode(phone, code);
+    } catch (err) {
+      if (err instanceof PairingCodeError) return reply(res, PAIRING_CODE_STATUS[err.reason], { error: err.message });
+      throw err;
+    }
+    return reply(res, 202, { entered: true });
+  }
+
   if (route === 'GET /control/devices') {
-    return reply(res, 200, [...sim.devices.entries()].map(([jid, d]) => ({ jid, lid: d.lid, phone: d.phone.number, connections: sim.connectionsOf(jid).length })));
+    return reply(res, 200, [...sim.devices.entries()].map(([jid, d]) => ({ jid, lid: d.lid, phone: d.phone.number, connections: sim.connectionsOf(jid).length, overlaps: sim.overlaps.get(jid) ?? 0 })));
   }
 
   if (req.method === 'POST' && (match = /^\/control\/devices\/([^/]+)\/fault$/.exec(path))) {
@@ -50,6 +66,42 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
     if (!sim.devices.has(jid)) return reply(res, 404, { error: `no linked device ${jid}` });
     sim.fault(jid, kind as FaultKind, typeof durationMs === 'number' ? durationMs : undefined);
     return reply(res, 202, { fault: kind });
+  }
+
+  if ((match = /^\/control\/phones\/(\d+)\/(send|inbox|sent|receipts)$/.exec(path))) {
+    const [, number, action] = match as unknown as [string, string, string];
+    if (!sim.phones.has(number)) return reply(res, 404, { error: `no phone ${number}` });
+    if (route.startsWith('GET ') && action === 'inbox') return reply(res, 200, sim.inbox(number));
+    if (route.startsWith('GET ') && action === 'sent') return reply(res, 200, sim.sentBy(number));
+    if (route.startsWith('POST ') && action === 'send') {
+      const { to, text } = await body(req);
+      if (typeof to !== 'string' || typeof text !== 'string') return reply(res, 400, { error: 'to and text are required' });
+      try {
+        return reply(res, 201, { id: sim.sendFromPhone(number, to, text) });
+      } catch (err) {
+        return reply(res, 404, { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (route.startsWith('PUT ') && action === 'receipts') {
+      const { policy, delayMs = 200 } = await body(req);
+      if (!RECEIPT_POLICIES.includes(policy as ReceiptPolicyName) || typeof delayMs !== 'number' || delayMs < 0) {
+        return reply(res, 400, { error: `policy must be one of ${RECEIPT_POLICIES.join(', ')}; delayMs a number ≥ 0` });
+      }
+      const receipts = { policy: policy as ReceiptPolicyName, delayMs };
+      sim.setReceipts(number, receipts);
+      return reply(res, 200, receipts);
+    }
+  }
+
+  if (route === 'POST /control/groups') {
+    const { subject, participants } = await body(req);
+    if (typeof subject !== 'string' || !Array.isArray(participants) || !participants.length || !participants.every((p) => typeof p === 'string')) {
+      return reply(res, 400, { error: 'subject and participants (phone numbers) are required' });
+    }
+    const unknown = participants.filter((p) => !sim.phones.has(p));
+    if (unknown.length) return reply(res, 404, { error: `no phone ${unknown.join(', ')}` });
+    const group = sim.createGroup(subject, participants);
+    return reply(res, 201, { jid: group.jid, subject: group.subject, participants: group.participants.map((p) => p.jid) });
   }
 
   return reply(res, 404, { error: `no control route ${route}` });

@@ -1,8 +1,13 @@
 import { createHmac, randomInt } from 'node:crypto';
 import { Curve, proto } from '@whiskeysockets/baileys';
-import type { ScannedQr } from './server.ts';
 
 type KeyPair = { private: Uint8Array; public: Uint8Array };
+
+// What a phone needs from a companion to sign it in: read from its QR, or agreed through a pairing code.
+export interface CompanionKeys {
+  identityKey: Uint8Array;
+  advSecret: Uint8Array;
+}
 
 const ACCOUNT_SIGNATURE_PREFIX = Buffer.from([6, 0]);
 
@@ -23,19 +28,19 @@ export class Phone {
     return `${this.number}@s.whatsapp.net`;
   }
 
-  // What the phone does on scanning a linking QR: it allots a device number and signs the companion into its
+  // What the phone does on linking a companion: it allots a device number and signs the companion into its
   // account — an XEdDSA account signature over the device details and the companion's identity key, wrapped in
-  // an HMAC under the adv secret the QR carried (Baileys checks both).
-  link(qr: ScannedQr, now = Math.floor(Date.now() / 1000)): { device: number; deviceIdentity: Uint8Array } {
+  // an HMAC under the adv secret (Baileys checks both).
+  link(companion: CompanionKeys, now = Math.floor(Date.now() / 1000)): { device: number; deviceIdentity: Uint8Array } {
     const device = this.#nextDevice++;
     const deviceDetails = proto.ADVDeviceIdentity.encode({ rawId: randomInt(2 ** 31), timestamp: now, keyIndex: device }).finish();
-    const accountSignature = Curve.sign(this.identity.private, Buffer.concat([ACCOUNT_SIGNATURE_PREFIX, deviceDetails, qr.identityKey]));
+    const accountSignature = Curve.sign(this.identity.private, Buffer.concat([ACCOUNT_SIGNATURE_PREFIX, deviceDetails, companion.identityKey]));
     const details = proto.ADVSignedDeviceIdentity.encode({
       details: deviceDetails,
       accountSignatureKey: this.identity.public,
       accountSignature,
     }).finish();
-    const hmac = createHmac('sha256', qr.advSecret).update(details).digest();
+    const hmac = createHmac('sha256', companion.advSecret).update(details).digest();
     return { device, deviceIdentity: proto.ADVSignedDeviceIdentityHMAC.encode({ details, hmac }).finish() };
   }
 }

@@ -12,7 +12,14 @@ import {
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FrameReader, frame, NoiseResponder } from './noise.ts';
 import { handleControl } from './control.ts';
-import { Phone } from './phones.ts';
+import { PairingCodeError, PairingCodes } from './pairing-code.ts';
+import { Phone, type CompanionKeys } from './phones.ts';
+import { findEndpoint } from './directory.ts';
+import { GroupStore, type Group } from './groups.ts';
+import type { InboxEntry, ReceiptPolicy, SentEntry } from './handset.ts';
+import { answerIq } from './iqs.ts';
+import { PreKeyStore } from './prekeys.ts';
+import { Router } from './routing.ts';
 
 // A local server that speaks WhatsApp's Web protocol to the real Baileys client (`waWebSocketUrl`), for tests,
 // benchmarks and the offline demo. This first part covers the transport (Noise handshake, framing, binary
@@ -98,11 +105,15 @@ class Connection {
     this.id = id;
     this.#socket = socket;
     this.#sim = sim;
+    // Frames are decrypted with a counter, so each waits for the one before it, even across WebSocket messages.
+    let previous = Promise.resolve();
     socket.on('message', (data: Buffer) => {
-      this.#receive(data).catch((err) => {
-        sim.log(`connection ${id}: ${err instanceof Error ? err.stack : String(err)}`);
-        socket.terminate();
-      });
+      previous = previous
+        .then(() => this.#receive(data))
+        .catch((err) => {
+          sim.log(`connection ${id}: ${err instanceof Error ? err.stack : String(err)}`);
+          socket.terminate();
+        });
     });
   }
 
@@ -194,7 +205,10 @@ export class WhatsAppSimulator {
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         const connection = new Connection(this.#nextId++, ws, this);
         this.#connections.add(connection);
-        ws.on('close', () => this.#connections.delete(connection));
+        ws.on('close', () => {
+          this.#connections.delete(connection);
+          this.#pairingCodes.forget(connection);
+        });
       });
     });
   }
@@ -219,7 +233,13 @@ export class WhatsAppSimulator {
   readonly phones = new Map<string, Phone>();
   // Linked devices by jid (`<number>:<device>@s.whatsapp.net`), with the Noise key they log in with.
   readonly devices = new Map<string, { phone: Phone; device: number; noiseKey: Buffer; lid: string }>();
-  readonly #pendingPairings = new Map<string, { phone: Phone; device: number; qr: ScannedQr; connection: Connection }>();
+  // Times a device logged in while another socket of it was still open, by jid.
+  readonly overlaps = new Map<string, number>();
+  readonly #pendingPairings = new Map<string, { phone: Phone; device: number; noiseKey: Buffer }>();
+  readonly #pairingCodes = new PairingCodes<Connection>();
+  readonly prekeys = new PreKeyStore();
+  readonly groups = new GroupStore();
+  readonly router: Router = new Router(this);
 
   createPhone(number: string): Phone {
     const existing = this.phones.get(number);
@@ -237,9 +257,22 @@ export class WhatsAppSimulator {
     const issued = this.issuedRefs.find((r) => r.ref === scanned.ref);
     const connection = [...this.#connections].find((c) => c.id === issued?.connectionId);
     if (!issued || !connection) throw new Error('that QR is not shown by any connected companion');
-    const { device, deviceIdentity } = phone.link(scanned);
+    this.#pairSuccess(connection, phone, scanned);
+  }
+
+  // A phone's user types the code a companion showed after `requestPairingCode(number)`; settles once the phone
+  // has opened the companion's key bundle (then pair-success is on its way) or failed to (PairingCodeError).
+  async enterPairingCode(number: string, code: string): Promise<void> {
+    const phone = this.phones.get(number);
+    if (!phone) throw new PairingCodeError('not-waiting', `no phone ${number}`);
+    const linked = await this.#pairingCodes.enter(phone, code);
+    this.#pairSuccess(linked.connection, phone, linked);
+  }
+
+  #pairSuccess(connection: Connection, phone: Phone, companion: CompanionKeys & { noiseKey: Buffer }): void {
+    const { device, deviceIdentity } = phone.link(companion);
     const id = randomBytes(4).toString('hex');
-    this.#pendingPairings.set(id, { phone, device, qr: scanned, connection });
+    this.#pendingPairings.set(id, { phone, device, noiseKey: companion.noiseKey });
     connection.send({
       tag: 'iq',
       attrs: { type: 'set', id, from: 's.whatsapp.net', t: String(Math.floor(Date.now() / 1000)) },
@@ -257,6 +290,36 @@ export class WhatsAppSimulator {
     });
   }
 
+  #phone(number: string): Phone {
+    const phone = this.phones.get(number);
+    if (!phone) throw new Error(`no phone ${number}`);
+    return phone;
+  }
+
+  // The phone's user sends a text to a number or jid; returns the message id.
+  sendFromPhone(number: string, to: string, text: string): string {
+    return this.router.phones.send(this.#phone(number), to, text);
+  }
+
+  inbox(number: string): readonly InboxEntry[] {
+    return this.router.phones.handset(this.#phone(number)).inbox;
+  }
+
+  // What the phone sent, with the furthest status its recipient reported.
+  sentBy(number: string): SentEntry[] {
+    return [...this.router.phones.handset(this.#phone(number)).sent.values()];
+  }
+
+  setReceipts(number: string, receipts: ReceiptPolicy): void {
+    this.router.phones.handset(this.#phone(number)).receipts = receipts;
+  }
+
+  createGroup(subject: string, numbers: string[]): Group {
+    const [creator, ...others] = numbers.map((n) => this.#phone(n));
+    if (!creator) throw new Error('a group needs participants');
+    return this.groups.create(subject, creator, others);
+  }
+
   // The open connections of a linked device (a healthy device has at most one).
   connectionsOf(jid: string): Connection[] {
     return [...this.#connections].filter((c) => c.deviceJid === jid);
@@ -269,7 +332,10 @@ export class WhatsAppSimulator {
       for (const connection of this.connectionsOf(jid)) connection.drop();
       return;
     }
-    if (kind === 'logout') this.devices.delete(jid);
+    if (kind === 'logout') {
+      this.devices.delete(jid);
+      this.router.unlinked(jid);
+    }
     for (const connection of this.connectionsOf(jid)) {
       if (kind === 'drop') connection.drop();
       else if (kind === 'restart') connection.send({ tag: 'stream:error', attrs: { code: '515' } });
@@ -299,24 +365,40 @@ export class WhatsAppSimulator {
       connection.close();
       return;
     }
+    // Like WhatsApp, a second login replaces the first (440 to the older socket). A healthy platform never lets
+    // that happen, so the simulator counts it for tests to assert on.
+    const older = this.connectionsOf(jid);
+    if (older.length) {
+      this.overlaps.set(jid, (this.overlaps.get(jid) ?? 0) + 1);
+      for (const previous of older) previous.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] });
+    }
     connection.deviceJid = jid;
     connection.send({ tag: 'success', attrs: { t: String(Math.floor(Date.now() / 1000)), lid: linked.lid, props: '1', creation: '0' } });
+    this.router.onLogin({ phone: linked.phone, device: linked.device }, connection);
   }
 
   async onNode(connection: Connection, node: BinaryNode): Promise<void> {
     this.log(`node ${node.tag} ${JSON.stringify(node.attrs)}`);
+    const device = connection.deviceJid ? findEndpoint(this, connection.deviceJid) : undefined;
+    const reply = (answer: BinaryNode) => connection.send(answer);
+    if (device && node.tag === 'message') return this.router.onMessage(device, node, reply);
+    if (device && node.tag === 'receipt') return this.router.onReceipt(device, node, reply);
+    if (device && node.tag === 'ack') return this.router.onAck(device, node);
     if (node.tag !== 'iq') return;
+    if (this.#pairingCodes.onIq(connection, node)) return;
     const pairing = this.#pendingPairings.get(node.attrs.id ?? '');
     if (pairing && node.attrs.type === 'result') {
       // The companion countersigned: it is linked. WhatsApp then asks it to reconnect as the new device.
       this.#pendingPairings.delete(node.attrs.id!);
       const jid = `${pairing.phone.number}:${pairing.device}@s.whatsapp.net`;
-      this.devices.set(jid, { phone: pairing.phone, device: pairing.device, noiseKey: pairing.qr.noiseKey, lid: `${pairing.phone.lid}:${pairing.device}@lid` });
+      this.devices.set(jid, { phone: pairing.phone, device: pairing.device, noiseKey: pairing.noiseKey, lid: `${pairing.phone.lid}:${pairing.device}@lid` });
       connection.send({ tag: 'stream:error', attrs: { code: '515' } });
       return;
     }
     if (node.attrs.type === 'get' || node.attrs.type === 'set') {
-      connection.send({ tag: 'iq', attrs: { id: node.attrs.id!, type: 'result', from: 's.whatsapp.net' } });
+      const content = device ? await answerIq(this, this.router, device, node) : undefined;
+      const type = content?.some((child) => child.tag === 'error') ? 'error' : 'result';
+      connection.send({ tag: 'iq', attrs: { id: node.attrs.id!, type, from: node.attrs.to ?? 's.whatsapp.net' }, ...(content ? { content } : {}) });
     }
   }
 }

@@ -1,0 +1,99 @@
+import { generateMessageIDV2, getContentType, isJidGroup, type BinaryNode, type proto } from '@whiskeysockets/baileys';
+import { addressedFrom, deviceKey, endpointsOf, findPhone, jidOf, type Endpoint } from './directory.ts';
+import { Handset, textOf, type ReceiptStatus } from './handset.ts';
+import type { Phone } from './phones.ts';
+import type { Network, Router } from './routing.ts';
+
+// What the simulated phones do with messages: decrypt what reaches them, keep texts in their inbox and answer
+// with receipts by policy; send texts to other accounts (and a copy to their own companions, as a phone does).
+
+// Baileys buffers its events: a receipt arriving while the upsert of the sender's own message is still buffered
+// is merged into it. A real phone is never that quick; neither are ours.
+export const RECEIPT_GAP_MS = 120;
+
+const later = (ms: number, work: () => void) => setTimeout(work, ms).unref();
+
+export class PhoneTraffic {
+  readonly #net: Network;
+  readonly #router: Router;
+  readonly #handsets = new WeakMap<Phone, Handset>();
+
+  constructor(net: Network, router: Router) {
+    this.#net = net;
+    this.#router = router;
+  }
+
+  handset(phone: Phone): Handset {
+    let handset = this.#handsets.get(phone);
+    if (!handset) this.#handsets.set(phone, (handset = new Handset(phone)));
+    return handset;
+  }
+
+  receive(phone: Phone, sender: Endpoint, stanza: BinaryNode): void {
+    const handset = this.handset(phone);
+    handset.signal
+      .open(stanza)
+      .then((opened) => {
+        // What its own companions sent elsewhere only keeps the phone in sync; nothing to answer.
+        if (!opened || opened.fromMe) return;
+        const group = isJidGroup(stanza.attrs.from) ? stanza.attrs.from : undefined;
+        this.#received(phone, sender.phone, stanza.attrs.id!, Number(stanza.attrs.t), opened.message, group);
+      })
+      .catch((err) => this.#net.log(`phone ${phone.number} could not open ${stanza.attrs.id}: ${String(err)}`));
+  }
+
+  #received(phone: Phone, from: Phone, id: string, timestamp: number, message: proto.IMessage, group?: string): void {
+    const handset = this.handset(phone);
+    const type = getContentType(message);
+    // Sender-key distribution and the like are plumbing, not something the user receives.
+    if (type && type !== 'senderKeyDistributionMessage') {
+      const text = textOf(message) ?? '';
+      handset.inbox.push({ from: from.jid, id, timestamp, receivedAt: Date.now(), text, type, message, ...(group ? { group } : {}) });
+    }
+    const { policy, delayMs } = handset.receipts;
+    const me = { phone, device: 0 };
+    if (policy === 'none') return;
+    later(RECEIPT_GAP_MS, () => this.#router.report(me, id, 'delivered'));
+    if (policy === 'read') later(RECEIPT_GAP_MS + delayMs, () => this.#router.report(me, id, 'read'));
+  }
+
+  onReceipt(phone: Phone, id: string, status: ReceiptStatus): void {
+    const sent = this.handset(phone).sent.get(id);
+    if (sent) sent.status = status;
+  }
+
+  // The phone's user sends a text to a number or jid; returns the message id.
+  send(phone: Phone, to: string, text: string): string {
+    const recipient = findPhone(this.#net, to.includes('@') ? to : `${to}@s.whatsapp.net`);
+    if (!recipient) throw new Error(`${to} is not on WhatsApp here`);
+    const id = generateMessageIDV2(phone.jid);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const message: proto.IMessage = { conversation: text };
+    const sender = { phone, device: 0 };
+    this.handset(phone).sent.set(id, { id, to: recipient.jid, text, timestamp, status: 'sent' });
+    this.#router.track(id, { sender, addressing: 'pn' });
+    // Between two simulated phones there is nobody to watch the wire: the text is handed over as is.
+    if (recipient !== phone) this.#received(recipient, phone, id, timestamp, message);
+    const copy: proto.IMessage = { deviceSentMessage: { destinationJid: recipient.jid, message } };
+    const companions = [
+      ...endpointsOf(this.#net, recipient).map((endpoint) => ({ endpoint, message })),
+      ...(recipient !== phone ? endpointsOf(this.#net, phone).map((endpoint) => ({ endpoint, message: copy })) : []),
+    ].filter(({ endpoint }) => endpoint.device !== 0);
+    for (const { endpoint, message: content } of companions) this.#seal(sender, endpoint, id, timestamp, content, recipient);
+    return id;
+  }
+
+  #seal(sender: Endpoint, endpoint: Endpoint, id: string, timestamp: number, message: proto.IMessage, recipient: Phone): void {
+    const { phone } = sender;
+    const bundle = () => this.#net.prekeys.take(deviceKey(endpoint));
+    this.handset(phone)
+      .signal.seal(jidOf(endpoint.phone, 'lid', endpoint.device), message, bundle)
+      .then((sealed) => {
+        if (!sealed) return this.#net.log(`phone ${phone.number}: no keys for ${deviceKey(endpoint)}`);
+        const own = endpoint.phone === phone ? recipient : undefined;
+        const enc: BinaryNode = { tag: 'enc', attrs: { v: '2', type: sealed.type }, content: sealed.ciphertext };
+        this.#router.deliver(endpoint, sender, { tag: 'message', attrs: { id, t: String(timestamp), type: 'text' }, content: [enc] }, addressedFrom(sender, 'sender', own));
+      })
+      .catch((err) => this.#net.log(`phone ${phone.number} could not seal ${id}: ${String(err)}`));
+  }
+}
