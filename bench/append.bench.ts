@@ -39,7 +39,7 @@ async function drive(appendOne: AppendOne, perWriter: number, tally = emptyTally
     Array.from({ length: WRITERS }, async (_, w) => {
       const metadata: EventMetadata = { tenantId: 1, deviceId: w + 1, sessionId: `user_1_device_${w + 1}` };
       for (let version = 0; version < perWriter; version++) {
-        const event: DomainEvent = { type: 'message.queued', data: { messageId: `${run}-${w}-${version}`, to: '6281100000000' } };
+        const event: DomainEvent = { type: 'message.queued', data: { messageId: `${run}-${w}-${version}`, to: '6281100000000@s.whatsapp.net', content: { type: 'text', text: 'bench' } } };
         const t = performance.now();
         await appendOne(`bench-${run}-${w}`, version, event, metadata);
         tally.latencies.push(performance.now() - t);

@@ -123,7 +123,7 @@ async function startPlatformSide(closers: Closers): Promise<Side> {
   let version = 0;
   return side(clients, async (messageId, sentAt) => {
     const expectedVersion = version === 0 ? 'no-stream' : version;
-    const event = { type: 'message.queued', data: { messageId, to: String(sentAt) } } as const;
+    const event = { type: 'message.queued', data: { messageId, to: String(sentAt), content: { type: 'text', text: 'bench' } } } as const;
     ({ nextVersion: version } = await appendToStream(app.orm.em.fork(), streamId, [{ event }], { expectedVersion, metadata: { tenantId } }));
   });
 }

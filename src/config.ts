@@ -1,6 +1,8 @@
 // Reads and validates the environment once, at start. Every problem is reported in one sentence a person
 // can act on; production refuses to run on a missing or development-default secret.
 
+import type { SendPacing } from './workers/sending/sender.ts';
+
 export type Role = 'all' | 'api' | 'worker';
 
 export interface RateLimitRule {
@@ -32,6 +34,11 @@ export interface Config {
   sseMaxBufferBytes: number;
   sessionLeaseTtlMs: number;
   sessionScanMs: number;
+  // How long each QR lives before Baileys shows the next; undefined keeps Baileys' own (60 s, then 20 s).
+  qrTimeoutMs: number | undefined;
+  sending: SendPacing;
+  // How long the API waits for a worker to produce a pairing code.
+  pairingCodeTimeoutMs: number;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -85,10 +92,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return value;
   };
 
-  const duration = (name: string, fallback: string) => {
+  const duration = (name: string, fallback: string, { allowZero = false } = {}) => {
     const raw = str(name, fallback);
     const ms = parseDuration(raw);
-    if (ms === undefined || ms <= 0) {
+    if (ms === undefined || (allowZero ? ms < 0 : ms <= 0)) {
       problems.push(`${name}="${raw}" must be a duration such as 900 (seconds), 15m, 24h or 7d`);
       return parseDuration(fallback)!;
     }
@@ -155,6 +162,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sseMaxBufferBytes: int('SSE_MAX_BUFFER', 1_048_576, 1024),
     sessionLeaseTtlMs: duration('SESSION_LEASE_TTL', '15s'),
     sessionScanMs: duration('SESSION_SCAN_INTERVAL', '5s'),
+    pairingCodeTimeoutMs: duration('PAIRING_CODE_TIMEOUT', '30s'),
+    sending: {
+      minIntervalMs: duration('SEND_MIN_INTERVAL', '1000ms'),
+      jitterMs: duration('SEND_JITTER', '500ms', { allowZero: true }),
+      recipientIntervalMs: duration('SEND_RECIPIENT_INTERVAL', '0', { allowZero: true }),
+      typing: str('SEND_TYPING', 'false') === 'true',
+      maxWaitMs: duration('SEND_MAX_WAIT', '10m'),
+    },
+    qrTimeoutMs: env.QR_TIMEOUT?.trim() ? duration('QR_TIMEOUT', '20s') : undefined,
     rateLimit: {
       enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',
       standard: rule('RATE_LIMIT_STANDARD', '100/15m'),

@@ -13,6 +13,8 @@ import { migrate } from './db/schema.ts';
 import type { Logger } from './logger.ts';
 import { openRedis } from './redis.ts';
 import { closeQueues, createQueues } from './workers/queues.ts';
+import { sendDispatcher } from './workers/sending/dispatcher.ts';
+import { SendQueues } from './workers/sending/send-queues.ts';
 import { startSessionHost } from './workers/sessions/session-host.ts';
 import { startWorkers } from './workers/worker.ts';
 
@@ -43,9 +45,11 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     closers.push(() => notifier.close());
 
     if (config.role !== 'api') {
-      const workers = await startWorkers({ orm, queues, connection: redis, prefix: config.redisPrefix, logger, clock });
+      const workers = await startWorkers({ orm, queues, connection: redis, prefix: config.redisPrefix, logger, clock, maxWaitMs: config.sending.maxWaitMs });
       closers.push(() => workers.close());
-      const runner = startProjections(orm, projections, notifier, logger);
+      const sendQueues = new SendQueues(redis, config.redisPrefix);
+      closers.push(() => sendQueues.close());
+      const runner = startProjections(orm, [...projections, sendDispatcher(sendQueues, clock)], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({
         orm,
@@ -57,6 +61,9 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         owner: `${hostname()}:${process.pid}`,
         leaseTtlMs: config.sessionLeaseTtlMs,
         scanMs: config.sessionScanMs,
+        ...(config.qrTimeoutMs ? { qrTimeoutMs: config.qrTimeoutMs } : {}),
+        sending: config.sending,
+        clock,
       });
       // Closed before the queues and Redis: sockets end and leases are released while Redis is still there.
       closers.push(() => sessionHost.close());

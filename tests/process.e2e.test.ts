@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { createTestResources, REDIS_URL, type TestResources } from './helpers/resources.ts';
+import { freePort, startPlatformProcess, stopProcess, untilReady, type PlatformProcess } from './helpers/processes.ts';
+import { createTestResources, type TestResources } from './helpers/resources.ts';
 import { until } from './helpers/wait.ts';
 
 // The real entry point, as `npm start` runs it: roles, readiness, and a clean exit on SIGTERM.
@@ -13,50 +12,15 @@ before(() => {
 });
 after(() => resources.cleanup());
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-}
-
-function start(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: resources.databaseUrl,
-      REDIS_URL,
-      REDIS_PREFIX: resources.redisPrefix,
-      ADMIN_PASSWORD: 'process-test-password',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  return { child, output: () => output };
-}
-
-async function stop({ child }: Started): Promise<number | null> {
-  child.kill('SIGTERM');
-  const [code] = await once(child, 'exit');
-  return code as number | null;
-}
+const start = (env: Record<string, string>): PlatformProcess => startPlatformProcess(resources, env);
+const stop = (started: PlatformProcess) => stopProcess(started);
 
 test('ROLE=all serves /ready, /docs and /admin/queues, and drains to exit 0 on SIGTERM', async () => {
   const port = await freePort();
   const platform = start({ PORT: String(port) });
   const base = `http://127.0.0.1:${port}`;
   try {
-    await until(async () => ((await fetch(`${base}/ready`).catch(() => undefined))?.status === 200 ? true : undefined), '/ready');
+    await untilReady(base, platform);
     assert.equal((await fetch(`${base}/docs/`)).status, 200);
     const basic = `Basic ${Buffer.from('admin:process-test-password').toString('base64')}`;
     assert.equal((await fetch(`${base}/admin/queues`, { headers: { authorization: basic } })).status, 200);

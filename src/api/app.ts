@@ -21,6 +21,10 @@ import eventRoutes from './routes/events.ts';
 import websocketRoutes from './routes/websocket.ts';
 import healthRoutes from './routes/health.ts';
 import sessionRoutes from './routes/sessions.ts';
+import messageRoutes from './routes/messages.ts';
+import messageHistoryRoutes from './routes/message-history.ts';
+import campaignRoutes from './routes/campaigns.ts';
+import numbersAndGroupsRoutes from './routes/numbers-and-groups.ts';
 import userRoutes from './routes/users.ts';
 
 export interface AppDeps {
@@ -66,8 +70,12 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(authRoutes);
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
-  await app.register(deviceRoutes);
+  await app.register(deviceRoutes, { liveFeed });
   await app.register(sessionRoutes);
+  await app.register(messageRoutes);
+  await app.register(messageHistoryRoutes);
+  await app.register(campaignRoutes);
+  await app.register(numbersAndGroupsRoutes);
   await app.register(eventRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(websocketRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(bullBoard, { queues });

@@ -6,7 +6,11 @@ import { DeviceSchema, type Device } from '../db/entities/device.ts';
 import { UserSchema, type User } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
 import { appendToStream, readStream, sqlOf } from '../events/event-store.ts';
+import type { Redis } from 'ioredis';
+import type { LiveFeed } from '../events/live-feed.ts';
+import { failStrandedMessages, LOGGED_OUT } from '../messages/fail-stranded.ts';
 import { wipeAuthState } from '../workers/sessions/auth-state.ts';
+import { requestPairing } from '../workers/sessions/pairing-requests.ts';
 
 // Devices (seed 004) as the API manages them: each belongs to a user; another user's device is "not found".
 // The session host (worker role) follows `desired_state`; the status comes from the devices projection.
@@ -31,6 +35,20 @@ export async function findDevice(em: EntityManager, principal: Principal, id: nu
   if (!device || (principal.role !== 'admin' && device.user.id !== principal.userId)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
   if (principal.deviceId !== undefined && principal.deviceId !== device.id) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
   return device;
+}
+
+// Seed 004 names the sending device by its session id; a device key can only name its own device.
+export async function findDeviceBySession(em: EntityManager, principal: Principal, sessionId: string): Promise<Device> {
+  const device = await em.findOne(DeviceSchema, { sessionId }, { populate: ['user'] });
+  if (!device) throw new AppError('DEVICE_NOT_FOUND', `No device with session id ${sessionId}`);
+  return findDevice(em, principal, device.id);
+}
+
+// Seed 003's `/api/send` picks the caller's session by its own phone number.
+export async function findDeviceByPhone(em: EntityManager, principal: Principal, phoneDigits: string): Promise<Device> {
+  const device = await em.findOne(DeviceSchema, { phoneNumber: `+${phoneDigits}`, ...(principal.role === 'admin' ? {} : { user: principal.userId }) }, { populate: ['user'] });
+  if (!device) throw new AppError('DEVICE_NOT_FOUND', `None of your sessions has the number +${phoneDigits}`);
+  return findDevice(em, principal, device.id);
 }
 
 export async function createDevice(
@@ -70,11 +88,49 @@ export async function logoutDevice(em: EntityManager, device: Device): Promise<v
     expectedVersion: 'any',
     metadata: { tenantId: device.user.id, deviceId: device.id, sessionId: device.sessionId },
   });
+  await failStrandedMessages(em, { now: new Date(), maxWaitMs: 0, deviceId: device.id, reason: LOGGED_OUT });
 }
 
-// The QR the device shows now: the last one issued, unless the session connected or stopped since.
+// The QR the device shows now: the last one issued, unless the session connected, closed or stopped since.
 export async function currentQr(em: EntityManager, device: Device): Promise<string | undefined> {
   const events = await readStream(em, `device-${device.id}`);
-  const last = events.filter((e) => ['device.qr-issued', 'device.connected', 'device.logged-out', 'device.failed'].includes(e.type)).at(-1);
+  const last = events.filter((e) => ['device.qr-issued', 'device.connected', 'device.disconnected', 'device.logged-out', 'device.failed'].includes(e.type)).at(-1);
   return last?.type === 'device.qr-issued' ? String(last.data.qr) : undefined;
+}
+
+export interface PairingDeps {
+  em: EntityManager;
+  redis: Redis;
+  redisPrefix: string;
+  liveFeed: LiveFeed;
+  timeoutMs: number;
+}
+
+// Linking by phone number instead of QR: the worker holding the session asks WhatsApp for an 8-character code,
+// which the user types into the phone (Linked devices → Link with phone number). The code comes back as a
+// `device.pairing-code-issued` event, which this waits for (and which SSE, WebSocket and webhooks carry too).
+export async function requestPairingCode(deps: PairingDeps, device: Device, phoneDigits: string): Promise<string> {
+  if (device.status === 'connected') throw new AppError('DEVICE_ALREADY_CONNECTED', 'Device is already connected; log it out to link another number');
+  let settle: (code: string) => void = () => {};
+  const issued = new Promise<string>((resolve) => (settle = resolve));
+  // Listening before asking, so the answer cannot pass unseen.
+  const subscription = await deps.liveFeed.subscribe({
+    from: 'now',
+    filter: { tenantId: device.user.id, deviceId: device.id, types: ['device.pairing-code-issued'] },
+    deliver: (event) => settle(String(event.data.code)),
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await setDesiredState(deps.em, device, 'running');
+    await requestPairing(deps.redis, deps.redisPrefix, device.id, phoneDigits, deps.timeoutMs);
+    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deps.timeoutMs)));
+    const code = await Promise.race([issued, timedOut]);
+    if (code === undefined) {
+      throw new AppError('SERVICE_UNAVAILABLE', 'No worker produced a pairing code in time: is a worker running and reaching WhatsApp?');
+    }
+    return code;
+  } finally {
+    clearTimeout(timer);
+    subscription.close();
+  }
 }

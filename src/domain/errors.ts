@@ -34,6 +34,10 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
+  // An Idempotency-Key already used for a different request.
+  IDEMPOTENCY_KEY_REUSED: 409,
+  // Resending a message that did not fail.
+  MESSAGE_NOT_FAILED: 409,
   INTERNAL_ERROR: 500,
 } as const;
 

@@ -1,25 +1,57 @@
 // Domain events: immutable facts in the past tense, `{type, data}` with a version per type so payloads can
 // evolve (a reader upcasts old versions). Pure types; nothing here does I/O.
+import type { MessageContent } from './messages.ts';
 
 export interface MessageEventData {
   messageId: string;
 }
 
 export interface EventPayloads {
-  'message.queued': MessageEventData & { to: string };
+  'message.queued': MessageEventData & {
+    // The recipient's JID.
+    to: string;
+    content: MessageContent;
+    // Not before this time (ISO 8601); absent: at once.
+    sendAt?: string;
+    // Higher goes first among a session's waiting messages (one-time codes ahead of marketing).
+    priority?: number;
+    campaignId?: string;
+    // The request's fingerprint, when it came with an idempotency key.
+    fingerprint?: string;
+  };
   'message.sent': MessageEventData & { waMessageId: string };
   'message.delivered': MessageEventData;
   'message.read': MessageEventData;
   'message.played': MessageEventData;
   'message.failed': MessageEventData & { reason: string; code?: string };
+  // Withdrawn before it was sent (its campaign was cancelled).
+  'message.cancelled': MessageEventData & { reason: string };
   'message.received': MessageEventData & {
     waMessageId: string;
+    // The chat: the sender's JID in a one-to-one chat, the group's JID in a group.
+    chatJid: string;
+    // The sender by phone number when known, and by LID when WhatsApp gave one.
     from: string;
     fromLid?: string;
+    pushName?: string;
     messageType: string;
     text?: string;
+    // Seconds since the epoch, as WhatsApp stamped it.
     timestamp: number;
   };
+  'campaign.created': {
+    campaignId: string;
+    name?: string;
+    total: number;
+    accepted: number;
+    rejected: { index: number; phoneNumber: string; error: string }[];
+  };
+  'campaign.paused': { campaignId: string };
+  'campaign.resumed': { campaignId: string };
+  'campaign.cancelled': { campaignId: string; cancelledMessages: number };
+  // How many of its messages are at each status now (sent as it moves, at most every few seconds).
+  'campaign.progressed': { campaignId: string; counts: Record<string, number>; done: number; total: number };
+  'campaign.completed': { campaignId: string; counts: Record<string, number> };
   'device.qr-issued': { qr: string };
   'device.pairing-code-issued': { code: string };
   'device.connecting': Record<string, never>;
@@ -39,6 +71,13 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'message.read': 1,
   'message.played': 1,
   'message.failed': 1,
+  'message.cancelled': 1,
+  'campaign.created': 1,
+  'campaign.paused': 1,
+  'campaign.resumed': 1,
+  'campaign.cancelled': 1,
+  'campaign.progressed': 1,
+  'campaign.completed': 1,
   'message.received': 1,
   'device.qr-issued': 1,
   'device.pairing-code-issued': 1,
@@ -59,4 +98,5 @@ export function isEventType(type: string): type is EventType {
 export const streamOf = {
   message: (messageId: string) => `message-${messageId}`,
   device: (deviceId: number) => `device-${deviceId}`,
+  campaign: (campaignId: string) => `campaign-${campaignId}`,
 };

@@ -8,7 +8,10 @@ export type ReconnectDecision =
   // 401/403: the device was unlinked or banned: wipe the stored creds and keys, mark it logged out.
   | { action: 'logout'; reason: 'logged-out' | 'forbidden' }
   // 411: the stored identity no longer matches the account: it needs a new pairing.
-  | { action: 'repair'; reason: 'multidevice-mismatch' };
+  | { action: 'repair'; reason: 'multidevice-mismatch' }
+  // 408 before the device was ever linked: every QR of the set expired unscanned. Showing QRs forever would cost
+  // a socket per abandoned device; the user asks for fresh ones (login) when the phone is at hand.
+  | { action: 'await-login'; reason: 'qr-expired' };
 
 export const BACKOFF = { baseMs: 1000, capMs: 60_000 } as const;
 
@@ -30,7 +33,15 @@ export function backoffMs(attempt: number, random: () => number, { baseMs, capMs
   return Math.round(random() * ceiling);
 }
 
-export function decideReconnect(code: number | undefined, attempt: number, random: () => number): ReconnectDecision {
+// `linked`: the device has an identity (was paired); `showedQr`: the socket that closed had shown QRs (a 408 before
+// any QR is a connection that timed out, transient like any other).
+export function decideReconnect(
+  code: number | undefined,
+  attempt: number,
+  random: () => number,
+  { linked = true, showedQr = false } = {},
+): ReconnectDecision {
+  if (!linked && showedQr && code === DISCONNECT.timedOut) return { action: 'await-login', reason: 'qr-expired' };
   switch (code) {
     case DISCONNECT.restartRequired:
       return { action: 'reconnect', delayMs: 0 };

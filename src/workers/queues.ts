@@ -3,7 +3,7 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 // The job catalogue: every queue and the job names it carries, in one place. Queue and job names are
 // kebab-case; job ids never contain ':' (BullMQ's key separator).
 export const JOBS = {
-  maintenance: ['purge-expired-credentials'],
+  maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress'],
 } as const;
 
 export type QueueName = keyof typeof JOBS;

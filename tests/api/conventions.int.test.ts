@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sqlOf } from '../../src/events/event-store.ts';
 import { ADMIN, ADMIN_TOKEN, API_TOKEN, bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
 let platform: TestPlatform;
@@ -128,6 +129,25 @@ describe('health, docs and the queue dashboard', () => {
     const user = await createUser(platform, 'stats-user');
     const asUser = (await platform.request({ method: 'GET', url: '/api/whatsapp/server/stats', headers: bearer(user.token) })).json().data;
     assert.equal(asUser.queues, undefined);
+  });
+
+  test('server stats count sessions, devices and messages: the caller\'s own, or everyone\'s for admins', async () => {
+    const stats = async (headers: Record<string, string>) =>
+      (await platform.request({ method: 'GET', url: '/api/whatsapp/server/stats', headers })).json().data;
+    const before = await stats(admin);
+    const user = await createUser(platform, 'stats-counted');
+    const sql = sqlOf(platform.app.orm.em.fork());
+    for (const [alias, status] of [['a', 'connected'], ['b', 'connected'], ['c', 'logged_out']]) {
+      await sql(`insert into devices (user_id, alias, session_id, status, created_at) values (?, ?, ?, ?, now())`, [user.id, alias, `user_${user.id}_device_${alias}`, status]);
+    }
+    await sql(`insert into message_status (message_id, tenant_id, status, updated_at) values ('stats-m1', ?, 'sent', now())`, [user.id]);
+    const mine = await stats(bearer(user.token));
+    assert.deepEqual([mine.activeSessions, mine.totalDevices, mine.totalMessages], [2, 3, 1]);
+    const all = await stats(admin);
+    assert.deepEqual(
+      [all.activeSessions - before.activeSessions, all.totalDevices - before.totalDevices, all.totalMessages - before.totalMessages],
+      [2, 3, 1],
+    );
   });
 
   test('/admin/queues asks a browser for Basic credentials and admits admins only', async () => {

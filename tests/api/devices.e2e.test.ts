@@ -11,9 +11,10 @@ let sim: WhatsAppSimulator;
 let platform: TestPlatform;
 let base: string;
 before(async () => {
-  sim = new WhatsAppSimulator();
+  // Three QRs of 2 s each: rotation and expiry happen within a test.
+  sim = new WhatsAppSimulator({ refsPerPairing: 3 });
   const { url } = await sim.listen();
-  platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '200ms', SESSION_LEASE_TTL: '3s' });
+  platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '200ms', SESSION_LEASE_TTL: '3s', QR_TIMEOUT: '2s' });
   base = await platform.app.listen({ port: 0, host: '127.0.0.1' });
 });
 after(async () => {
@@ -41,8 +42,13 @@ test('create a device → its QR arrives on WebSocket, SSE and GET …/qr → th
   assert.equal(device.sessionId, sessionId);
   assert.match(device.apiKey, /^dev_/);
 
-  const qrMessage = await until(() => wsMessages.find((m) => m.type === 'qr'), 'a QR on the WebSocket');
-  await until(() => (sseEvents.includes('device.qr-issued') ? true : undefined), 'a QR on SSE');
+  const qrs = await until(() => {
+    const shown = wsMessages.filter((m) => m.type === 'qr');
+    return shown.length >= 2 ? shown : undefined;
+  }, 'a QR on the WebSocket, then the next as it rotates');
+  assert.notEqual(qrs[0]!.qr, qrs[1]!.qr);
+  const qrMessage = qrs.at(-1)!;
+  await until(() => (sseEvents.filter((e) => e === 'device.qr-issued').length >= 2 ? true : undefined), 'both QRs on SSE');
   const qrRoute = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}/qr`, headers: bearer(user.token) });
   assert.equal(qrRoute.statusCode, 200);
   assert.match(qrRoute.json().qrCode, /^data:image\/png;base64,/);
@@ -121,4 +127,66 @@ test("seed 003: create a session, connect it, get its QR on /api/ws/{id}, scan, 
   }, 'disconnected');
   assert.deepEqual([after.status, after.logged_in], ['disconnected', true], 'still linked: connect brings it back without a QR');
   ws.close();
+});
+
+test('link by pairing code: the API returns the code, the phone types it, the device is connected; bad numbers and connected devices refused', { timeout: 90_000 }, async () => {
+  const user = await createUser(platform, 'code-owner');
+  const phone = sim.createPhone('6281234567402');
+  const sseEvents: string[] = [];
+  const sse = await openSse(`${base}/api/whatsapp/events/stream?types=device.pairing-code-issued`, bearer(user.token), (m) => sseEvents.push(m.data));
+  const created = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(user.token), payload: { alias: 'by-code' } });
+  const { id } = created.json().device;
+  const ask = (phoneNumber: string) =>
+    platform.request({ method: 'POST', url: `/api/whatsapp/devices/${id}/pairing-code`, headers: bearer(user.token), payload: { phoneNumber } });
+
+  const invalid = await ask('0812-34');
+  assert.equal(invalid.statusCode, 400);
+  assert.equal(invalid.json().code, 'INVALID_PHONE_NUMBER');
+
+  const asked = await ask(`+${phone.number.slice(0, 2)} ${phone.number.slice(2)}`);
+  assert.equal(asked.statusCode, 200, asked.body);
+  const { pairingCode, phoneNumber } = asked.json().data;
+  assert.match(pairingCode, /^[A-Z0-9]{8}$/);
+  assert.equal(phoneNumber, `+${phone.number}`);
+  await until(() => (sseEvents.some((data) => JSON.parse(data).data.code === pairingCode) ? true : undefined), 'the code on SSE');
+
+  await sim.enterPairingCode(phone.number, pairingCode);
+  const shown = await until(async () => {
+    const res = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}`, headers: bearer(user.token) });
+    return res.json().data.status === 'connected' ? res.json().data : undefined;
+  }, 'connected after the code');
+  assert.equal(shown.phoneNumber, `+${phone.number}`);
+
+  const again = await ask(phone.number);
+  assert.equal(again.statusCode, 409);
+  assert.equal(again.json().code, 'DEVICE_ALREADY_CONNECTED');
+  sse.abort();
+});
+
+test('QRs nobody scans run out: the device is reported disconnected (qr-expired), no QR is served, and login brings fresh ones', { timeout: 90_000 }, async () => {
+  const user = await createUser(platform, 'qr-expiry');
+  const created = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(user.token), payload: { alias: 'unscanned' } });
+  const { id } = created.json().device;
+  const eventsOf = async (type: string) =>
+    (await platform.request({ method: 'GET', url: `/api/whatsapp/events?deviceId=${id}&types=${type}`, headers: bearer(user.token) })).json().data.items;
+  const [expired] = await until(async () => {
+    const closed = await eventsOf('device.disconnected');
+    return closed.length ? closed : undefined;
+  }, 'the QRs to run out', 30_000);
+  assert.equal(expired.data.reason, 'qr-expired');
+  const qrCount = (await eventsOf('device.qr-issued')).length;
+  assert.equal(qrCount, 3, 'one per ref');
+  const qr = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}/qr`, headers: bearer(user.token) });
+  assert.equal(qr.statusCode, 409);
+  const device = await until(async () => {
+    const res = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}`, headers: bearer(user.token) });
+    return res.json().data.status === 'disconnected' ? res.json().data : undefined;
+  }, 'disconnected in GET /devices/{id}');
+  assert.equal(device.status, 'disconnected');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  assert.equal((await eventsOf('device.qr-issued')).length, qrCount, 'no QRs while nobody asks');
+
+  await platform.request({ method: 'POST', url: `/api/whatsapp/devices/${id}/login`, headers: bearer(user.token) });
+  await until(async () => ((await eventsOf('device.qr-issued')).length > qrCount ? true : undefined), 'fresh QRs after login');
+  await platform.request({ method: 'POST', url: `/api/whatsapp/devices/${id}/logout`, headers: bearer(user.token) });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { appendToStream, readFeed, START } from '../../src/events/event-store.ts';
+import { appendToStream, readFeed, sqlOf, START } from '../../src/events/event-store.ts';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import { ADMIN_TOKEN, bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
@@ -16,7 +16,7 @@ before(async () => {
 });
 after(() => platform.close());
 
-const queued = (messageId: string): DomainEvent => ({ type: 'message.queued', data: { messageId, to: '62811' } });
+const queued = (messageId: string): DomainEvent => ({ type: 'message.queued', data: { messageId, to: '62811@s.whatsapp.net', content: { type: 'text', text: 'hi' } } });
 const connected: DomainEvent = { type: 'device.connected', data: { phoneNumber: '+62811' } };
 
 async function append(tenantId: number, event: DomainEvent, deviceId = 1) {
@@ -28,6 +28,16 @@ async function append(tenantId: number, event: DomainEvent, deviceId = 1) {
 
 async function positionsOf(tenantId: number, types?: string[]) {
   return (await readFeed(platform.app.orm.em.fork(), START, 100_000, { tenantId, ...(types ? { types } : {}) })).map((e) => e.position);
+}
+
+async function stallReport(tenantId: number, received: number[]): Promise<string> {
+  const logged = await positionsOf(tenantId);
+  const missing = logged.filter((p) => !received.includes(p));
+  const holders = await sqlOf(platform.app.orm.em.fork())(
+    `select datname, pid, state, backend_xid::text, now() - xact_start as age, left(query, 120) as query
+       from pg_stat_activity where backend_xid is not null order by xact_start`,
+  );
+  return `stalled at ${received.length} of ${logged.length} logged events; missing ${JSON.stringify(missing.slice(0, 20))}; xid holders ${JSON.stringify(holders)}`;
 }
 
 describe('Server-Sent Events', () => {
@@ -56,7 +66,18 @@ describe('Server-Sent Events', () => {
         seenTypes.add(message.event!);
         if (++taken >= budget || received.length >= TOTAL) reading.abort();
       });
-      await stream.done;
+      // A stall here would otherwise hang until the runner's timeout; say what is missing and who holds the
+      // feed back (transaction ids are server-wide, so an old open transaction anywhere on the server fences it).
+      let stalled: NodeJS.Timeout | undefined;
+      await Promise.race([
+        stream.done,
+        new Promise((_, reject) => {
+          stalled = setTimeout(() => {
+            stream.abort();
+            void stallReport(user.id, received).then((report) => reject(new Error(report)), reject);
+          }, 30_000);
+        }),
+      ]).finally(() => clearTimeout(stalled));
     }
     await appending;
     assert.ok(connections >= 4, `reconnected ${connections - 1} times`);
@@ -132,7 +153,7 @@ describe('Server-Sent Events', () => {
     while ((await liveClients()) === clientsBefore) {
       assert.ok(appended < 800, 'the slow client was never dropped');
       for (let i = 0; i < 20; i++, appended++) {
-        await append(user.id, { type: 'message.received', data: { messageId: `${appended}`, waMessageId: `${appended}`, from: '1@s.whatsapp.net', messageType: 'text', text: big, timestamp: appended } });
+        await append(user.id, { type: 'message.received', data: { messageId: `${appended}`, waMessageId: `${appended}`, chatJid: '1@s.whatsapp.net', from: '1@s.whatsapp.net', messageType: 'text', text: big, timestamp: appended } });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -58,7 +58,7 @@ test('seed 004 /ws: subscribe to a session, receive its qr, connection and sessi
   await append(alice.id, session, { type: 'device.qr-issued', data: { qr: '2@ref,noise,identity,adv' } });
   await append(alice.id, session, { type: 'device.connecting', data: {} });
   await append(alice.id, session, { type: 'device.connected', data: { phoneNumber: '+628111' } });
-  await append(alice.id, session, { type: 'message.received', data: { messageId: 'm1', waMessageId: 'WA1', from: '628222@s.whatsapp.net', fromLid: '123@lid', messageType: 'text', text: 'Hello!', timestamp: 1704283200 } });
+  await append(alice.id, session, { type: 'message.received', data: { messageId: 'm1', waMessageId: 'WA1', chatJid: '628222@s.whatsapp.net', from: '628222@s.whatsapp.net', fromLid: '123@lid', messageType: 'text', text: 'Hello!', timestamp: 1704283200 } });
 
   assert.deepEqual(await client.next(), { type: 'qr', sessionId: session, qr: '2@ref,noise,identity,adv' });
   assert.deepEqual(await client.next(), { type: 'session_update', sessionId: session, status: 'connecting' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { advance, statusOf } from '../../src/domain/message-status.ts';
+import { advance, reachedBy, statusOf } from '../../src/domain/message-status.ts';
 
 test('a status moves forward through the lifecycle', () => {
   assert.equal(advance(undefined, 'queued'), 'queued');
@@ -32,4 +32,14 @@ test('received messages are inbound and have no outgoing lifecycle', () => {
   assert.equal(advance('received', 'read'), undefined);
   assert.equal(statusOf('message.received'), 'received');
   assert.equal(statusOf('device.connected'), undefined);
+});
+
+test('stats count every step a message passed, skipped ones included, once', () => {
+  assert.deepEqual(reachedBy(undefined, 'queued'), ['queued']);
+  assert.deepEqual(reachedBy('queued', 'sent'), ['sent']);
+  assert.deepEqual(reachedBy('queued', 'delivered'), ['sent', 'delivered']);
+  assert.deepEqual(reachedBy('sent', 'read'), ['delivered', 'read']);
+  assert.deepEqual(reachedBy('failed', 'delivered'), ['sent', 'delivered'], 'a late ack after a failure');
+  assert.deepEqual(reachedBy('queued', 'failed'), ['failed']);
+  assert.deepEqual(reachedBy(undefined, 'received'), ['received']);
 });

@@ -35,3 +35,10 @@ test('an unknown reason is treated as transient', () => {
   const decision = decideReconnect(undefined, 2, () => 0.5);
   assert.deepEqual(decision, { action: 'reconnect', delayMs: 1000 });
 });
+
+test('408 before the device was ever linked means the QRs ran out: wait for a login instead of showing QRs forever', () => {
+  assert.deepEqual(decideReconnect(408, 1, Math.random, { linked: false, showedQr: true }), { action: 'await-login', reason: 'qr-expired' });
+  assert.equal(decideReconnect(408, 1, max, { linked: true, showedQr: false }).action, 'reconnect');
+  assert.equal(decideReconnect(408, 1, max, { linked: false, showedQr: false }).action, 'reconnect', 'a connection that timed out before any QR');
+  assert.equal(decideReconnect(428, 1, max, { linked: false, showedQr: true }).action, 'reconnect', 'a dropped socket is still transient');
+});

@@ -16,7 +16,7 @@ import { useTestDatabase } from '../helpers/database.ts';
 
 const db = useTestDatabase();
 
-const queued = (messageId: string) => ({ event: { type: 'message.queued', data: { messageId, to: '6281234567890' } } }) as const;
+const queued = (messageId: string) => ({ event: { type: 'message.queued', data: { messageId, to: '6281234567890@s.whatsapp.net', content: { type: 'text', text: 'hi' } } } }) as const;
 
 test('8 concurrent appenders × 500 events: a reader following the feed sees every event once, in order', async () => {
   const WRITERS = 8;

@@ -4,11 +4,12 @@ import { test } from 'node:test';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import { appendToStream, sqlOf } from '../../src/events/event-store.ts';
 import { createAppendNotifier } from '../../src/events/notifier.ts';
+import { devicesProjection } from '../../src/events/projections/devices.ts';
 import { messagesProjection } from '../../src/events/projections/messages.ts';
 import type { Projection } from '../../src/events/projections/projection.ts';
 import { resetProjection, runBatch, startProjections } from '../../src/events/projections/runner.ts';
 import { createLogger } from '../../src/logger.ts';
-import { useTestDatabase, settleProjection } from '../helpers/database.ts';
+import { insertDevice, settleProjection, useTestDatabase } from '../helpers/database.ts';
 
 const db = useTestDatabase();
 
@@ -22,7 +23,7 @@ const m = (type: DomainEvent['type'], messageId: string, extra: object = {}) => 
 
 const rows = async (table: string, order: string) => sqlOf(db.orm.em.fork())(`select * from ${table} order by ${order}`);
 
-test('message status and daily stats follow the lifecycle; late receipts change nothing', async () => {
+test('message status and daily stats follow the lifecycle; a skipped step counts as reached; late receipts change nothing', async () => {
   const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
   await say(a, 1, m('message.queued', a, { to: '62811' }), m('message.sent', a, { waMessageId: 'WA-A' }));
   await say(a, 1, m('message.delivered', a), m('message.read', a), m('message.delivered', a));
@@ -46,7 +47,7 @@ test('message status and daily stats follow the lifecycle; late receipts change 
   const pick = (r: Record<string, unknown>) => [r.tenant_id, r.device_id, r.day, r.queued, r.sent, r.delivered, r.read, r.failed, r.received];
   assert.deepEqual(stats.map(pick), [
     [1, 3, today, 2, 1, 1, 1, 1, 1],
-    [2, 3, today, 1, 0, 1, 0, 0, 0],
+    [2, 3, today, 1, 1, 1, 0, 0, 0],
   ]);
 });
 
@@ -124,4 +125,18 @@ test('the live runner keeps the read model up to date', async () => {
     await runner.close();
     await notifier.close();
   }
+});
+
+test('a logged-out device stays logged out when a late close is reported; a new connection moves it on', async () => {
+  const { deviceId } = await insertDevice(db.orm, 'late-close');
+  const report = (event: DomainEvent) => appendToStream(db.orm.em.fork(), `device-${deviceId}`, [{ event }], { expectedVersion: 'any', metadata: { deviceId } });
+  const status = async () => {
+    await settleProjection(db.orm, devicesProjection);
+    return (await sqlOf(db.orm.em.fork())('select status from devices where id = ?', [deviceId]))[0]!.status;
+  };
+  await report({ type: 'device.logged-out', data: { reason: 'requested' } });
+  await report({ type: 'device.disconnected', data: { reason: 'closed (428)', code: 428 } });
+  assert.equal(await status(), 'logged_out');
+  await report({ type: 'device.connected', data: { phoneNumber: '+628111' } });
+  assert.equal(await status(), 'connected');
 });

@@ -34,6 +34,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     RATE_LIMIT_STANDARD: '100000/1m',
     RATE_LIMIT_ADMIN: '100000/1m',
     RATE_LIMIT_AUTH: '100000/1m',
+    RATE_LIMIT_SENDING: '100000/1m',
     // Nothing listens there: a test that needs WhatsApp starts the simulator and passes its URL.
     WA_WEBSOCKET_URL: 'ws://127.0.0.1:9/ws/chat',
     ...env,

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { makeCacheableSignalKeyStore, makeWASocket, DisconnectReason, type ConnectionState } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
 import { sqlOf } from '../../src/events/event-store.ts';
-import { loadAuthState, wipeAuthState } from '../../src/workers/sessions/auth-state.ts';
+import { claimFence, FencedWriteError, loadAuthState, wipeAuthState } from '../../src/workers/sessions/auth-state.ts';
 import { open } from '../../src/workers/sessions/secret-box.ts';
 import { insertDevice, useTestDatabase } from '../helpers/database.ts';
 import { statusOf } from '../wa-sim/companion.ts';
@@ -20,13 +20,16 @@ before(async () => {
   sim = new WhatsAppSimulator();
   ({ url } = await sim.listen());
 });
+// The writer's fencing token, as a lease would hand it out.
+const FENCE = 7;
 const db = useTestDatabase(async (orm) => {
   ({ deviceId } = await insertDevice(orm));
+  assert.ok(await claimFence(orm.em.fork(), deviceId, FENCE));
 });
 after(() => sim.close());
 
 async function connect(onUpdate: (update: Partial<ConnectionState>) => void) {
-  const stored = await loadAuthState(db.orm.em.fork(), deviceId, key);
+  const stored = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE);
   const logger = pino({ level: 'silent' });
   const socket = makeWASocket({
     waWebSocketUrl: url,
@@ -34,20 +37,24 @@ async function connect(onUpdate: (update: Partial<ConnectionState>) => void) {
     logger,
     markOnlineOnConnect: false,
   });
-  socket.ev.on('creds.update', () => void stored.saveCreds());
+  // The next connect loads from the database, so it must wait for the last write.
+  let saved = Promise.resolve();
+  socket.ev.on('creds.update', () => void (saved = saved.then(() => stored.saveCreds())));
   socket.ev.on('connection.update', onUpdate);
-  return { socket, stored };
+  return { socket, stored, saved: () => saved };
 }
 
 test('a session linked once reconnects from the database alone, without a QR', { timeout: 30_000 }, async () => {
   const phone = sim.createPhone('6281234567200');
+  let first: ReturnType<typeof connect> | undefined;
   const restart = await new Promise<number | undefined>((resolve) => {
-    void connect((update) => {
+    first = connect((update) => {
       if (update.qr) sim.scan(update.qr, phone.number);
       if (update.connection === 'close') resolve(statusOf(update));
     });
   });
   assert.equal(restart, DisconnectReason.restartRequired);
+  await (await first!).saved();
 
   const { socket, stored } = await new Promise<Awaited<ReturnType<typeof connect>>>((resolve, reject) => {
     const pending = connect((update) => {
@@ -79,18 +86,27 @@ test('the stored rows hold no plaintext key material and only open under the rig
   assert.throws(() => open(key, String(first!.data), `device:${deviceId + 1}:${first!.type}:${first!.key_id}`), 'nor can another row');
 });
 
-test('wiping removes creds and keys, so the next start offers a QR', async () => {
+test('a holder with an older token is fenced off; a newer one takes the fence', async () => {
+  let refusals = 0;
+  const stale = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE - 1, () => refusals++);
+  await assert.rejects(stale.saveCreds(), FencedWriteError);
+  await assert.rejects(async () => stale.state.keys.set({ 'pre-key': { '999': null } }), FencedWriteError);
+  assert.equal(refusals, 2);
+  assert.equal(await claimFence(db.orm.em.fork(), deviceId, FENCE - 1), false, 'an older token cannot take the fence back');
+  assert.equal(await claimFence(db.orm.em.fork(), deviceId, FENCE), false, 'nor can the same token twice');
+});
+
+test('wiping removes creds and keys and refuses the old holder\'s late writes; the next start offers a QR', async () => {
   const sql = sqlOf(db.orm.em.fork());
-  // Baileys stores the LID mapping in the background after login; let those writes land first.
-  let last = '';
-  for (;;) {
-    const now = JSON.stringify(await sql('select type, key_id from session_keys where device_id = ? order by 1, 2', [deviceId]));
-    if (now === last) break;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
+  const holder = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE);
   await wipeAuthState(db.orm.em.fork(), deviceId);
   assert.deepEqual(await sql('select type, key_id from session_keys where device_id = ?', [deviceId]), []);
-  const fresh = await loadAuthState(db.orm.em.fork(), deviceId, key);
+  // Baileys stores the LID mapping in the background after login: such a write landing after the wipe is refused.
+  await assert.rejects(async () => holder.state.keys.set({ 'lid-mapping': { '6281234567200': '123456789' } }), FencedWriteError);
+  await assert.rejects(holder.saveCreds(), FencedWriteError);
+  assert.deepEqual(await sql('select type, key_id from session_keys where device_id = ?', [deviceId]), []);
+  assert.deepEqual(await sql('select device_id from session_creds where device_id = ?', [deviceId]), []);
+  assert.ok(await claimFence(db.orm.em.fork(), deviceId, FENCE + 1));
+  const fresh = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE + 1);
   assert.equal(fresh.state.creds.me, undefined);
 });

@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import QRCode from 'qrcode';
 import type { Device } from '../../db/entities/device.ts';
 import { AppError } from '../../domain/errors.ts';
-import { createDevice, currentQr, findDevice, logoutDevice, resolveUser, setDesiredState } from '../../devices/devices.ts';
+import { createDevice, currentQr, findDevice, logoutDevice, requestPairingCode, resolveUser, setDesiredState } from '../../devices/devices.ts';
+import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
+import type { LiveFeed } from '../../events/live-feed.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
 import { authContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
@@ -42,7 +44,7 @@ const UserRef = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLengt
 });
 
 // Seed 004's device API. Status changes arrive asynchronously from the session host (see the event log).
-const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (app, { liveFeed }) => {
   const tags = ['devices'];
 
   app.post('/api/whatsapp/devices', {
@@ -114,6 +116,30 @@ const deviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
       await setDesiredState(request.em, device, 'running');
       return reply.code(202).send({ success: true, data: view(device) });
+    },
+  });
+
+  app.post('/api/whatsapp/devices/:id/pairing-code', {
+    schema: {
+      tags,
+      summary: 'Link by phone number instead of QR: an 8-character code to type on the phone (Linked devices → Link with phone number)',
+      params: IdParams,
+      body: Type.Object({ phoneNumber: Type.String({ minLength: 1, maxLength: 32, description: 'The number of the phone that will link, in international form' }) }),
+      response: {
+        200: ok(Type.Object({ pairingCode: Type.String(), phoneNumber: Type.String() })),
+        ...errors(400, 401, 404, 409, 429, 503),
+      },
+    },
+    handler: async (request) => {
+      const phoneDigits = normalizePhoneNumber(request.body.phoneNumber);
+      if (!phoneDigits) throw new AppError('INVALID_PHONE_NUMBER', 'phoneNumber must be an international number such as +6281234567890');
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      const pairingCode = await requestPairingCode(
+        { em: request.em, redis: app.redis, redisPrefix: app.config.redisPrefix, liveFeed, timeoutMs: app.config.pairingCodeTimeoutMs },
+        device,
+        phoneDigits,
+      );
+      return { success: true, data: { pairingCode, phoneNumber: `+${phoneDigits}` } } as const;
     },
   });
 

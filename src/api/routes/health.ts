@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sqlOf } from '../../events/event-store.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
 import type { Queues } from '../../workers/queues.ts';
 import { errors, ok } from '../schemas.ts';
@@ -58,6 +59,9 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues; liveFeed: LiveFe
       response: {
         200: ok(
           Type.Object({
+            activeSessions: Type.Integer({ description: 'Your devices connected now (all devices for administrators)' }),
+            totalDevices: Type.Integer({ description: 'Your devices (all devices for administrators)' }),
+            totalMessages: Type.Integer({ description: 'Messages sent and received through your devices (all, for administrators)' }),
             uptime: Type.Integer({ description: 'Seconds since this process started' }),
             memory: Type.Number({ description: 'Resident memory of this process, MB' }),
             cpu: Type.Number({ description: 'CPU use since the previous call, % of one core' }),
@@ -69,12 +73,23 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues; liveFeed: LiveFe
       },
     },
     handler: async (request) => {
+      const admin = request.principal?.role === 'admin';
+      // Counted from the read models, so every API process answers the same whichever worker holds the sessions.
+      const scope = admin ? '' : 'where user_id = ?';
+      const params = admin ? [] : [request.principal!.userId];
+      const [[devices], [messages]] = await Promise.all([
+        sqlOf(request.em)(`select count(*) filter (where status = 'connected') as active, count(*) as total from devices ${scope}`, params),
+        sqlOf(request.em)(`select count(*) as total from message_status ${scope.replace('user_id', 'tenant_id')}`, params),
+      ]);
       const figures = {
+        activeSessions: Number(devices!.active),
+        totalDevices: Number(devices!.total),
+        totalMessages: Number(messages!.total),
         uptime: Math.floor(process.uptime()),
         memory: Math.round((process.memoryUsage.rss() / 1_048_576) * 10) / 10,
         cpu: cpu(),
       };
-      if (request.principal?.role !== 'admin') return { success: true, data: figures } as const;
+      if (!admin) return { success: true, data: figures } as const;
       const counts = await Promise.all(
         Object.entries(queues).map(async ([name, queue]) => [name, await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const),
       );

@@ -19,6 +19,9 @@ export const DeviceSchema = defineEntity({
     desiredState: p.enum(['running', 'stopped'] as const).default('running'),
     phoneNumber: p.string().length(32).nullable(),
     lid: p.string().length(64).nullable(),
+    // The fencing token of the session lease whose holder may write this device's auth state; a wipe clears it,
+    // so late writes from a socket that was logged out (or lost its lease) are refused.
+    sessionFence: p.bigint().nullable(),
     metadata: p.json<Record<string, unknown>>().default('{}'),
     createdAt: p.datetime(),
     connectedAt: p.datetime().nullable(),

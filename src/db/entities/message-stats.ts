@@ -15,6 +15,7 @@ export const MessageStatsSchema = defineEntity({
     read: p.integer().default(0),
     played: p.integer().default(0),
     failed: p.integer().default(0),
+    cancelled: p.integer().default(0),
     received: p.integer().default(0),
   },
 });

@@ -29,7 +29,9 @@ export const devicesProjection: Projection = {
           deviceId,
         ]);
       } else {
-        await sql('update devices set status = ? where id = ?', [status, deviceId]);
+        // A socket that was still reconnecting when the device was logged out may report its close afterwards:
+        // that does not make a logged-out device merely disconnected.
+        await sql(`update devices set status = ? where id = ? and not (status = 'logged_out' and ? = 'disconnected')`, [status, deviceId, status]);
       }
     }
   },

@@ -1,4 +1,6 @@
-import { advance, statusOf, type MessageStatus } from '../../domain/message-status.ts';
+import type { EventPayloads } from '../../domain/events.ts';
+import { advance, reachedBy, statusOf, type MessageStatus } from '../../domain/message-status.ts';
+import { summaryOf } from '../../domain/messages.ts';
 import type { RecordedEvent, Sql } from '../event-store.ts';
 import type { Projection } from './projection.ts';
 
@@ -7,13 +9,24 @@ interface StatusRow {
   tenant_id: number;
   device_id: number | null;
   status: MessageStatus;
+  direction: 'in' | 'out';
+  chat_jid: string | null;
+  sender: string | null;
+  sender_lid: string | null;
+  content_type: string | null;
+  body: string | null;
+  campaign_id: string | null;
   wa_message_id: string | null;
   error: string | null;
   updated_at: string;
   [timestamp: `${string}_at`]: string | null;
 }
 
-const COLUMNS = ['message_id', 'tenant_id', 'device_id', 'status', 'wa_message_id', 'error', 'queued_at', 'sent_at', 'delivered_at', 'read_at', 'played_at', 'failed_at', 'received_at', 'updated_at'] as const;
+const COLUMNS = [
+  'message_id', 'tenant_id', 'device_id', 'status', 'direction', 'chat_jid', 'sender', 'sender_lid', 'content_type', 'body',
+  'wa_message_id', 'error', 'campaign_id', 'created_at', 'queued_at', 'sent_at', 'delivered_at', 'read_at', 'played_at', 'failed_at',
+  'cancelled_at', 'received_at', 'updated_at',
+] as const;
 
 interface DailyCount {
   tenant: number;
@@ -26,7 +39,8 @@ interface DailyCount {
 // Two read models from one fold over the message events, in log order:
 // - message_status: per message, its current status and when it reached each one;
 // - message_stats_daily: per user, device (0: none) and UTC day, how many messages reached each status.
-// A status counts once, when the message moves to it: a late or repeated receipt changes neither.
+// A status counts once, when the message reaches it (a skipped step counts as reached): a late or repeated receipt
+// changes neither.
 export const messagesProjection: Projection = {
   name: 'messages',
   handles: ['message.*'],
@@ -47,9 +61,12 @@ export const messagesProjection: Projection = {
       changed.add(id);
       const device = event.metadata.deviceId ?? 0;
       const day = event.recordedAt.toISOString().slice(0, 10);
-      const count = counts.get(`${tenant}|${device}|${day}|${status}`) ?? { tenant, device, day, status, n: 0 };
-      count.n += 1;
-      counts.set(`${tenant}|${device}|${day}|${status}`, count);
+      for (const reached of reachedBy(row?.status, status)) {
+        const key = `${tenant}|${device}|${day}|${reached}`;
+        const count = counts.get(key) ?? { tenant, device, day, status: reached, n: 0 };
+        count.n += 1;
+        counts.set(key, count);
+      }
     }
     if (changed.size) await saveRows(sql, [...changed].map((id) => rows.get(id)!));
     for (const count of counts.values()) await addCount(sql, count);
@@ -71,13 +88,49 @@ function evolve(row: StatusRow | undefined, event: RecordedEvent, id: string, te
   const at = event.recordedAt.toISOString();
   const next: StatusRow = row
     ? { ...row }
-    : { message_id: id, tenant_id: tenant, device_id: event.metadata.deviceId ?? null, status, wa_message_id: null, error: null, updated_at: at };
+    : {
+        message_id: id,
+        tenant_id: tenant,
+        device_id: event.metadata.deviceId ?? null,
+        status,
+        direction: 'out',
+        chat_jid: null,
+        sender: null,
+        sender_lid: null,
+        content_type: null,
+        body: null,
+        campaign_id: null,
+        wa_message_id: null,
+        error: null,
+        created_at: at,
+        updated_at: at,
+      };
+  describe(next, event);
   next.status = status;
   next[`${status}_at`] = at;
   next.updated_at = at;
   if (typeof event.data.waMessageId === 'string') next.wa_message_id = event.data.waMessageId;
-  next.error = status === 'failed' ? String(event.data.reason) : null;
+  next.error = status === 'failed' || status === 'cancelled' ? String(event.data.reason) : null;
   return next;
+}
+
+// What the message is, from the event that introduces it (its first queueing, or its arrival).
+function describe(row: StatusRow, event: RecordedEvent): void {
+  const data = event.data as Partial<EventPayloads['message.queued'] & EventPayloads['message.received']>;
+  if (event.type === 'message.queued' && data.content && !row.chat_jid) {
+    row.chat_jid = data.to ?? null;
+    row.content_type = data.content.type;
+    row.body = summaryOf(data.content);
+    row.campaign_id = data.campaignId ?? null;
+  }
+  if (event.type === 'message.received') {
+    row.direction = 'in';
+    row.chat_jid = data.chatJid ?? null;
+    row.sender = data.from ?? null;
+    row.sender_lid = data.fromLid ?? null;
+    row.content_type = data.messageType ?? null;
+    row.body = data.text ?? null;
+  }
 }
 
 async function saveRows(sql: Sql, rows: StatusRow[]): Promise<void> {

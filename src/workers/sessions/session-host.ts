@@ -5,8 +5,16 @@ import type { DomainEvent } from '../../domain/events.ts';
 import { decideReconnect } from '../../domain/reconnect-policy.ts';
 import { appendToStream, sqlOf } from '../../events/event-store.ts';
 import type { Logger } from '../../logger.ts';
-import { loadAuthState, wipeAuthState, type StoredAuthState } from './auth-state.ts';
+import { claimFence, FencedWriteError, loadAuthState, wipeAuthState, type StoredAuthState } from './auth-state.ts';
 import { acquireLease, type Lease } from './lease.ts';
+import { RecentSends, trackMessages } from './message-tracker.ts';
+import { ServerAcks } from './server-acks.ts';
+import { answerSessionQuestions, type SessionQuestion } from './session-requests.ts';
+import { AppError } from '../../domain/errors.ts';
+import { listenForPairingRequests, takePairingRequest } from './pairing-requests.ts';
+import type { Clock } from '../../auth/context.ts';
+import { failStrandedMessages, LOGGED_OUT } from '../../messages/fail-stranded.ts';
+import { startSessionSender, type SendPacing } from '../sending/sender.ts';
 
 export interface SessionHostOptions {
   orm: Orm;
@@ -20,8 +28,15 @@ export interface SessionHostOptions {
   leaseTtlMs?: number;
   // How often the host looks for sessions nobody holds (bounds takeover time with the lease TTL).
   scanMs?: number;
+  // Life of each QR before the next (Baileys' own default when absent).
+  qrTimeoutMs?: number;
+  // How the session's queued messages are paced (see src/workers/sending/sender.ts).
+  sending?: Partial<SendPacing>;
+  clock?: Clock;
   random?: () => number;
 }
+
+export const DEFAULT_PACING: SendPacing = { minIntervalMs: 1000, jitterMs: 500, recipientIntervalMs: 0, typing: false, maxWaitMs: 10 * 60_000 };
 
 interface DeviceRow {
   id: number;
@@ -35,6 +50,15 @@ interface HeldSession {
   // Loaded once per lease: a reconnect (515 after pairing above all) must see creds not yet written back.
   stored: StoredAuthState;
   socket?: WASocket;
+  // The socket is open and logged in: queued messages may go out.
+  connected: boolean;
+  recent: RecentSends;
+  acks: ServerAcks;
+  sender?: { close(force?: boolean): Promise<void> };
+  // The socket shows QR codes: a phone can link it now, by QR or by pairing code.
+  awaitingLink: boolean;
+  // The current socket has shown at least one QR.
+  showedQr: boolean;
   attempt: number;
   stopped: boolean;
   retry?: NodeJS.Timeout;
@@ -50,7 +74,8 @@ export interface SessionHost {
 // appends every lifecycle change to the session's device stream (the devices projection and the live channels
 // follow from there).
 export function startSessionHost(options: SessionHostOptions): SessionHost {
-  const { orm, logger, owner, scanMs = 5000, random = Math.random } = options;
+  const { orm, logger, owner, scanMs = 5000, random = Math.random, clock = () => new Date() } = options;
+  const trackedOf = (device: DeviceRow) => ({ id: device.id, userId: device.user_id, sessionId: device.session_id });
   const sessions = new Map<number, HeldSession>();
   let closing = false;
 
@@ -63,16 +88,29 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
 
   const stopSession = async (held: HeldSession, reason: 'lost' | 'released' | 'closing') => {
     held.stopped = true;
+    held.connected = false;
     clearTimeout(held.retry);
     held.socket?.end(undefined);
     sessions.delete(held.device.id);
+    // A lost lease does not wait for a send in flight: its socket is gone, and the job returns to the queue.
+    await held.sender?.close(reason === 'lost').catch((err) => logger.warn({ err, deviceId: held.device.id }, 'closing the send worker failed'));
     if (reason !== 'lost') await held.lease.release();
+  };
+
+  // A pairing code is asked for once the socket waits to be linked; until then the request waits in Redis.
+  const offerPairingCode = async (held: HeldSession) => {
+    const socket = held.socket;
+    if (!held.awaitingLink || !socket || held.stopped) return;
+    const phoneDigits = await takePairingRequest(options.redis, options.redisPrefix, held.device.id);
+    if (!phoneDigits) return;
+    const code = await socket.requestPairingCode(phoneDigits);
+    await append(held.device, { type: 'device.pairing-code-issued', data: { code } });
   };
 
   const onClose = async (held: HeldSession, code: number | undefined) => {
     if (held.stopped) return;
     held.attempt += 1;
-    const decision = decideReconnect(code, held.attempt, random);
+    const decision = decideReconnect(code, held.attempt, random, { linked: Boolean(held.stored.state.creds.me), showedQr: held.showedQr });
     const { device } = held;
     if (decision.action === 'reconnect') {
       await append(device, { type: 'device.disconnected', data: { reason: `closed (${code ?? 'unknown'})`, ...(code === undefined ? {} : { code }) } });
@@ -84,34 +122,57 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       await wipeAuthState(orm.em.fork(), device.id);
       await sqlOf(orm.em.fork())(`update devices set desired_state = 'stopped' where id = ?`, [device.id]);
       await append(device, { type: 'device.logged-out', data: { reason: decision.reason } });
+      await failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs: 0, deviceId: device.id, reason: LOGGED_OUT });
       return;
     }
-    // 440 or 411: report once and stay down until someone logs the device in again.
+    // 440, 411, or QRs nobody scanned: report once and stay down until someone logs the device in again.
     await stopSession(held, 'released');
     await sqlOf(orm.em.fork())(`update devices set desired_state = 'stopped' where id = ?`, [device.id]);
-    await append(device, { type: 'device.failed', data: { message: decision.reason } });
+    await append(
+      device,
+      decision.action === 'await-login'
+        ? { type: 'device.disconnected', data: { reason: decision.reason, ...(code === undefined ? {} : { code }) } }
+        : { type: 'device.failed', data: { message: decision.reason } },
+    );
   };
 
   const connect = async (held: HeldSession) => {
     if (held.stopped) return;
     const { device, stored } = held;
-    const socketLogger = logger.child({ deviceId: device.id });
+    // Baileys logs every frame at debug; its warnings are what an operator needs (unless our level is stricter).
+    const socketLogger = logger.child({ deviceId: device.id }, { level: logger.levelVal > 40 ? logger.level : 'warn' });
     const socket = makeWASocket({
       waWebSocketUrl: options.waWebSocketUrl,
       auth: { creds: stored.state.creds, keys: makeCacheableSignalKeyStore(stored.state.keys, socketLogger as never) },
-      logger: socketLogger.child({ level: 'warn' }) as never,
+      logger: socketLogger as never,
       markOnlineOnConnect: false,
       generateHighQualityLinkPreview: false,
+      ...(options.qrTimeoutMs ? { qrTimeout: options.qrTimeoutMs } : {}),
     });
     held.socket = socket;
-    socket.ev.on('creds.update', () => void stored.saveCreds().catch((err) => logger.error({ err, deviceId: device.id }, 'saving creds failed')));
+    held.showedQr = false;
+    trackMessages(socket, { device: trackedOf(device), orm, redis: options.redis, prefix: options.redisPrefix, logger, recent: held.recent });
+    held.acks.watch(socket);
+    socket.ev.on('creds.update', () => {
+      stored.saveCreds().catch((err) => {
+        if (!(err instanceof FencedWriteError)) logger.error({ err, deviceId: device.id }, 'saving creds failed');
+      });
+    });
     socket.ev.on('connection.update', (update: Partial<ConnectionState>) => {
       void (async () => {
         if (held.stopped || held.socket !== socket) return;
-        if (update.qr) await append(device, { type: 'device.qr-issued', data: { qr: update.qr } });
+        if (update.qr) {
+          held.awaitingLink = true;
+          held.showedQr = true;
+          await append(device, { type: 'device.qr-issued', data: { qr: update.qr } });
+          await offerPairingCode(held);
+        }
+        if (update.connection) held.awaitingLink = false;
         if (update.connection === 'connecting') await append(device, { type: 'device.connecting', data: {} });
+        if (update.connection === 'close') held.connected = false;
         if (update.connection === 'open') {
           held.attempt = 0;
+          held.connected = true;
           const phoneNumber = `+${(socket.user?.id ?? '').split(/[:@]/)[0]}`;
           await append(device, { type: 'device.connected', data: { phoneNumber, ...(socket.user?.name ? { name: socket.user.name } : {}) } });
         }
@@ -146,9 +207,41 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
         ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}),
       });
       if (!lease) continue;
-      const stored = await loadAuthState(orm.em.fork(), device.id, options.encryptionKey);
-      const held: HeldSession = { device, lease, stored, attempt: 0, stopped: false };
+      if (!(await claimFence(orm.em.fork(), device.id, lease.token))) {
+        await lease.release();
+        continue;
+      }
+      let fencedOff = () => {};
+      const stored = await loadAuthState(orm.em.fork(), device.id, options.encryptionKey, lease.token, () => fencedOff());
+      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
       sessions.set(device.id, held);
+      try {
+        held.sender = startSessionSender({
+          device: trackedOf(device),
+          link: {
+            socket: () => (held.connected && !held.stopped ? held.socket : undefined),
+            sending: (waMessageId, messageId) => held.recent.remember(waMessageId, messageId),
+          serverAck: (waMessageId, timeoutMs) => held.acks.expect(waMessageId, timeoutMs),
+          },
+          orm,
+          redis: options.redis,
+          prefix: options.redisPrefix,
+          logger,
+          clock,
+          pacing: { ...DEFAULT_PACING, ...options.sending },
+        });
+      } catch (err) {
+        // Without its send queue a session would connect and leave messages waiting: leave it to another try.
+        logger.error({ err, deviceId: device.id }, 'cannot start the send worker; the session stays closed');
+        await stopSession(held, 'released');
+        continue;
+      }
+      // Refused auth writes mean someone else owns (or wiped) the session now: this socket must not go on.
+      fencedOff = () => {
+        if (held.stopped) return;
+        logger.warn({ deviceId: device.id }, 'auth state fenced off; closing the socket');
+        void stopSession(held, 'released');
+      };
       // Lost (not released): close the socket at once; the lease expires in Redis only after this.
       void lease.lost.then((reason) => {
         if (reason === 'lost' && !held.stopped) {
@@ -160,15 +253,67 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     }
   };
 
-  const timer = setInterval(() => void scan().catch((err) => logger.error({ err }, 'session scan failed')), scanMs);
-  void scan().catch((err) => logger.error({ err }, 'session scan failed'));
+  // Questions for a live socket (numbers, groups) from the API.
+  const answerQuestion = async (deviceId: number, question: SessionQuestion): Promise<unknown> => {
+    const held = sessions.get(deviceId);
+    const socket = held?.connected && !held.stopped ? held.socket : undefined;
+    if (!socket) throw new AppError('DEVICE_NOT_CONNECTED', 'The session is not connected to WhatsApp right now');
+    switch (question.op) {
+      case 'check-numbers': {
+        // Baileys leaves numbers that are not on WhatsApp out of its answer.
+        const found = new Map((await socket.onWhatsApp(...question.jids))?.map((r) => [r.jid, r as { exists: boolean; lid?: unknown }]) ?? []);
+        return question.jids.map((jid) => {
+          const result = found.get(jid);
+          return { jid, exists: Boolean(result?.exists), ...(typeof result?.lid === 'string' ? { lid: result.lid } : {}) };
+        });
+      }
+      case 'groups':
+        return Object.values(await socket.groupFetchAllParticipating());
+      case 'group-metadata':
+        return socket.groupMetadata(question.jid);
+    }
+  };
+  const questions = answerSessionQuestions(options.redis, options.redisPrefix, owner, answerQuestion).catch((err) => {
+    logger.error({ err }, 'cannot listen for session questions');
+    return { close: async () => {} };
+  });
+
+  const pairingRequests = listenForPairingRequests(options.redis, options.redisPrefix, (deviceId) => {
+    const held = sessions.get(deviceId);
+    if (held) void offerPairingCode(held).catch((err) => logger.warn({ err, deviceId }, 'pairing code request failed'));
+  }).catch((err) => {
+    // Requests still reach a session when it next shows a QR.
+    logger.error({ err }, 'cannot listen for pairing-code requests');
+    return { close: async () => {} };
+  });
+  // One scan at a time: opening hundreds of sessions takes longer than the interval, and overlapping scans would
+  // only race each other for the same leases.
+  let scanning: Promise<void> | undefined;
+  const tick = () => {
+    scanning ??= scan()
+      .catch((err) => logger.error({ err }, 'session scan failed'))
+      .finally(() => (scanning = undefined));
+  };
+  const timer = setInterval(tick, scanMs);
+  tick();
 
   return {
     held: () => [...sessions.keys()],
     async close() {
       closing = true;
       clearInterval(timer);
-      await Promise.all([...sessions.values()].map((held) => stopSession(held, 'closing')));
+      await scanning;
+      await (await pairingRequests).close();
+      await (await questions).close();
+      // Said before the lease goes, so it lands ahead of whatever the next owner reports.
+      await Promise.all(
+        [...sessions.values()].map(async (held) => {
+          await append(held.device, { type: 'device.disconnected', data: { reason: 'worker-stopped' } }).catch((err) =>
+            logger.error({ err, deviceId: held.device.id }, 'could not record the shutdown'),
+          );
+          await stopSession(held, 'closing');
+        }),
+      );
     },
   };
 }

@@ -1,0 +1,322 @@
+import { Type, type Static } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Device } from '../../db/entities/device.ts';
+import { findDevice, findDeviceByPhone, findDeviceBySession } from '../../devices/devices.ts';
+import { AppError } from '../../domain/errors.ts';
+import { MAX_TEXT_LENGTH, type MessageContent } from '../../domain/messages.ts';
+import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
+import { parseRecipient, type Recipient } from '../../domain/recipients.ts';
+import { findMessage, refOf } from '../../messages/message-views.ts';
+import { queueMessage, resendMessage, type QueuedMessage } from '../../messages/queue-message.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, IsoDate, ok } from '../schemas.ts';
+
+// Sending (seed 004, and seed 003's two routes on the same code). A send is accepted, not performed: the answer is
+// 202 with the message id and `queued`; the status moves on in the log (SSE, WebSocket, webhooks) and at
+// GET /messages/{id}/status.
+
+const Text = Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH, description: `1 to ${MAX_TEXT_LENGTH} characters` });
+const Address = Type.String({ minLength: 1, maxLength: 64, description: 'A phone number in international form (with or without +), or a group JID' });
+const MessageIdParams = Type.Object({ messageId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+const Delivery = {
+  sendAt: Type.Optional(Type.String({ format: 'date-time', description: 'Send no earlier than this time' })),
+  priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: "Higher first among the session's waiting messages (default 5)" })),
+  clientMessageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Same as an Idempotency-Key header' })),
+};
+const TextFields = {
+  phoneNumber: Address,
+  message: Text,
+  quotedMessageId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Reply to this message (one of ours, sent or received)' })),
+  mentions: Type.Optional(Type.Array(Address, { maxItems: 100, description: 'Numbers to @mention' })),
+  ...Delivery,
+};
+const Session = { sessionId: Type.String({ minLength: 1, maxLength: 200 }) };
+const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) });
+
+const Accepted = ok(Type.Object({ messageId: Type.String(), status: Type.String(), timestamp: IsoDate }));
+const acceptedResponses = { 202: Accepted, ...errors(400, 401, 404, 409, 429) };
+
+type DeliveryInput = { sendAt?: string; priority?: number; clientMessageId?: string };
+
+function recipientOf(address: string): Recipient {
+  const recipient = parseRecipient(address);
+  if (!recipient) throw new AppError('INVALID_PHONE_NUMBER', `"${address}" is not a phone number in international form or a group JID`);
+  return recipient;
+}
+
+function textOf(text: string): string {
+  if (!text.trim()) throw new AppError('VALIDATION_ERROR', 'message must not be blank');
+  return text;
+}
+
+async function accept(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  device: Device,
+  recipient: Recipient,
+  content: MessageContent,
+  delivery: DeliveryInput = {},
+): Promise<QueuedMessage> {
+  if (device.status === 'logged_out') {
+    throw new AppError('DEVICE_NOT_CONNECTED', 'The device is logged out; link it again (POST /api/whatsapp/devices/{id}/login) before sending');
+  }
+  const sendAt = delivery.sendAt ? new Date(delivery.sendAt) : undefined;
+  const idempotencyKey = (request.headers['idempotency-key'] as string | undefined) ?? delivery.clientMessageId;
+  const queued = await queueMessage(
+    request.em,
+    {
+      device: { id: device.id, userId: device.user.id, sessionId: device.sessionId },
+      recipient,
+      content,
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+      ...(sendAt ? { sendAt } : {}),
+      ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
+    },
+    request.server.clock(),
+  );
+  if (queued.replayed) reply.header('idempotent-replayed', 'true');
+  reply.code(202);
+  return queued;
+}
+
+const answer = ({ messageId, status, timestamp }: QueuedMessage) => ({ success: true, data: { messageId, status, timestamp } }) as const;
+
+const TextBody = Type.Object(TextFields);
+
+async function textContent(request: FastifyRequest, body: Static<typeof TextBody>): Promise<MessageContent> {
+  const quoted = body.quotedMessageId ? refOf(await findMessage(request.em, principalOf(request), body.quotedMessageId)) : undefined;
+  if (quoted && quoted.chatJid !== recipientOf(body.phoneNumber).jid) throw new AppError('VALIDATION_ERROR', 'quotedMessageId is a message of another chat');
+  return {
+    type: 'text',
+    text: textOf(body.message),
+    ...(body.mentions?.length ? { mentions: body.mentions.map((m) => recipientOf(m).jid) } : {}),
+    ...(quoted ? { quoted } : {}),
+  };
+}
+
+const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const tags = ['messages'];
+
+  app.post('/api/whatsapp/send', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'Queue a text (a reply with quotedMessageId; @mentions); 202 with the message id',
+      headers: IdempotencyHeaders,
+      body: Type.Object({ ...Session, ...TextFields }),
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const device = await findDeviceBySession(request.em, principalOf(request), request.body.sessionId);
+      const content = await textContent(request, request.body);
+      return answer(await accept(request, reply, device, recipientOf(request.body.phoneNumber), content, request.body));
+    },
+  });
+
+  app.post('/api/whatsapp/device/send', {
+    config: { auth: 'device', rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'Queue a text from the device of the X-Device-API-Key',
+      headers: IdempotencyHeaders,
+      body: TextBody,
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const principal = principalOf(request);
+      const device = await findDevice(request.em, principal, principal.deviceId!);
+      const content = await textContent(request, request.body);
+      return answer(await accept(request, reply, device, recipientOf(request.body.phoneNumber), content, request.body));
+    },
+  });
+
+  app.post('/api/whatsapp/send/location', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'Queue a location',
+      headers: IdempotencyHeaders,
+      body: Type.Object({
+        ...Session,
+        phoneNumber: Address,
+        latitude: Type.Number({ minimum: -90, maximum: 90 }),
+        longitude: Type.Number({ minimum: -180, maximum: 180 }),
+        name: Type.Optional(Type.String({ maxLength: 256 })),
+        address: Type.Optional(Type.String({ maxLength: 512 })),
+        ...Delivery,
+      }),
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const { sessionId, phoneNumber, latitude, longitude, name, address } = request.body;
+      const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
+      const content: MessageContent = { type: 'location', latitude, longitude, ...(name ? { name } : {}), ...(address ? { address } : {}) };
+      return answer(await accept(request, reply, device, recipientOf(phoneNumber), content, request.body));
+    },
+  });
+
+  app.post('/api/whatsapp/send/contact', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'Queue a contact card',
+      headers: IdempotencyHeaders,
+      body: Type.Object({
+        ...Session,
+        phoneNumber: Address,
+        contact: Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }), phoneNumber: Type.String({ minLength: 1, maxLength: 32 }) }),
+        ...Delivery,
+      }),
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const { sessionId, phoneNumber, contact } = request.body;
+      const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
+      const digits = normalizePhoneNumber(contact.phoneNumber);
+      if (!digits) throw new AppError('INVALID_PHONE_NUMBER', `contact.phoneNumber "${contact.phoneNumber}" is not a phone number in international form`);
+      const content: MessageContent = { type: 'contact', displayName: contact.name, phoneNumber: digits };
+      return answer(await accept(request, reply, device, recipientOf(phoneNumber), content, request.body));
+    },
+  });
+
+  // Reactions, edits and deletions go to the chat of the message they act on, from the session that has it.
+  const actOn = async (request: FastifyRequest, messageId: string) => {
+    const principal = principalOf(request);
+    const target = await findMessage(request.em, principal, messageId);
+    const ref = refOf(target);
+    const device = await findDevice(request.em, principal, target.deviceId!);
+    return { target, ref, device, recipient: recipientOf(ref.chatJid) };
+  };
+
+  app.post('/api/whatsapp/messages/:messageId/reaction', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'React to a message with an emoji (an empty emoji removes the reaction)',
+      params: MessageIdParams,
+      headers: IdempotencyHeaders,
+      body: Type.Object({ emoji: Type.String({ maxLength: 16 }) }),
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const { ref, device, recipient } = await actOn(request, request.params.messageId);
+      return answer(await accept(request, reply, device, recipient, { type: 'reaction', target: ref, emoji: request.body.emoji }));
+    },
+  });
+
+  app.post('/api/whatsapp/messages/:messageId/edit', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'Edit the text of a message we sent',
+      params: MessageIdParams,
+      headers: IdempotencyHeaders,
+      body: Type.Object({ message: Text }),
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const { target, ref, device, recipient } = await actOn(request, request.params.messageId);
+      if (target.direction !== 'out') throw new AppError('VALIDATION_ERROR', 'Only messages we sent can be edited');
+      return answer(await accept(request, reply, device, recipient, { type: 'edit', target: ref, text: textOf(request.body.message) }));
+    },
+  });
+
+  app.delete('/api/whatsapp/messages/:messageId', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags,
+      summary: 'Delete a message we sent, for everyone',
+      params: MessageIdParams,
+      headers: IdempotencyHeaders,
+      response: acceptedResponses,
+    },
+    handler: async (request, reply) => {
+      const { target, ref, device, recipient } = await actOn(request, request.params.messageId);
+      if (target.direction !== 'out') throw new AppError('VALIDATION_ERROR', 'Only messages we sent can be deleted for everyone');
+      return answer(await accept(request, reply, device, recipient, { type: 'delete', target: ref }));
+    },
+  });
+
+  app.get('/api/whatsapp/messages/:messageId/status', {
+    config: { auth: 'any' },
+    schema: {
+      tags,
+      summary: "A message's status and when it reached each step",
+      params: MessageIdParams,
+      response: {
+        200: ok(
+          Type.Object({
+            messageId: Type.String(),
+            status: Type.String({ description: 'queued, sent, delivered, read, played, failed or received' }),
+            sentAt: Type.Union([IsoDate, Type.Null()]),
+            deliveredAt: Type.Union([IsoDate, Type.Null()]),
+            readAt: Type.Union([IsoDate, Type.Null()]),
+            playedAt: Type.Union([IsoDate, Type.Null()]),
+            failedAt: Type.Union([IsoDate, Type.Null()]),
+            error: Type.Union([Type.String(), Type.Null()]),
+          }),
+        ),
+        ...errors(401, 404, 429),
+      },
+    },
+    handler: async (request) => {
+      const m = await findMessage(request.em, principalOf(request), request.params.messageId);
+      return {
+        success: true,
+        data: { messageId: m.messageId, status: m.status, sentAt: m.sentAt, deliveredAt: m.deliveredAt, readAt: m.readAt, playedAt: m.playedAt, failedAt: m.failedAt, error: m.error },
+      } as const;
+    },
+  });
+
+  app.post('/api/whatsapp/messages/:messageId/resend', {
+    config: { auth: 'any', rateLimitGroup: 'sending' },
+    schema: { tags, summary: 'Queue a failed message again (same id)', params: MessageIdParams, response: acceptedResponses },
+    handler: async (request, reply) => {
+      const message = await findMessage(request.em, principalOf(request), request.params.messageId);
+      reply.code(202);
+      return answer(await resendMessage(request.em, message.messageId, request.server.clock()));
+    },
+  });
+
+  // Seed 003.
+  const Seed003Accepted = Type.Object({ success: Type.Literal(true), message_id: Type.String(), status: Type.String(), timestamp: IsoDate });
+  const seed003 = (queued: QueuedMessage) => ({ success: true, message_id: queued.messageId, status: queued.status, timestamp: queued.timestamp }) as const;
+  const Seed003Body = { recipient: Address, message: Text };
+
+  app.post('/api/sessions/:id/send', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags: ['sessions (seed 003)'],
+      summary: 'Queue a text from this session',
+      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      headers: IdempotencyHeaders,
+      body: Type.Object(Seed003Body),
+      response: { 202: Seed003Accepted, ...errors(400, 401, 404, 409, 429) },
+    },
+    handler: async (request, reply) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      return seed003(await accept(request, reply, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
+    },
+  });
+
+  app.post('/api/send', {
+    config: { rateLimitGroup: 'sending' },
+    schema: {
+      tags: ['sessions (seed 003)'],
+      summary: 'Queue a text from the session with this phone number',
+      headers: IdempotencyHeaders,
+      body: Type.Object({ phone: Type.String({ minLength: 1, maxLength: 32, description: 'The number of one of your sessions' }), ...Seed003Body }),
+      response: { 202: Seed003Accepted, ...errors(400, 401, 404, 409, 429) },
+    },
+    handler: async (request, reply) => {
+      const digits = normalizePhoneNumber(request.body.phone);
+      if (!digits) throw new AppError('INVALID_PHONE_NUMBER', `phone "${request.body.phone}" is not a phone number in international form`);
+      const device = await findDeviceByPhone(request.em, principalOf(request), digits);
+      return seed003(await accept(request, reply, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
+    },
+  });
+};
+
+export default messageRoutes;

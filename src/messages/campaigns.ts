@@ -1,0 +1,285 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import { AppError } from '../domain/errors.ts';
+import { streamOf, type DomainEvent } from '../domain/events.ts';
+import { MAX_TEXT_LENGTH, newCampaignId, newMessageId, renderTemplate } from '../domain/messages.ts';
+import { parseRecipient } from '../domain/recipients.ts';
+import { eventIdOf } from '../events/event-ids.ts';
+import { appendToManyStreams, appendToStream, readStream, sqlOf, type EventMetadata } from '../events/event-store.ts';
+import { sendJobOptions, type SendQueues } from '../workers/sending/send-queues.ts';
+import type { SendingDevice } from './queue-message.ts';
+
+// Bulk sends (seed 004's /send/bulk): a campaign is a stream of its own (`campaign.*` events) plus one ordinary
+// message per recipient, tagged with the campaign. Creating one is two bulk statements in one transaction; the
+// dispatcher then queues the messages like any other. Pause and cancel take the campaign's waiting jobs off the
+// session's queue (a paused job would otherwise keep taking the session's turns); resume puts them back.
+
+export interface BulkRecipient {
+  phoneNumber: string;
+  message?: string;
+  variables?: Record<string, string | number>;
+}
+
+export interface CampaignRequest {
+  device: SendingDevice;
+  name?: string;
+  // The text for recipients without their own, with `{variable}` placeholders.
+  message?: string;
+  recipients: BulkRecipient[];
+  sendAt?: Date;
+  priority?: number;
+}
+
+export interface Rejection {
+  index: number;
+  phoneNumber: string;
+  error: string;
+}
+
+export interface CreatedCampaign {
+  campaignId: string;
+  total: number;
+  accepted: number;
+  rejected: Rejection[];
+}
+
+const stateKey = (prefix: string, campaignId: string) => `${prefix}:campaign-state:${campaignId}`;
+const STATE_TTL_SECONDS = 30 * 86_400;
+
+// What a send worker must do with a campaign's message now: go on, wait (paused) or drop it (cancelled).
+export async function campaignState(redis: Redis, prefix: string, campaignId: string): Promise<'running' | 'paused' | 'cancelled'> {
+  const state = await redis.get(stateKey(prefix, campaignId));
+  return state === 'paused' || state === 'cancelled' ? state : 'running';
+}
+
+function textFor(recipient: BulkRecipient, template: string | undefined): { text: string } | { error: string } {
+  const source = recipient.message ?? template;
+  if (source === undefined) return { error: 'no message: give the campaign a message or this recipient one' };
+  const rendered = renderTemplate(source, recipient.variables);
+  if ('missing' in rendered) return { error: `no value for {${rendered.missing}}` };
+  if (!rendered.text.trim()) return { error: 'the message is blank' };
+  if (rendered.text.length > MAX_TEXT_LENGTH) return { error: `the message is longer than ${MAX_TEXT_LENGTH} characters` };
+  return rendered;
+}
+
+export async function createCampaign(em: EntityManager, request: CampaignRequest): Promise<CreatedCampaign> {
+  const { device, recipients } = request;
+  const campaignId = newCampaignId();
+  const metadata: EventMetadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId, correlationId: campaignId };
+  const rejected: Rejection[] = [];
+  const messages: { streamId: string; event: DomainEvent; metadata: EventMetadata }[] = [];
+  recipients.forEach((recipient, index) => {
+    const to = parseRecipient(recipient.phoneNumber);
+    if (!to) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: 'INVALID_PHONE_NUMBER' });
+    const text = textFor(recipient, request.message);
+    if ('error' in text) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: text.error });
+    const messageId = newMessageId();
+    messages.push({
+      streamId: streamOf.message(messageId),
+      event: {
+        type: 'message.queued',
+        data: {
+          messageId,
+          to: to.jid,
+          content: { type: 'text', text: text.text },
+          campaignId,
+          ...(request.sendAt ? { sendAt: request.sendAt.toISOString() } : {}),
+          ...(request.priority === undefined ? {} : { priority: request.priority }),
+        },
+      },
+      metadata,
+    });
+  });
+  await em.transactional(async (tx) => {
+    await appendToStream(
+      tx,
+      streamOf.campaign(campaignId),
+      [{ event: { type: 'campaign.created', data: { campaignId, ...(request.name ? { name: request.name } : {}), total: recipients.length, accepted: messages.length, rejected } } }],
+      { expectedVersion: 'no-stream', metadata },
+    );
+    await appendToManyStreams(tx, messages, { expectedVersion: 'no-stream' });
+  });
+  return { campaignId, total: recipients.length, accepted: messages.length, rejected };
+}
+
+export interface CampaignView {
+  id: string;
+  name: string | null;
+  deviceId: number;
+  state: string;
+  total: number;
+  accepted: number;
+  rejected: Rejection[];
+  counts: Record<string, number>;
+  // Share of accepted messages no longer waiting (sent on, failed or cancelled), in percent.
+  progress: number;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export async function statusCounts(em: EntityManager, campaignId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { queued: 0, sent: 0, delivered: 0, read: 0, played: 0, failed: 0, cancelled: 0 };
+  for (const row of await sqlOf(em)('select status, count(*)::int as n from message_status where campaign_id = ? group by status', [campaignId])) {
+    counts[String(row.status)] = Number(row.n);
+  }
+  return counts;
+}
+
+// The campaigns row, or — for one created a moment ago that the projection has not reached — its first event.
+async function campaignRow(em: EntityManager, campaignId: string): Promise<Record<string, unknown> | undefined> {
+  const [row] = await sqlOf(em)('select * from campaigns where id = ?', [campaignId]);
+  if (row) return row;
+  const [created] = await readStream(em, streamOf.campaign(campaignId));
+  if (created?.type !== 'campaign.created') return undefined;
+  const data = created.data as { name?: string; total: number; accepted: number; rejected: Rejection[] };
+  return {
+    tenant_id: created.metadata.tenantId,
+    device_id: created.metadata.deviceId,
+    name: data.name ?? null,
+    state: 'running',
+    total: data.total,
+    accepted: data.accepted,
+    rejected: data.rejected,
+    created_at: created.recordedAt.toISOString(),
+    completed_at: null,
+  };
+}
+
+// Messages of a campaign still waiting: queued ones, and those the read model has not reached yet.
+function waitingOf(counts: Record<string, number>, accepted: number): number {
+  const projected = Object.values(counts).reduce((a, b) => a + b, 0);
+  return (counts.queued ?? 0) + Math.max(0, accepted - projected);
+}
+
+export async function findCampaign(em: EntityManager, tenantId: number | undefined, campaignId: string): Promise<CampaignView> {
+  const row = await campaignRow(em, campaignId);
+  if (!row || (tenantId !== undefined && Number(row.tenant_id) !== tenantId)) throw new AppError('NOT_FOUND', `Campaign ${campaignId} not found`);
+  const counts = await statusCounts(em, campaignId);
+  const accepted = Number(row.accepted);
+  const waiting = waitingOf(counts, accepted);
+  return {
+    id: campaignId,
+    name: (row.name as string | null) ?? null,
+    deviceId: Number(row.device_id),
+    state: String(row.state),
+    total: Number(row.total),
+    accepted,
+    rejected: row.rejected as Rejection[],
+    counts,
+    progress: accepted ? Math.round(((accepted - waiting) / accepted) * 10_000) / 100 : 100,
+    createdAt: new Date(String(row.created_at)).toISOString(),
+    completedAt: row.completed_at ? new Date(String(row.completed_at)).toISOString() : null,
+  };
+}
+
+interface Controls {
+  em: EntityManager;
+  redis: Redis;
+  prefix: string;
+  queues: SendQueues;
+}
+
+async function waitingMessages(em: EntityManager, campaignId: string): Promise<{ messageId: string; version: number }[]> {
+  const rows = await sqlOf(em)(
+    `select ms.message_id, s.version from message_status ms join streams s on s.stream_id = 'message-' || ms.message_id
+      where ms.campaign_id = ? and ms.status = 'queued'`,
+    [campaignId],
+  );
+  return rows.map((r) => ({ messageId: String(r.message_id), version: Number(r.version) }));
+}
+
+async function unqueue(queues: SendQueues, deviceId: number, jobIds: string[]): Promise<void> {
+  const queue = queues.of(deviceId);
+  for (let i = 0; i < jobIds.length; i += 500) {
+    // A job already running is left to finish; its worker checks the campaign's state first.
+    await Promise.all(jobIds.slice(i, i + 500).map((id) => queue.remove(id).catch(() => 0)));
+  }
+}
+
+async function record(em: EntityManager, campaign: CampaignView, event: DomainEvent, tenantId: number, sessionId: string): Promise<void> {
+  await appendToStream(em, streamOf.campaign(campaign.id), [{ event }], {
+    expectedVersion: 'any',
+    metadata: { tenantId, deviceId: campaign.deviceId, sessionId, correlationId: campaign.id },
+  });
+}
+
+const finished = (campaign: CampaignView) => campaign.state === 'cancelled' || campaign.state === 'completed';
+
+export async function pauseCampaign(controls: Controls, campaign: CampaignView, owner: { tenantId: number; sessionId: string }): Promise<void> {
+  if (campaign.state !== 'running') throw new AppError('VALIDATION_ERROR', `Campaign ${campaign.id} is ${campaign.state}, not running`);
+  await controls.redis.set(stateKey(controls.prefix, campaign.id), 'paused', 'EX', STATE_TTL_SECONDS);
+  await record(controls.em, campaign, { type: 'campaign.paused', data: { campaignId: campaign.id } }, owner.tenantId, owner.sessionId);
+  const waiting = await waitingMessages(controls.em, campaign.id);
+  await unqueue(controls.queues, campaign.deviceId, waiting.map((m) => `${m.messageId}-v${m.version}`));
+}
+
+export async function resumeCampaign(controls: Controls, campaign: CampaignView, owner: { tenantId: number; sessionId: string }): Promise<void> {
+  // Resuming a running campaign would queue its messages twice.
+  if (campaign.state !== 'paused') throw new AppError('VALIDATION_ERROR', `Campaign ${campaign.id} is ${campaign.state}, not paused`);
+  await controls.redis.del(stateKey(controls.prefix, campaign.id));
+  await record(controls.em, campaign, { type: 'campaign.resumed', data: { campaignId: campaign.id } }, owner.tenantId, owner.sessionId);
+  // Jobs named by the resume, so they are new ones whatever the paused ones left behind.
+  const queue = controls.queues.of(campaign.deviceId);
+  const waiting = await waitingMessages(controls.em, campaign.id);
+  const resumeId = Date.now().toString(36);
+  for (let i = 0; i < waiting.length; i += 1000) {
+    await queue.addBulk(
+      waiting.slice(i, i + 1000).map(({ messageId, version }) => ({
+        name: 'send',
+        data: { messageId },
+        opts: { ...sendJobOptions(messageId, version, new Date()), jobId: `${messageId}-v${version}-r${resumeId}` },
+      })),
+    );
+  }
+}
+
+export async function cancelCampaign(controls: Controls, campaign: CampaignView, owner: { tenantId: number; sessionId: string }): Promise<number> {
+  if (finished(campaign)) throw new AppError('VALIDATION_ERROR', `Campaign ${campaign.id} is ${campaign.state}`);
+  await controls.redis.set(stateKey(controls.prefix, campaign.id), 'cancelled', 'EX', STATE_TTL_SECONDS);
+  const waiting = await waitingMessages(controls.em, campaign.id);
+  await unqueue(controls.queues, campaign.deviceId, waiting.map((m) => `${m.messageId}-v${m.version}`));
+  const metadata: EventMetadata = { tenantId: owner.tenantId, deviceId: campaign.deviceId, sessionId: owner.sessionId, correlationId: campaign.id };
+  const cancelled = await appendToManyStreams(
+    controls.em,
+    waiting.map(({ messageId }) => ({
+      streamId: streamOf.message(messageId),
+      event: { type: 'message.cancelled', data: { messageId, reason: 'the campaign was cancelled' } },
+      metadata,
+    })),
+    { expectedVersion: 'any' },
+  );
+  await record(controls.em, campaign, { type: 'campaign.cancelled', data: { campaignId: campaign.id, cancelledMessages: cancelled } }, owner.tenantId, owner.sessionId);
+  return cancelled;
+}
+
+// Reports how running campaigns move along (on SSE and webhooks) and completes those with nothing left waiting.
+// Runs every few seconds in the worker role; a report is appended only when the counts changed.
+export async function reportCampaignProgress(em: EntityManager, redis: Redis, prefix: string): Promise<number> {
+  const running = await sqlOf(em)(
+    `select c.id, c.tenant_id, c.accepted, c.device_id, d.session_id from campaigns c join devices d on d.id = c.device_id
+      where c.state in ('running', 'paused')`,
+  );
+  for (const row of running) {
+    const campaignId = String(row.id);
+    const counts = await statusCounts(em, campaignId);
+    const accepted = Number(row.accepted);
+    const waiting = waitingOf(counts, accepted);
+    const metadata: EventMetadata = { tenantId: Number(row.tenant_id), deviceId: Number(row.device_id), sessionId: String(row.session_id), correlationId: campaignId };
+    const summary = JSON.stringify(counts);
+    const key = `${prefix}:campaign-progress:${campaignId}`;
+    if ((await redis.get(key)) !== summary) {
+      await appendToStream(em, streamOf.campaign(campaignId), [{ event: { type: 'campaign.progressed', data: { campaignId, counts, done: accepted - waiting, total: accepted } } }], {
+        expectedVersion: 'any',
+        metadata,
+      });
+      await redis.set(key, summary, 'EX', STATE_TTL_SECONDS);
+    }
+    if (waiting === 0) {
+      await appendToStream(em, streamOf.campaign(campaignId), [{ event: { type: 'campaign.completed', data: { campaignId, counts } }, eventId: eventIdOf(`${campaignId}:completed`) }], {
+        expectedVersion: 'any',
+        metadata,
+      });
+    }
+  }
+  return running.length;
+}

@@ -1,0 +1,147 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { WASocket } from '@whiskeysockets/baileys';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../auth/context.ts';
+import type { Orm } from '../../db/orm.ts';
+import { streamOf, type DomainEvent } from '../../domain/events.ts';
+import { foldStatus } from '../../domain/message-status.ts';
+import { waMessageIdOf, type MessageContent } from '../../domain/messages.ts';
+import { eventIdOf } from '../../events/event-ids.ts';
+import { appendToStream, readStream } from '../../events/event-store.ts';
+import type { Logger } from '../../logger.ts';
+import { campaignState } from '../../messages/campaigns.ts';
+import { toBaileys } from './baileys-content.ts';
+import { rememberWaMessageId } from './wa-ids.ts';
+import { SEND_ATTEMPTS, sendQueueName, type SendJobData } from './send-queues.ts';
+
+export interface SendPacing {
+  // The least time between two sends of one session (the queue's limiter, shared by every process).
+  minIntervalMs: number;
+  // A random pause of up to this much before each send, so the rhythm is not machine-regular.
+  jitterMs: number;
+  // The least time between two sends of one session to the same recipient (0: off).
+  recipientIntervalMs: number;
+  // Show "typing…" for a time in proportion to the text before sending it.
+  typing: boolean;
+  // How long a message waits for its session to (re)connect before it fails with DEVICE_NOT_CONNECTED.
+  maxWaitMs: number;
+}
+
+export interface SessionLink {
+  // The session's socket while it is connected, else undefined.
+  socket(): WASocket | undefined;
+  // Called just before a message goes out, so receipts (which can beat our own bookkeeping) find it.
+  sending(waMessageId: string, messageId: string): void;
+  // Settles when WhatsApp's server acknowledges the message; rejects on a refusal, a timeout or a closed socket.
+  serverAck(waMessageId: string, timeoutMs: number): Promise<void>;
+}
+
+const SERVER_ACK_TIMEOUT_MS = 20_000;
+
+export interface SenderOptions {
+  device: { id: number; userId: number; sessionId: string };
+  link: SessionLink;
+  orm: Orm;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  clock: Clock;
+  pacing: SendPacing;
+}
+
+const RECHECK_MS = 3000;
+const CAMPAIGN_PAUSED_RECHECK_MS = 30_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Consumes the session's send queue in the process that holds the session. A message is `sent` when WhatsApp's
+// server acknowledges it, and recorded so before the job completes. Each job hands one message to WhatsApp at most
+// once: a message whose log says it was sent is skipped, and every attempt uses the same WhatsApp id (derived from
+// ours), so an attempt repeated after a crash between handing over and recording is the same message to WhatsApp,
+// not a second one.
+export function startSessionSender(options: SenderOptions): { close(force?: boolean): Promise<void> } {
+  const { device, link, orm, redis, prefix, logger, clock, pacing } = options;
+  const metadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId };
+  const append = (messageId: string, event: DomainEvent, eventId: string) =>
+    appendToStream(orm.em.fork(), streamOf.message(messageId), [{ event, eventId }], { expectedVersion: 'any', metadata });
+
+  const postpone = async (job: Job<SendJobData>, token: string | undefined, ms: number): Promise<never> => {
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError();
+  };
+
+  const process = async (job: Job<SendJobData>, token?: string) => {
+    const { messageId } = job.data;
+    const events = await readStream(orm.em.fork(), streamOf.message(messageId));
+    const queued = events.findLast((e) => e.type === 'message.queued');
+    if (!queued) throw new UnrecoverableError(`no message ${messageId}`);
+    // Sent already (a repeated job), failed meanwhile, or cancelled: nothing to hand over.
+    const status = foldStatus(events.map((e) => e.type));
+    if (status !== 'queued') return { skipped: status };
+    const { to, content, sendAt, campaignId } = queued.data as { to: string; content: MessageContent; sendAt?: string; campaignId?: string };
+    const fail = async (code: string, reason: string) => {
+      await append(messageId, { type: 'message.failed', data: { messageId, code, reason } }, eventIdOf(`${messageId}:failed:${queued.streamVersion}`));
+      return { failed: code };
+    };
+    // Pausing and cancelling take a campaign's jobs off the queue; this catches those already on their way.
+    if (campaignId) {
+      const state = await campaignState(redis, prefix, campaignId);
+      if (state === 'paused') return postpone(job, token, CAMPAIGN_PAUSED_RECHECK_MS);
+      if (state === 'cancelled') {
+        await append(messageId, { type: 'message.cancelled', data: { messageId, reason: 'the campaign was cancelled' } }, eventIdOf(`${messageId}:cancelled`));
+        return { cancelled: campaignId };
+      }
+    }
+
+    const socket = link.socket();
+    if (!socket) {
+      const waitingSince = Math.max(queued.recordedAt.getTime(), sendAt ? Date.parse(sendAt) : 0);
+      if (clock().getTime() - waitingSince > pacing.maxWaitMs) return fail('DEVICE_NOT_CONNECTED', 'the session stayed disconnected too long');
+      return postpone(job, token, RECHECK_MS);
+    }
+    if (pacing.recipientIntervalMs > 0) {
+      const key = `${prefix}:pace:${device.id}:${to}`;
+      if ((await redis.set(key, '1', 'PX', pacing.recipientIntervalMs, 'NX')) !== 'OK') {
+        return postpone(job, token, Math.max(50, await redis.pttl(key)));
+      }
+    }
+    if (pacing.typing && content.type === 'text') {
+      await socket.sendPresenceUpdate('composing', to).catch(() => {});
+      await sleep(Math.min(4000, 300 + content.text.length * 40));
+      await socket.sendPresenceUpdate('paused', to).catch(() => {});
+    }
+    if (pacing.jitterMs > 0) await sleep(Math.random() * pacing.jitterMs);
+
+    const waMessageId = waMessageIdOf(messageId);
+    const { content: baileysContent, quoted } = toBaileys(content);
+    try {
+      await rememberWaMessageId(redis, prefix, device.id, waMessageId, messageId);
+      link.sending(waMessageId, messageId);
+      const acked = link.serverAck(waMessageId, SERVER_ACK_TIMEOUT_MS);
+      acked.catch(() => {});
+      await socket.sendMessage(to, baileysContent, { messageId: waMessageId, ...(quoted ? { quoted } : {}) });
+      await acked;
+    } catch (err) {
+      // Transient (the socket closed under us, a timeout): BullMQ retries with backoff, the same id each time.
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS)) {
+        return fail('MESSAGE_SEND_FAILED', err instanceof Error ? err.message : String(err));
+      }
+      throw err;
+    }
+    await append(messageId, { type: 'message.sent', data: { messageId, waMessageId } }, eventIdOf(`${messageId}:sent:${queued.streamVersion}`));
+    return { waMessageId };
+  };
+
+  const worker = new Worker<SendJobData>(sendQueueName(device.id), process, {
+    connection: redis,
+    prefix,
+    concurrency: 1,
+    limiter: { max: 1, duration: pacing.minIntervalMs },
+    // A job whose worker died comes back after its lock lapses; the new holder of the session picks it up (the
+    // log tells it whether the message went out). Killed workers are no reason to give a message up.
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 20,
+  });
+  worker.on('error', (err) => logger.error({ err, deviceId: device.id }, 'send worker error'));
+  return { close: (force = false) => worker.close(force) };
+}

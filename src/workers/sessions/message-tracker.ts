@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { getContentType, normalizeMessageContent, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import type { Orm } from '../../db/orm.ts';
+import { streamOf, type DomainEvent } from '../../domain/events.ts';
+import { eventIdOf } from '../../events/event-ids.ts';
+import { appendToStream, sqlOf } from '../../events/event-store.ts';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../logger.ts';
+import { messageIdOfWa } from '../sending/wa-ids.ts';
+
+// What WhatsApp tells a session about messages, as domain events: receipts for the messages we sent (delivered,
+// read, played) and the messages it receives. Baileys reports a status both in `messages.update` and folded into
+// `messages.upsert` (a receipt that lands while our own message's upsert is still buffered), so both are read;
+// repeats are harmless (event ids are derived from the fact, and statuses only move forward).
+
+export interface TrackedDevice {
+  id: number;
+  userId: number;
+  sessionId: string;
+}
+
+// WhatsApp ids of messages this process sent recently → our ids (saves a round trip on every receipt).
+export class RecentSends {
+  readonly #ids = new Map<string, string>();
+  readonly #limit: number;
+  constructor(limit = 5000) {
+    this.#limit = limit;
+  }
+  remember(waMessageId: string, messageId: string): void {
+    this.#ids.set(waMessageId, messageId);
+    if (this.#ids.size > this.#limit) this.#ids.delete(this.#ids.keys().next().value!);
+  }
+  get(waMessageId: string): string | undefined {
+    return this.#ids.get(waMessageId);
+  }
+}
+
+const RECEIPT_EVENTS: Record<number, 'message.delivered' | 'message.read' | 'message.played'> = {
+  3: 'message.delivered',
+  4: 'message.read',
+  5: 'message.played',
+};
+
+// Who sent a received message: the phone-number JID and the LID, whichever WhatsApp gave (7.x addresses many
+// senders by LID and puts the other form in the key's `…Alt`).
+function senderOf(message: WAMessage): { from: string; fromLid?: string } {
+  const key = message.key;
+  const inGroup = key.remoteJid?.endsWith('@g.us');
+  const primary = (inGroup ? key.participant : key.remoteJid) ?? '';
+  const alt = (inGroup ? key.participantAlt : key.remoteJidAlt) ?? undefined;
+  const lid = [primary, alt].find((jid) => jid?.endsWith('@lid'));
+  const pn = [primary, alt].find((jid) => jid && !jid.endsWith('@lid'));
+  return { from: pn ?? primary, ...(lid ? { fromLid: lid } : {}) };
+}
+
+function textOf(message: WAMessage): string | undefined {
+  const content = normalizeMessageContent(message.message);
+  return (
+    content?.conversation ??
+    content?.extendedTextMessage?.text ??
+    content?.imageMessage?.caption ??
+    content?.videoMessage?.caption ??
+    content?.documentMessage?.caption ??
+    content?.reactionMessage?.text ??
+    undefined
+  );
+}
+
+type RawSend = (data: unknown, callback?: (err?: Error) => void) => void;
+
+// How long a frame may wait for Baileys to hand over what it buffered: Baileys buffers for as long as a history
+// sync takes, and keep-alives must not wait that long.
+const MAX_HOLD_FOR_BUFFER_MS = 2000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Record before acknowledging. Baileys processes every incoming node inside its event buffer: it handles a receipt
+// or a message, acknowledges it to WhatsApp (which then forgets it), and only then hands us the events. A worker
+// killed in between would lose them. So while Baileys holds events we have not seen, or we are still recording
+// ones we have, frames wait, in order, before they leave the socket. Wraps the `ws` socket under Baileys' client
+// (its `send` is looked up on every frame). A frame held while Baileys is buffering is reported written at once:
+// Baileys awaits the ack it writes before it flushes, and a frame lost with the connection is harmless (WhatsApp
+// repeats what was not acknowledged; our sends wait for the server's ack). Returns the function that registers
+// work the socket must wait for.
+export function holdWritesWhileRecording(socket: WASocket, logger: Logger): (work: Promise<unknown>) => void {
+  const inFlight = new Set<Promise<unknown>>();
+  const raw = (socket.ws as unknown as { socket?: { send: RawSend } | null }).socket;
+  if (!raw) {
+    logger.warn('cannot hold writes while recording (Baileys changed its socket); receipts may be lost in a crash');
+  } else {
+    const send: RawSend = raw.send.bind(raw);
+    let queue: Promise<void> = Promise.resolve();
+    let waiting = 0;
+    // Messages and receipts received since Baileys last handed its buffer over (other nodes, and the buffer Baileys
+    // keeps open during login, need no wait: nothing of ours is in them).
+    let unseen = 0;
+    for (const tag of ['CB:message', 'CB:receipt']) socket.ws.on(tag, () => (unseen += 1));
+    const holding = () => {
+      if (!socket.ev.isBuffering()) unseen = 0;
+      return unseen > 0;
+    };
+    raw.send = (data, callback) => {
+      const buffered = holding();
+      if (!buffered && !inFlight.size && !waiting) return send(data, callback);
+      if (buffered) callback?.();
+      waiting += 1;
+      const heldSince = Date.now();
+      queue = queue.then(async () => {
+        while (holding() && Date.now() - heldSince < MAX_HOLD_FOR_BUFFER_MS) await sleep(2);
+        await Promise.allSettled([...inFlight]);
+        waiting -= 1;
+        send(data, buffered ? undefined : callback);
+      });
+    };
+  }
+  return (work) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+}
+
+export interface TrackerDeps {
+  device: TrackedDevice;
+  orm: Orm;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  recent: RecentSends;
+}
+
+export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
+  const { device, orm, redis, prefix, logger, recent } = deps;
+  const metadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId };
+  const append = (messageId: string, event: DomainEvent, eventId: string) =>
+    appendToStream(orm.em.fork(), streamOf.message(messageId), [{ event, eventId }], { expectedVersion: 'any', metadata });
+
+  // Our id for a WhatsApp id we sent: remembered by this process, else recorded in the log by whichever process sent
+  // it (the log, not a read model, which may lag behind a receipt).
+  const ourIdOf = async (waMessageId: string): Promise<string | undefined> => {
+    const known = recent.get(waMessageId) ?? (await messageIdOfWa(redis, prefix, device.id, waMessageId));
+    if (known) return known;
+    const [row] = await sqlOf(orm.em.fork())(
+      `select data->>'messageId' as message_id from events where type = 'message.sent' and device_id = ? and data->>'waMessageId' = ? limit 1`,
+      [device.id, waMessageId],
+    );
+    return row ? String(row.message_id) : undefined;
+  };
+
+  const receipt = async (waMessageId: string | null | undefined, status: number | null | undefined) => {
+    const type = RECEIPT_EVENTS[status ?? 0];
+    if (!waMessageId || !type) return;
+    const messageId = await ourIdOf(waMessageId);
+    if (messageId) await append(messageId, { type, data: { messageId } }, eventIdOf(`${messageId}:${type}`));
+    // Sent from the phone or another companion, not through us: not ours to report.
+    else logger.debug({ deviceId: device.id, waMessageId, type }, 'receipt for a message not sent through us');
+  };
+
+  const received = async (message: WAMessage) => {
+    const chatJid = message.key.remoteJid;
+    const waMessageId = message.key.id;
+    if (!chatJid || !waMessageId || chatJid === 'status@broadcast' || !message.message) return;
+    const messageType = getContentType(normalizeMessageContent(message.message));
+    // Protocol traffic (history sync notices, key distribution) is not a message anyone sent.
+    if (!messageType || messageType === 'protocolMessage' || messageType === 'senderKeyDistributionMessage') return;
+    const messageId = `in_${createHash('sha256').update(`${device.id}\n${chatJid}\n${waMessageId}`).digest('base64url').slice(0, 22)}`;
+    const text = textOf(message);
+    const sender = senderOf(message);
+    await append(
+      messageId,
+      {
+        type: 'message.received',
+        data: {
+          messageId,
+          waMessageId,
+          // A one-to-one chat is named by the contact's phone number when WhatsApp gave it, as our sends name it.
+          chatJid: chatJid.endsWith('@g.us') ? chatJid : sender.from,
+          ...sender,
+          messageType,
+          ...(text === undefined ? {} : { text }),
+          ...(message.pushName ? { pushName: message.pushName } : {}),
+          timestamp: Number(message.messageTimestamp ?? 0),
+        },
+      },
+      eventIdOf(messageId),
+    );
+  };
+
+  const holding = holdWritesWhileRecording(socket, logger);
+  const guard = (work: Promise<unknown>) => {
+    const recorded = work.catch((err) => logger.error({ err, deviceId: device.id }, 'recording a message event failed'));
+    holding(recorded);
+    return recorded;
+  };
+
+  socket.ev.on('messages.update', (updates) => {
+    for (const { key, update } of updates) if (key.fromMe) void guard(receipt(key.id, update.status));
+  });
+  socket.ev.on('messages.upsert', ({ messages }) => {
+    // `notify` is live traffic; `append` is what waited for us while offline.
+    for (const message of messages) void guard(message.key.fromMe ? receipt(message.key.id, message.status) : received(message));
+  });
+}

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
+import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { createTestResources, REDIS_URL, type TestResources } from './resources.ts';
+import { until } from './wait.ts';
+
+// The real entry point (`src/main.ts`, as `npm start` runs it) in child processes, for tests that restart or kill
+// the platform.
+
+export const PROCESS_ADMIN_TOKEN = 'process-admin-token';
+
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+export interface PlatformProcess {
+  child: ChildProcess;
+  output: () => string;
+}
+
+export function startPlatformProcess(resources: TestResources, env: Record<string, string>): PlatformProcess {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: resources.databaseUrl,
+      REDIS_URL,
+      REDIS_PREFIX: resources.redisPrefix,
+      ADMIN_PASSWORD: 'process-test-password',
+      ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return { child, output: () => output };
+}
+
+export async function stopProcess({ child }: PlatformProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  child.kill(signal);
+  const [code] = await once(child, 'exit');
+  return code as number | null;
+}
+
+// A process starting beside others on a busy machine (migrations, Baileys) can take a while. A process that exits
+// meanwhile fails the wait at once, and either failure carries the process's own output.
+export async function untilReady(base: string, started: PlatformProcess): Promise<void> {
+  const exited = () => started.child.exitCode !== null || started.child.signalCode !== null;
+  try {
+    await until(async () => {
+      if (exited()) throw new Error(`exited (${started.child.exitCode ?? started.child.signalCode})`);
+      return (await fetch(`${base}/ready`).catch(() => undefined))?.status === 200 ? true : undefined;
+    }, `${base}/ready`, 90_000);
+  } catch (error) {
+    throw new Error(`${base} not ready: ${(error as Error).message}\n--- its output ---\n${started.output().slice(-8000)}`);
+  }
+}
+
+// An HTTP client of a platform process, as its administrator.
+export function adminClient(base: string) {
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'x-admin-token': PROCESS_ADMIN_TOKEN, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as { data?: Record<string, any> } & Record<string, any> };
+  };
+}
+
+export interface ProcessFleet {
+  sim: WhatsAppSimulator;
+  resources: TestResources;
+  // Starts `src/main.ts` against the simulator, on the fleet's database and Redis prefix.
+  start(env: Record<string, string>): PlatformProcess;
+  // The pid of the process holding a device's session lease (`<host>:<pid>:<token>`).
+  leaseHolder(deviceId: number): Promise<number | undefined>;
+}
+
+// A test file's WhatsApp simulator and platform processes, sharing one database and Redis prefix; every process
+// still running is killed, and everything removed, after the file.
+export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
+  const redis = new Redis(REDIS_URL);
+  const running: PlatformProcess[] = [];
+  let waUrl = '';
+  const fleet = {
+    sim: new WhatsAppSimulator(),
+    resources: undefined as unknown as TestResources,
+    start(env: Record<string, string>) {
+      // Tests poll the API as fast as they like: the per-caller limits would answer 429 on a slow day.
+      const unlimited = { RATE_LIMIT_STANDARD: '100000/1m', RATE_LIMIT_ADMIN: '100000/1m', RATE_LIMIT_SENDING: '100000/1m' };
+      const started = startPlatformProcess(fleet.resources, { WA_WEBSOCKET_URL: waUrl, ...unlimited, ...baseEnv, ...env });
+      running.push(started);
+      return started;
+    },
+    async leaseHolder(deviceId: number) {
+      const value = await redis.get(`${fleet.resources.redisPrefix}:lease:device-${deviceId}`);
+      return value ? Number(value.split(':').at(-2)) : undefined;
+    },
+  };
+  before(async () => {
+    fleet.resources = createTestResources();
+    ({ url: waUrl } = await fleet.sim.listen());
+  });
+  after(async () => {
+    await Promise.all(running.map((p) => stopProcess(p, 'SIGKILL')));
+    await fleet.sim.close();
+    redis.disconnect();
+    await fleet.resources.cleanup();
+  });
+  return fleet;
+}
