@@ -46,8 +46,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
     if (!rowCount) await client.query(`create database "${name.replaceAll('"', '""')}"`);
   } catch (err) {
-    // Another process may have created it in the meantime; anything else surfaces when the ORM connects.
-    if ((err as { code?: string }).code !== '42P04') throw err;
+    // Another process may have created it in the meantime: PostgreSQL says so with 42P04, or, when both creates
+    // race, with a unique violation on pg_database (23505). Anything else surfaces when the ORM connects.
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw err;
   } finally {
     await client.end();
   }
