@@ -39,6 +39,7 @@ export interface Config {
   sending: SendPacing;
   // How long the API waits for a worker to produce a pairing code.
   pairingCodeTimeoutMs: number;
+  webhooks: WebhookSettings;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -47,6 +48,22 @@ export interface Config {
     admin: RateLimitRule;
     auth: RateLimitRule;
   };
+}
+
+export interface WebhookSettings {
+  // Delays before each retry (Svix's schedule by default); an endpoint's maxRetries may use fewer.
+  retrySchedule: number[];
+  // Each delay is spread by up to this fraction either way, so a receiver's outage doesn't end in a stampede.
+  retryJitter: number;
+  timeoutMs: number;
+  // Deliveries in flight at once per worker process, and per endpoint across all processes.
+  concurrency: number;
+  endpointConcurrency: number;
+  // An endpoint failing without a success for this long is disabled.
+  disableAfterMs: number;
+  // How long a rotated-out secret still signs beside the new one.
+  secretGraceMs: number;
+  allowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +117,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       return parseDuration(fallback)!;
     }
     return ms;
+  };
+
+  const durations = (name: string, fallback: string) => {
+    const raw = str(name, fallback);
+    const list = raw.split(',').map((part) => parseDuration(part));
+    if (list.some((ms) => ms === undefined || ms < 0)) {
+      problems.push(`${name}="${raw}" must be durations separated by commas, such as 5s,5m,30m`);
+      return fallback.split(',').map((part) => parseDuration(part)!);
+    }
+    return list as number[];
+  };
+
+  const fraction = (name: string, fallback: number) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!(value >= 0 && value <= 1)) {
+      problems.push(`${name}="${raw}" must be a number from 0 to 1`);
+      return fallback;
+    }
+    return value;
   };
 
   const secret = (name: keyof typeof DEV_SECRETS, required: boolean) => {
@@ -169,6 +207,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       recipientIntervalMs: duration('SEND_RECIPIENT_INTERVAL', '0', { allowZero: true }),
       typing: str('SEND_TYPING', 'false') === 'true',
       maxWaitMs: duration('SEND_MAX_WAIT', '10m'),
+    },
+    webhooks: {
+      retrySchedule: durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
+      retryJitter: fraction('WEBHOOK_RETRY_JITTER', 0.2),
+      timeoutMs: duration('WEBHOOK_TIMEOUT', '10s'),
+      concurrency: int('WEBHOOK_CONCURRENCY', 50, 1, 1000),
+      endpointConcurrency: int('WEBHOOK_ENDPOINT_CONCURRENCY', 5, 1, 1000),
+      disableAfterMs: duration('WEBHOOK_DISABLE_AFTER', '5d'),
+      secretGraceMs: duration('WEBHOOK_SECRET_GRACE', '24h', { allowZero: true }),
+      allowPrivate: str('ALLOW_PRIVATE_WEBHOOKS', 'false') === 'true',
     },
     qrTimeoutMs: env.QR_TIMEOUT?.trim() ? duration('QR_TIMEOUT', '20s') : undefined,
     rateLimit: {

@@ -16,6 +16,7 @@ import { closeQueues, createQueues } from './workers/queues.ts';
 import { sendDispatcher } from './workers/sending/dispatcher.ts';
 import { SendQueues } from './workers/sending/send-queues.ts';
 import { startSessionHost } from './workers/sessions/session-host.ts';
+import { webhookDispatcher } from './workers/webhooks/dispatcher.ts';
 import { startWorkers } from './workers/worker.ts';
 
 export interface Platform {
@@ -45,11 +46,21 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     closers.push(() => notifier.close());
 
     if (config.role !== 'api') {
-      const workers = await startWorkers({ orm, queues, connection: redis, prefix: config.redisPrefix, logger, clock, maxWaitMs: config.sending.maxWaitMs });
+      const workers = await startWorkers({
+        orm,
+        queues,
+        connection: redis,
+        prefix: config.redisPrefix,
+        logger,
+        clock,
+        maxWaitMs: config.sending.maxWaitMs,
+        webhooks: config.webhooks,
+        encryptionKey: config.encryptionKey,
+      });
       closers.push(() => workers.close());
       const sendQueues = new SendQueues(redis, config.redisPrefix);
       closers.push(() => sendQueues.close());
-      const runner = startProjections(orm, [...projections, sendDispatcher(sendQueues, clock)], notifier, logger);
+      const runner = startProjections(orm, [...projections, sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks)], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({
         orm,

@@ -26,6 +26,7 @@ import messageHistoryRoutes from './routes/message-history.ts';
 import campaignRoutes from './routes/campaigns.ts';
 import numbersAndGroupsRoutes from './routes/numbers-and-groups.ts';
 import userRoutes from './routes/users.ts';
+import webhookRoutes from './routes/webhooks.ts';
 
 export interface AppDeps {
   config: Config;
@@ -76,6 +77,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(messageHistoryRoutes);
   await app.register(campaignRoutes);
   await app.register(numbersAndGroupsRoutes);
+  await app.register(webhookRoutes, { queues });
   await app.register(eventRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(websocketRoutes, { liveFeed, maxBufferBytes: config.sseMaxBufferBytes });
   await app.register(bullBoard, { queues });

@@ -34,10 +34,16 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
+  // Going online or offline needs the account's push name, which WhatsApp has not told the session yet.
+  ACCOUNT_NAME_UNKNOWN: 409,
   // An Idempotency-Key already used for a different request.
   IDEMPOTENCY_KEY_REUSED: 409,
   // Resending a message that did not fail.
   MESSAGE_NOT_FAILED: 409,
+  // A webhook URL that is not http(s) or points into a private network.
+  INVALID_WEBHOOK_URL: 400,
+  WEBHOOK_NOT_FOUND: 404,
+  DELIVERY_NOT_FOUND: 404,
   INTERNAL_ERROR: 500,
 } as const;
 

@@ -39,6 +39,13 @@ export interface EventPayloads {
     // Seconds since the epoch, as WhatsApp stamped it.
     timestamp: number;
   };
+  // A person's details as WhatsApp told the session (stream `contacts-<deviceId>`): `jid` by phone number when
+  // known, else the LID; names from the phone's address book (`name`) or the person's own (`pushName`).
+  'contact.updated': { jid: string; lid?: string; name?: string; pushName?: string; verifiedName?: string; source: 'contact' | 'lookup' | 'group' };
+  // A person's phone number and LID, learned together (a number lookup, a group's members, Baileys' own map).
+  'contact.identified': { jid: string; lid: string; source: 'lookup' | 'group' };
+  // A person's presence, reported by WhatsApp to a session that subscribed to it (`lastSeen`: Unix seconds).
+  'contact.presence-updated': { jid: string; presence: string; lastSeen?: number };
   'campaign.created': {
     campaignId: string;
     name?: string;
@@ -55,10 +62,34 @@ export interface EventPayloads {
   'device.qr-issued': { qr: string };
   'device.pairing-code-issued': { code: string };
   'device.connecting': Record<string, never>;
-  'device.connected': { phoneNumber: string; name?: string };
+  // `lid`: the account's LID (Baileys' `me.lid`), when WhatsApp gave it.
+  'device.connected': { phoneNumber: string; name?: string; lid?: string };
   'device.disconnected': { reason: string; code?: number };
   'device.logged-out': { reason?: string };
   'device.failed': { message: string };
+  // One try at delivering one event to one webhook endpoint (stream `webhook-delivery-<id>`).
+  'webhook.attempted': {
+    deliveryId: string;
+    endpointId: string;
+    eventId: string;
+    eventPosition: number;
+    eventType: string;
+    // Counted from 1 across redeliveries.
+    attempt: number;
+    // `retrying` names the next try's time; `failed` means no more tries (a dead letter).
+    outcome: 'delivered' | 'retrying' | 'failed';
+    statusCode?: number;
+    latencyMs: number;
+    responseSnippet?: string;
+    error?: string;
+    nextAttemptAt?: string;
+  };
+  // Given up without a try: the endpoint was disabled or deleted meanwhile.
+  'webhook.delivery-abandoned': { deliveryId: string; endpointId: string; eventId: string; eventPosition: number; eventType: string; reason: string };
+  'webhook.redelivery-requested': { deliveryId: string; endpointId: string };
+  'webhook.replay-requested': { endpointId: string; replayId: string; since: string; until?: string; events?: string[] };
+  'webhook.endpoint-disabled': { endpointId: string; reason: string };
+  'webhook.endpoint-enabled': { endpointId: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -79,6 +110,9 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'campaign.progressed': 1,
   'campaign.completed': 1,
   'message.received': 1,
+  'contact.updated': 1,
+  'contact.identified': 1,
+  'contact.presence-updated': 1,
   'device.qr-issued': 1,
   'device.pairing-code-issued': 1,
   'device.connecting': 1,
@@ -86,6 +120,12 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'device.disconnected': 1,
   'device.logged-out': 1,
   'device.failed': 1,
+  'webhook.attempted': 1,
+  'webhook.delivery-abandoned': 1,
+  'webhook.redelivery-requested': 1,
+  'webhook.replay-requested': 1,
+  'webhook.endpoint-disabled': 1,
+  'webhook.endpoint-enabled': 1,
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
@@ -99,4 +139,7 @@ export const streamOf = {
   message: (messageId: string) => `message-${messageId}`,
   device: (deviceId: number) => `device-${deviceId}`,
   campaign: (campaignId: string) => `campaign-${campaignId}`,
+  contacts: (deviceId: number) => `contacts-${deviceId}`,
+  webhookDelivery: (deliveryId: string) => `webhook-delivery-${deliveryId}`,
+  webhookEndpoint: (endpointId: string) => `webhook-endpoint-${endpointId}`,
 };

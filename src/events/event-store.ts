@@ -234,6 +234,29 @@ export async function readStream(em: EntityManager, streamId: string): Promise<R
   return rows.map(toRecorded);
 }
 
+// One event by its feed position.
+export async function readEventAt(em: EntityManager, position: number): Promise<RecordedEvent | undefined> {
+  const [row] = await sqlOf(em)(`select ${COLUMNS} from events where global_position = ?`, [position]);
+  return row ? toRecorded(row) : undefined;
+}
+
+// Events recorded within a time range, by position, for replays of the past (not a live feed: an event still
+// committing may be missed, which a replay of a range that has ended does not mind).
+export async function readTimeRange(
+  em: EntityManager,
+  range: { since: Date; until: Date },
+  afterPosition: number,
+  limit: number,
+  filter: FeedFilter = {},
+): Promise<RecordedEvent[]> {
+  const { sql, params } = filterSql(filter);
+  const rows = await sqlOf(em)(
+    `select ${COLUMNS} from events where recorded_at >= ? and recorded_at <= ? and global_position > ?${sql} order by global_position limit ?`,
+    [range.since.toISOString(), range.until.toISOString(), afterPosition, ...params, limit],
+  );
+  return rows.map(toRecorded);
+}
+
 export interface FeedFilter {
   tenantId?: number;
   deviceId?: number;

@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../db/keyset-cursor.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../auth/context.ts';
 import { AppError } from '../domain/errors.ts';
@@ -34,6 +35,11 @@ export interface MessageRow {
 
 const iso = (value: unknown) => (value === null || value === undefined ? null : new Date(String(value)).toISOString());
 
+// A chat or sender named by LID alone is shown by number when the user's LID map knows it (the lid-mappings
+// projection), so what arrived before the number was known joins the number's chat.
+const mapped = (column: string) => `(select m.pn from lid_mappings m where m.tenant_id = message_status.tenant_id and m.lid = message_status.${column})`;
+const BY_NUMBER = `${mapped('sender')} as sender_pn, ${mapped('chat_jid')} as chat_pn`;
+
 export function messageRowOf(row: Row): MessageRow {
   return {
     messageId: String(row.message_id),
@@ -41,8 +47,8 @@ export function messageRowOf(row: Row): MessageRow {
     deviceId: row.device_id === null ? null : Number(row.device_id),
     status: String(row.status),
     direction: row.direction === 'in' ? 'in' : 'out',
-    chatJid: (row.chat_jid as string | null) ?? null,
-    sender: (row.sender as string | null) ?? null,
+    chatJid: ((row.chat_pn ?? row.chat_jid) as string | null) ?? null,
+    sender: ((row.sender_pn ?? row.sender) as string | null) ?? null,
     senderLid: (row.sender_lid as string | null) ?? null,
     contentType: (row.content_type as string | null) ?? null,
     body: (row.body as string | null) ?? null,
@@ -105,33 +111,23 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-// Newest first, by (created_at, message_id); the cursor is where the previous page ended.
-const encodeCursor = (row: MessageRow) => Buffer.from(JSON.stringify([row.createdAt, row.messageId])).toString('base64url');
-function decodeCursor(cursor: string | undefined): [string, string] | undefined {
-  if (!cursor) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
-    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at))) return [at, id];
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new AppError('VALIDATION_ERROR', 'cursor is not one this API handed out');
-}
-
+// Newest first, by (created_at, message_id).
 async function page(em: EntityManager, where: string, params: unknown[], limit: number, cursor?: string): Promise<Page<MessageRow>> {
   const after = decodeCursor(cursor);
   const rows = await sqlOf(em)(
-    `select * from message_status where ${where} ${after ? 'and (created_at, message_id) < (?::timestamptz, ?)' : ''}
+    `select *, ${BY_NUMBER} from message_status where ${where} ${after ? 'and (created_at, message_id) < (?::timestamptz, ?)' : ''}
       order by created_at desc, message_id desc limit ?`,
     [...params, ...(after ?? []), limit + 1],
   );
   const items = rows.slice(0, limit).map(messageRowOf);
-  return { items, nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!) : null };
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.createdAt ?? '', last.messageId) : null };
 }
 
 // One chat of one device, both directions. A contact may be named by phone number or by LID.
 export function chatHistory(em: EntityManager, deviceId: number, chatJid: string, limit: number, cursor?: string): Promise<Page<MessageRow>> {
-  return page(em, 'device_id = ? and (chat_jid = ? or sender_lid = ?)', [deviceId, chatJid, chatJid], limit, cursor);
+  const byLid = `chat_jid in (select m.lid from lid_mappings m where m.tenant_id = message_status.tenant_id and m.pn = ?)`;
+  return page(em, `device_id = ? and (chat_jid = ? or sender_lid = ? or ${byLid})`, [deviceId, chatJid, chatJid, chatJid], limit, cursor);
 }
 
 // A user's messages across devices (seed 004's message logs), optionally of one status.
@@ -186,13 +182,13 @@ export interface ChatSummary {
 // A device's chats from its messages, the most recently active first.
 export async function chatsOf(em: EntityManager, deviceId: number, limit: number): Promise<ChatSummary[]> {
   const rows = await sqlOf(em)(
-    `select chat_jid, count(*)::int as messages, max(created_at) as last_at,
+    `select chat as chat_jid, count(*)::int as messages, max(created_at) as last_at,
             (array_agg(message_id order by created_at desc, message_id desc))[1] as last_id,
             (array_agg(direction order by created_at desc, message_id desc))[1] as last_direction,
             (array_agg(body order by created_at desc, message_id desc))[1] as last_body,
             (array_agg(status order by created_at desc, message_id desc))[1] as last_status
-       from message_status where device_id = ? and chat_jid is not null
-      group by chat_jid order by max(created_at) desc limit ?`,
+       from (select message_status.*, coalesce(${mapped('chat_jid')}, chat_jid) as chat from message_status where device_id = ? and chat_jid is not null) s
+      group by chat order by max(created_at) desc limit ?`,
     [deviceId, limit],
   );
   return rows.map((r) => ({

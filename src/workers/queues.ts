@@ -4,6 +4,8 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 // kebab-case; job ids never contain ':' (BullMQ's key separator).
 export const JOBS = {
   maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress'],
+  // One job per (event, endpoint), id = the delivery id; retries wait as delayed jobs. Replays scan a time range.
+  webhooks: ['deliver', 'replay'],
 } as const;
 
 export type QueueName = keyof typeof JOBS;
@@ -13,6 +15,12 @@ export type Queues = Record<QueueName, Queue>;
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   return {
     maintenance: new Queue('maintenance', { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 500 } }),
+    // Finished delivery jobs stay an hour, so a dispatcher batch that runs again after a crash finds their ids taken.
+    webhooks: new Queue('webhooks', {
+      connection,
+      prefix,
+      defaultJobOptions: { removeOnComplete: { age: 3600, count: 100_000 }, removeOnFail: { age: 7 * 86_400 }, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+    }),
   };
 }
 

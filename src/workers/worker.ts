@@ -7,6 +7,11 @@ import type { JobName, Queues } from './queues.ts';
 import { reportCampaignProgress } from '../messages/campaigns.ts';
 import { failStrandedMessages } from '../messages/fail-stranded.ts';
 import { purgeExpiredCredentials } from './processors/purge-expired-credentials.ts';
+import type { WebhookSettings } from '../config.ts';
+import { createWebhookPoster } from '../webhooks/post.ts';
+import { deliveryProcessor, type DeliveryJobData } from './webhooks/deliver.ts';
+import { replayRange, type ReplayJobData } from './webhooks/dispatcher.ts';
+import { EndpointGate } from './webhooks/endpoint-gate.ts';
 
 export interface WorkerDeps {
   orm: Orm;
@@ -17,6 +22,8 @@ export interface WorkerDeps {
   clock: Clock;
   // How long a message may wait for a stopped session (SEND_MAX_WAIT).
   maxWaitMs: number;
+  webhooks: WebhookSettings;
+  encryptionKey: Buffer;
 }
 
 export interface RunningWorkers {
@@ -24,7 +31,7 @@ export interface RunningWorkers {
 }
 
 // The worker role: consumes the queues and keeps the recurring jobs scheduled.
-export async function startWorkers({ orm, queues, connection, prefix, logger, clock, maxWaitMs }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({ orm, queues, connection, prefix, logger, clock, maxWaitMs, webhooks, encryptionKey }: WorkerDeps): Promise<RunningWorkers> {
   await queues.maintenance.upsertJobScheduler(
     'purge-expired-credentials-hourly',
     { every: 3_600_000 },
@@ -62,7 +69,32 @@ export async function startWorkers({ orm, queues, connection, prefix, logger, cl
   maintenance.on('error', (err) => logger.error({ err }, 'maintenance worker error'));
   maintenance.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'job failed'));
 
+  const poster = createWebhookPoster({ timeoutMs: webhooks.timeoutMs, allowPrivate: webhooks.allowPrivate });
+  // A slot outlives the request's deadline a little, so it only expires by itself when its holder died.
+  const gate = new EndpointGate(connection, prefix, webhooks.timeoutMs + 5000);
+  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock });
+  const webhookWorker = new Worker(
+    'webhooks',
+    async (job, token) => {
+      switch (job.name as JobName<'webhooks'>) {
+        case 'deliver':
+          return deliver(job as typeof job & { data: DeliveryJobData }, token);
+        case 'replay':
+          return replayRange(orm, queues.webhooks, job.data as ReplayJobData);
+        default:
+          throw new UnrecoverableError(`no processor for webhooks job "${job.name}"`);
+      }
+    },
+    // Killed workers are no reason to give a delivery up: a stalled job simply runs again.
+    { connection, prefix, concurrency: webhooks.concurrency, maxStalledCount: 1000 },
+  );
+  webhookWorker.on('error', (err) => logger.error({ err }, 'webhooks worker error'));
+  webhookWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'webhook job failed'));
+
   return {
-    close: () => maintenance.close(),
+    async close() {
+      await Promise.all([maintenance.close(), webhookWorker.close()]);
+      poster.close();
+    },
   };
 }

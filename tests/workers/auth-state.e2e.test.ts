@@ -5,7 +5,7 @@ import { makeCacheableSignalKeyStore, makeWASocket, DisconnectReason, type Conne
 import { pino } from 'pino';
 import { sqlOf } from '../../src/events/event-store.ts';
 import { claimFence, FencedWriteError, loadAuthState, wipeAuthState } from '../../src/workers/sessions/auth-state.ts';
-import { open } from '../../src/workers/sessions/secret-box.ts';
+import { open } from '../../src/secret-box.ts';
 import { insertDevice, useTestDatabase } from '../helpers/database.ts';
 import { statusOf } from '../wa-sim/companion.ts';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';

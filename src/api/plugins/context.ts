@@ -39,3 +39,8 @@ export default fp<ContextOptions>(async (app, { config, orm, redis, clock }) => 
 export function authContext(request: { em: EntityManager; server: { config: Config; clock: Clock } }): AuthContext {
   return { em: request.em, config: request.server.config, clock: request.server.clock };
 }
+
+// The same for services that need more of the configuration than authentication does.
+export function serviceContext(request: { em: EntityManager; server: { config: Config; clock: Clock } }): { em: EntityManager; config: Config; clock: Clock } {
+  return { em: request.em, config: request.server.config, clock: request.server.clock };
+}

@@ -1,8 +1,12 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { DeviceSchema, type Device } from '../../db/entities/device.ts';
+import { WebhookEndpointSchema } from '../../db/entities/webhook-endpoint.ts';
+import type { Principal } from '../../auth/context.ts';
 import { createDevice, findDevice, setDesiredState } from '../../devices/devices.ts';
-import { authContext } from '../plugins/context.ts';
+import { createEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } from '../../webhooks/endpoints.ts';
+import { authContext, serviceContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, Success } from '../schemas.ts';
 
@@ -16,9 +20,10 @@ const SessionView = Type.Object({
   status: Type.String(),
   connected: Type.Boolean(),
   logged_in: Type.Boolean({ description: 'Linked to a WhatsApp account (it may be reconnecting)' }),
+  webhook_url: Type.Union([Type.String(), Type.Null()], { description: 'Receives seed 003 message payloads (signed as every webhook)' }),
 });
 
-function view(device: Device) {
+function view(device: Device, webhookUrl: string | null) {
   return {
     id: device.id,
     name: device.alias,
@@ -27,10 +32,33 @@ function view(device: Device) {
     status: device.status,
     connected: device.status === 'connected',
     logged_in: Boolean(device.phoneNumber) && device.status !== 'logged_out',
+    webhook_url: webhookUrl,
   };
 }
 
+// A session's `webhook_url` is a webhook endpoint of kind `session` on its device.
+async function views(em: EntityManager, devices: Device[]) {
+  const endpoints = await em.find(WebhookEndpointSchema, { device: { $in: devices.map((d) => d.id) }, kind: 'session' });
+  const urls = new Map(endpoints.map((e) => [e.device!.id, e.url]));
+  return devices.map((device) => view(device, urls.get(device.id) ?? null));
+}
+
+const viewOf = async (em: EntityManager, device: Device) => (await views(em, [device]))[0]!;
+
+// Sets, replaces or (with an empty URL) removes a session's webhook.
+async function setSessionWebhook(ctx: WebhookContext, principal: Principal, device: Device, url: string | null): Promise<void> {
+  const existing = await deviceEndpoint(ctx.em, device, 'session');
+  if (!url) {
+    if (existing) await ctx.em.remove(existing).flush();
+  } else if (existing) {
+    await updateEndpoint(ctx, existing, { url });
+  } else {
+    await createEndpoint(ctx, principal, { url, events: ['message'] }, { kind: 'session', format: 'seed003', device });
+  }
+}
+
 const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const WebhookUrl = Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'Empty or null: none' });
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['sessions (seed 003)'];
@@ -39,7 +67,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, summary: 'Your sessions', response: { 200: Type.Array(SessionView), ...errors(401, 429) } },
     handler: async (request) => {
       const devices = await request.em.find(DeviceSchema, { user: principalOf(request).userId }, { orderBy: { id: 'asc' } });
-      return devices.map(view);
+      return views(request.em, devices);
     },
   });
 
@@ -47,21 +75,41 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Create a session (connect it with POST /api/sessions/{id}/connect and scan its QR)',
-      // `webhook_url` arrives with the webhooks (refused until then rather than ignored).
-      body: Type.Object({ name: Name }, { additionalProperties: false }),
+      body: Type.Object({ name: Name, webhook_url: Type.Optional(WebhookUrl) }, { additionalProperties: false }),
       response: { 201: Type.Object({ ...SessionView.properties, api_key: Type.String() }), ...errors(400, 401, 409, 429) },
     },
     handler: async (request, reply) => {
-      const { device, apiKey } = await createDevice(authContext(request), principalOf(request), { alias: request.body.name });
-      // Seed 003 connects on demand, not at creation.
-      await setDesiredState(request.em, device, 'stopped');
-      return reply.code(201).send({ ...view(device), api_key: apiKey });
+      const ctx = serviceContext(request);
+      const { device, apiKey } = await ctx.em.transactional(async (em) => {
+        const inTransaction = { ...ctx, em: em as EntityManager };
+        const created = await createDevice(inTransaction, principalOf(request), { alias: request.body.name });
+        // Seed 003 connects on demand, not at creation.
+        await setDesiredState(em as EntityManager, created.device, 'stopped');
+        if (request.body.webhook_url) await setSessionWebhook(inTransaction, principalOf(request), created.device, request.body.webhook_url);
+        return created;
+      });
+      return reply.code(201).send({ ...(await viewOf(request.em, device)), api_key: apiKey });
     },
   });
 
   app.get('/api/sessions/:id', {
     schema: { tags, summary: 'A session', params: IdParams, response: { 200: SessionView, ...errors(401, 404, 429) } },
-    handler: async (request) => view(await findDevice(request.em, principalOf(request), request.params.id)),
+    handler: async (request) => viewOf(request.em, await findDevice(request.em, principalOf(request), request.params.id)),
+  });
+
+  app.put('/api/sessions/:id/webhook', {
+    schema: {
+      tags,
+      summary: "Set or remove the session's webhook URL (seed 003 payloads: {session_id, message})",
+      params: IdParams,
+      body: Type.Object({ webhook_url: WebhookUrl }, { additionalProperties: false }),
+      response: { 200: SessionView, ...errors(400, 401, 404, 429) },
+    },
+    handler: async (request) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      await setSessionWebhook(serviceContext(request), principalOf(request), device, request.body.webhook_url);
+      return viewOf(request.em, device);
+    },
   });
 
   app.delete('/api/sessions/:id', {
@@ -78,7 +126,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
       device.alias = request.body.name;
       await request.em.flush();
-      return view(device);
+      return viewOf(request.em, device);
     },
   });
 
@@ -93,7 +141,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       handler: async (request) => {
         const device = await findDevice(request.em, principalOf(request), request.params.id);
         await setDesiredState(request.em, device, state);
-        return view(device);
+        return viewOf(request.em, device);
       },
     });
   }

@@ -9,7 +9,7 @@ import {
   type SignalDataTypeMap,
 } from '@whiskeysockets/baileys';
 import { sqlOf } from '../../events/event-store.ts';
-import { open, seal } from './secret-box.ts';
+import { open, seal } from '../../secret-box.ts';
 
 export interface StoredAuthState {
   state: AuthenticationState;

@@ -1,0 +1,66 @@
+import type { EventPayloads } from '../../domain/events.ts';
+import type { Projection } from './projection.ts';
+
+type Attempted = EventPayloads['webhook.attempted'];
+type Abandoned = EventPayloads['webhook.delivery-abandoned'];
+
+const DELIVERY_COLUMNS = 'id, endpoint_id, tenant_id, event_id, event_position, event_type, status, attempts, last_status_code, last_error, last_attempt_at, next_attempt_at, delivered_at, created_at';
+
+// Webhook deliveries and their attempts, from `webhook.*` events: what the deliveries API lists, and its dead
+// letters (status `failed`).
+export const webhookDeliveriesProjection: Projection = {
+  name: 'webhook-deliveries',
+  handles: ['webhook.attempted', 'webhook.delivery-abandoned', 'webhook.redelivery-requested'],
+
+  async apply(sql, events) {
+    for (const event of events) {
+      const at = event.recordedAt.toISOString();
+      const tenantId = event.metadata.tenantId ?? 0;
+      if (event.type === 'webhook.attempted') {
+        const a = event.data as unknown as Attempted;
+        const status = a.outcome === 'delivered' ? 'delivered' : a.outcome;
+        await sql(
+          `insert into webhook_deliveries (${DELIVERY_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           on conflict (id) do update set status = excluded.status, attempts = excluded.attempts, last_status_code = excluded.last_status_code,
+             last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at, next_attempt_at = excluded.next_attempt_at,
+             delivered_at = coalesce(excluded.delivered_at, webhook_deliveries.delivered_at)`,
+          [
+            a.deliveryId,
+            a.endpointId,
+            tenantId,
+            a.eventId,
+            a.eventPosition,
+            a.eventType,
+            status,
+            a.attempt,
+            a.statusCode ?? null,
+            a.error ?? null,
+            at,
+            a.nextAttemptAt ?? null,
+            a.outcome === 'delivered' ? at : null,
+            at,
+          ],
+        );
+        await sql(
+          `insert into webhook_attempts (delivery_id, number, at, outcome, status_code, latency_ms, response_snippet, error)
+           values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
+          [a.deliveryId, a.attempt, at, a.outcome, a.statusCode ?? null, a.latencyMs, a.responseSnippet ?? null, a.error ?? null],
+        );
+      } else if (event.type === 'webhook.delivery-abandoned') {
+        const a = event.data as unknown as Abandoned;
+        await sql(
+          `insert into webhook_deliveries (${DELIVERY_COLUMNS}) values (?, ?, ?, ?, ?, ?, 'failed', 0, null, ?, null, null, null, ?)
+           on conflict (id) do update set status = 'failed', last_error = excluded.last_error, next_attempt_at = null`,
+          [a.deliveryId, a.endpointId, tenantId, a.eventId, a.eventPosition, a.eventType, a.reason, at],
+        );
+      } else {
+        await sql(`update webhook_deliveries set status = 'redelivering', next_attempt_at = null where id = ?`, [String(event.data.deliveryId)]);
+      }
+    }
+  },
+
+  async reset(sql) {
+    await sql('delete from webhook_attempts');
+    await sql('delete from webhook_deliveries');
+  },
+};

@@ -1,0 +1,193 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Clock, Principal } from '../auth/context.ts';
+import type { Config } from '../config.ts';
+import type { Device } from '../db/entities/device.ts';
+import { WebhookEndpointSchema, type WebhookEndpoint } from '../db/entities/webhook-endpoint.ts';
+import { AppError } from '../domain/errors.ts';
+import { streamOf } from '../domain/events.ts';
+import { newEndpointId, newWebhookSecret } from '../domain/webhooks.ts';
+import { appendToStream } from '../events/event-store.ts';
+import { open, seal } from '../secret-box.ts';
+import { findDevice, resolveUser } from '../devices/devices.ts';
+import { checkWebhookUrl } from './destinations.ts';
+
+// Webhook endpoints as the API manages them: each belongs to a user and optionally to one of their devices. The
+// secret is sealed at rest (a stolen database must not let anyone forge our signatures) and shown only when it is
+// created or rotated.
+
+export interface WebhookContext {
+  em: EntityManager;
+  config: Pick<Config, 'encryptionKey' | 'webhooks'>;
+  clock: Clock;
+}
+
+export interface EndpointInput {
+  url?: string;
+  events?: string[];
+  deviceId?: number | null;
+  headers?: Record<string, string>;
+  secret?: string;
+  enabled?: boolean;
+  description?: string | null;
+  retryOnFailure?: boolean;
+  maxRetries?: number | null;
+  rateLimit?: number | null;
+}
+
+// Headers we set ourselves; a custom header can't replace them.
+const RESERVED_HEADERS = /^(host|content-type|content-length|connection|transfer-encoding|user-agent|webhook-.*|x-webhook-signature|x-hub-signature-256)$/i;
+
+function checkHeaders(headers: Record<string, string>): void {
+  const reserved = Object.keys(headers).find((name) => RESERVED_HEADERS.test(name));
+  if (reserved) throw new AppError('VALIDATION_ERROR', `the header ${reserved} is set by the platform and cannot be configured`);
+}
+
+const sealSecret = (ctx: WebhookContext, id: string, secret: string) => seal(ctx.config.encryptionKey, secret, `webhook-endpoint-${id}`);
+
+// The secrets a request is signed with now: the current one, and the rotated-out one during its grace period.
+export function liveSecrets(endpoint: WebhookEndpoint, key: Buffer, now: Date): string[] {
+  const associated = `webhook-endpoint-${endpoint.id}`;
+  const secrets = [open(key, endpoint.secret, associated)];
+  if (endpoint.previousSecret && endpoint.previousSecretUntil && endpoint.previousSecretUntil > now) {
+    secrets.push(open(key, endpoint.previousSecret, associated));
+  }
+  return secrets;
+}
+
+export async function findEndpoint(em: EntityManager, principal: Principal, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await em.findOne(WebhookEndpointSchema, { id }, { populate: ['user', 'device'] });
+  const visible = endpoint && (principal.role === 'admin' || endpoint.user.id === principal.userId);
+  const sameDevice = principal.deviceId === undefined || endpoint?.device?.id === principal.deviceId;
+  if (!visible || !sameDevice) throw new AppError('WEBHOOK_NOT_FOUND', `Webhook ${id} not found`);
+  return endpoint;
+}
+
+export async function createEndpoint(
+  ctx: WebhookContext,
+  principal: Principal,
+  input: EndpointInput & { url: string; userId?: string | number },
+  { kind = 'endpoint', format = 'standard', device }: { kind?: WebhookEndpoint['kind']; format?: WebhookEndpoint['format']; device?: Device } = {},
+): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+  await checkWebhookUrl(input.url, ctx.config.webhooks.allowPrivate);
+  checkHeaders(input.headers ?? {});
+  const owner = device?.user ?? (await resolveUser(ctx.em, principal, input.userId));
+  const scope = device ?? (input.deviceId ? await findDevice(ctx.em, principal, input.deviceId) : undefined);
+  if (scope && scope.user.id !== owner.id) throw new AppError('DEVICE_NOT_FOUND', `Device ${scope.id} not found`);
+  const id = newEndpointId();
+  const secret = input.secret ?? newWebhookSecret();
+  const now = ctx.clock();
+  const endpoint = ctx.em.create(WebhookEndpointSchema, {
+    id,
+    user: owner,
+    device: scope ?? null,
+    kind,
+    format,
+    url: input.url,
+    description: input.description ?? null,
+    events: input.events ?? ['*'],
+    headers: input.headers ?? {},
+    secret: sealSecret(ctx, id, secret),
+    enabled: input.enabled ?? true,
+    retryOnFailure: input.retryOnFailure ?? true,
+    maxRetries: input.maxRetries ?? null,
+    rateLimit: input.rateLimit ?? null,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await ctx.em.flush();
+  return { endpoint, secret };
+}
+
+// Applies a partial update. Re-enabling clears the failure record and returns when it had been disabled, so the
+// caller can replay what it missed.
+export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpoint, input: EndpointInput): Promise<{ disabledAt?: Date }> {
+  if (input.url !== undefined) {
+    await checkWebhookUrl(input.url, ctx.config.webhooks.allowPrivate);
+    endpoint.url = input.url;
+  }
+  if (input.headers !== undefined) {
+    checkHeaders(input.headers);
+    endpoint.headers = input.headers;
+  }
+  if (input.events !== undefined) endpoint.events = input.events;
+  if (input.description !== undefined) endpoint.description = input.description;
+  if (input.retryOnFailure !== undefined) endpoint.retryOnFailure = input.retryOnFailure;
+  if (input.maxRetries !== undefined) endpoint.maxRetries = input.maxRetries;
+  if (input.rateLimit !== undefined) endpoint.rateLimit = input.rateLimit;
+  if (input.secret !== undefined) rotateTo(ctx, endpoint, input.secret);
+  const wasDisabledAt = !endpoint.enabled ? (endpoint.disabledAt ?? endpoint.updatedAt) : undefined;
+  if (input.enabled !== undefined && input.enabled !== endpoint.enabled) {
+    endpoint.enabled = input.enabled;
+    endpoint.failingSince = null;
+    endpoint.disabledReason = input.enabled ? null : 'disabled by its owner';
+    endpoint.disabledAt = input.enabled ? null : ctx.clock();
+  }
+  endpoint.updatedAt = ctx.clock();
+  await ctx.em.flush();
+  if (input.enabled === true && wasDisabledAt) {
+    await appendToStream(ctx.em, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-enabled', data: { endpointId: endpoint.id } } }], {
+      expectedVersion: 'any',
+      metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
+    });
+    return { disabledAt: wasDisabledAt };
+  }
+  return {};
+}
+
+// The new secret signs from now on; the old one signs beside it until the grace period ends.
+function rotateTo(ctx: WebhookContext, endpoint: WebhookEndpoint, secret: string): void {
+  endpoint.previousSecret = endpoint.secret;
+  endpoint.previousSecretUntil = new Date(ctx.clock().getTime() + ctx.config.webhooks.secretGraceMs);
+  endpoint.secret = sealSecret(ctx, endpoint.id, secret);
+}
+
+export async function rotateSecret(ctx: WebhookContext, endpoint: WebhookEndpoint): Promise<string> {
+  const secret = newWebhookSecret();
+  rotateTo(ctx, endpoint, secret);
+  endpoint.updatedAt = ctx.clock();
+  await ctx.em.flush();
+  return secret;
+}
+
+// Disabled by the platform (410 Gone, or failing for too long), with the reason on the endpoint and in the log.
+export async function disableEndpoint(em: EntityManager, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<void> {
+  const updated = await em.nativeUpdate(
+    WebhookEndpointSchema,
+    { id: endpoint.id, enabled: true },
+    { enabled: false, disabledReason: reason, disabledAt: now, updatedAt: now },
+  );
+  if (!updated) return;
+  await appendToStream(em, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-disabled', data: { endpointId: endpoint.id, reason } } }], {
+    expectedVersion: 'any',
+    metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
+  });
+}
+
+// Seed 004's per-device settings and seed 003's `webhook_url` are each one endpoint of the device's, of their kind.
+export async function deviceEndpoint(em: EntityManager, device: Device, kind: 'device-settings' | 'session'): Promise<WebhookEndpoint | null> {
+  return em.findOne(WebhookEndpointSchema, { device: device.id, kind }, { populate: ['user', 'device'] });
+}
+
+export function endpointView(endpoint: WebhookEndpoint) {
+  return {
+    id: endpoint.id,
+    userId: endpoint.user.id,
+    deviceId: endpoint.device?.id ?? null,
+    kind: endpoint.kind,
+    format: endpoint.format,
+    url: endpoint.url,
+    description: endpoint.description ?? null,
+    events: endpoint.events,
+    headers: endpoint.headers,
+    enabled: endpoint.enabled,
+    disabledReason: endpoint.disabledReason ?? null,
+    disabledAt: endpoint.disabledAt?.toISOString() ?? null,
+    retryOnFailure: endpoint.retryOnFailure,
+    maxRetries: endpoint.maxRetries ?? null,
+    rateLimit: endpoint.rateLimit ?? null,
+    failingSince: endpoint.failingSince?.toISOString() ?? null,
+    secretRotatedUntil: endpoint.previousSecretUntil?.toISOString() ?? null,
+    createdAt: endpoint.createdAt.toISOString(),
+    updatedAt: endpoint.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,166 @@
+import { DelayedError, type Job } from 'bullmq';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Clock } from '../../auth/context.ts';
+import type { WebhookSettings } from '../../config.ts';
+import type { Orm } from '../../db/orm.ts';
+import { DeviceSchema } from '../../db/entities/device.ts';
+import { WebhookEndpointSchema, type WebhookEndpoint } from '../../db/entities/webhook-endpoint.ts';
+import { streamOf, type EventPayloads } from '../../domain/events.ts';
+import { attemptsAllowed, parseRetryAfter, publicNameOf, retryDelayMs } from '../../domain/webhooks.ts';
+import { eventIdOf } from '../../events/event-ids.ts';
+import { appendToStream, readEventAt, readStream, type RecordedEvent } from '../../events/event-store.ts';
+import { disableEndpoint, liveSecrets } from '../../webhooks/endpoints.ts';
+import { seed003Payload, standardPayload, type PayloadDevice } from '../../webhooks/payloads.ts';
+import type { PostOutcome, WebhookPoster } from '../../webhooks/post.ts';
+import { signatureHeaders } from '../../webhooks/signatures.ts';
+import type { EndpointGate } from './endpoint-gate.ts';
+
+// One delivery job: one event to one endpoint. The delivery's own stream is its memory (how many attempts so far,
+// whether one succeeded), so a job that runs again after a crash picks up where the log says it stood; retries wait
+// as the same job, delayed. A request sent but not recorded (the worker died mid-request) is sent again, under the
+// same `webhook-id`: delivery is at least once, and receivers de-duplicate by that id.
+
+export interface DeliveryJobData {
+  deliveryId: string;
+  endpointId: string;
+  eventPosition: number;
+}
+
+export interface DeliveryDeps {
+  orm: Orm;
+  poster: WebhookPoster;
+  gate: EndpointGate;
+  settings: WebhookSettings;
+  encryptionKey: Buffer;
+  clock: Clock;
+}
+
+// When the endpoint is at its limit, the job waits this long (plus jitter) for a slot.
+const GATE_WAIT_MS = 200;
+
+type Attempted = EventPayloads['webhook.attempted'];
+
+// What the delivery's stream says: attempts so far, attempts since the last redelivery request, and whether the
+// current round already ended (delivered, or failed for good).
+function standing(history: RecordedEvent[]) {
+  let attempts = 0;
+  let round = 0;
+  let ended = false;
+  for (const event of history) {
+    if (event.type === 'webhook.attempted') {
+      attempts += 1;
+      round += 1;
+      ended = (event.data as Attempted).outcome !== 'retrying';
+    } else if (event.type === 'webhook.redelivery-requested') {
+      round = 0;
+      ended = false;
+    } else if (event.type === 'webhook.delivery-abandoned') {
+      ended = true;
+    }
+  }
+  return { attempts, round, ended };
+}
+
+async function payloadDevice(em: EntityManager, deviceId: number | undefined): Promise<PayloadDevice | undefined> {
+  if (deviceId === undefined) return undefined;
+  const device = await em.findOne(DeviceSchema, { id: deviceId });
+  return device ? { id: device.id, sessionId: device.sessionId, alias: device.alias, phoneNumber: device.phoneNumber ?? null, metadata: device.metadata } : undefined;
+}
+
+export async function bodyFor(em: EntityManager, endpoint: Pick<WebhookEndpoint, 'format'>, event: RecordedEvent): Promise<string | undefined> {
+  const device = await payloadDevice(em, event.metadata.deviceId);
+  const payload = endpoint.format === 'seed003' ? seed003Payload(event, device) : await standardPayload(event, device);
+  return payload && JSON.stringify(payload);
+}
+
+export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock }: DeliveryDeps) {
+  return async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
+    const { deliveryId, endpointId, eventPosition } = job.data;
+    const em = orm.em.fork() as EntityManager;
+    const event = await readEventAt(em, eventPosition);
+    if (!event) throw new Error(`event at position ${eventPosition} not found`);
+    const stream = streamOf.webhookDelivery(deliveryId);
+    const history = await readStream(em, stream);
+    const { attempts, round, ended } = standing(history);
+    if (ended) return;
+
+    const endpoint = await em.findOne(WebhookEndpointSchema, { id: endpointId }, { populate: ['user', 'device'] });
+    const facts = { deliveryId, endpointId, eventId: event.eventId, eventPosition, eventType: event.type };
+    const metadata = { tenantId: event.metadata.tenantId!, ...(event.metadata.deviceId !== undefined ? { deviceId: event.metadata.deviceId } : {}) };
+    if (!endpoint?.enabled) {
+      const reason = endpoint ? `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` : 'the endpoint was deleted';
+      await appendToStream(em, stream, [{ event: { type: 'webhook.delivery-abandoned', data: { ...facts, reason } }, eventId: eventIdOf(`${deliveryId}:abandoned:${attempts}`) }], {
+        expectedVersion: 'any',
+        metadata,
+      });
+      return;
+    }
+
+    const release = await gate.acquire(endpointId, settings.endpointConcurrency, endpoint.rateLimit ?? null);
+    if (!release) {
+      await job.moveToDelayed(Date.now() + GATE_WAIT_MS + Math.floor(Math.random() * GATE_WAIT_MS), token);
+      throw new DelayedError();
+    }
+    const attempt = attempts + 1;
+    let outcome: PostOutcome;
+    try {
+      const body = await bodyFor(em, endpoint, event);
+      if (body === undefined) return;
+      const now = clock();
+      const headers = {
+        ...endpoint.headers,
+        ...signatureHeaders(body, liveSecrets(endpoint, encryptionKey, now), event.eventId, Math.floor(now.getTime() / 1000)),
+        'x-webhook-event': publicNameOf(event.type),
+        'x-webhook-delivery': deliveryId,
+        'x-webhook-attempt': String(attempt),
+      };
+      outcome = await poster.post(new URL(endpoint.url), headers, body);
+    } finally {
+      await release();
+    }
+
+    const now = clock();
+    const delivered = outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300;
+    const gone = outcome.statusCode === 410;
+    const retryable = !delivered && !gone && round + 1 < attemptsAllowed(endpoint, settings.retrySchedule);
+    const nextAttemptAt = retryable
+      ? new Date(now.getTime() + retryDelayMs(round + 1, settings.retrySchedule, settings.retryJitter, Math.random(), parseRetryAfter(outcome.retryAfter, now)))
+      : undefined;
+    const attempted: Attempted = {
+      ...facts,
+      attempt,
+      outcome: delivered ? 'delivered' : retryable ? 'retrying' : 'failed',
+      latencyMs: outcome.latencyMs,
+      ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
+      ...(outcome.responseSnippet !== undefined ? { responseSnippet: outcome.responseSnippet } : {}),
+      ...(outcome.error !== undefined ? { error: outcome.error } : !delivered ? { error: `HTTP ${outcome.statusCode}` } : {}),
+      ...(nextAttemptAt ? { nextAttemptAt: nextAttemptAt.toISOString() } : {}),
+    };
+    await appendToStream(em, stream, [{ event: { type: 'webhook.attempted', data: attempted }, eventId: eventIdOf(`${deliveryId}:attempt:${attempt}`) }], {
+      expectedVersion: 'any',
+      metadata,
+    });
+    await recordHealth(em, endpoint, delivered, gone, now, settings.disableAfterMs);
+    if (nextAttemptAt) {
+      await job.moveToDelayed(nextAttemptAt.getTime(), token);
+      throw new DelayedError();
+    }
+  };
+}
+
+// An endpoint's run of failures: cleared by a success; 410 Gone, or failing with no success for longer than
+// WEBHOOK_DISABLE_AFTER, disables it.
+async function recordHealth(em: EntityManager, endpoint: WebhookEndpoint, delivered: boolean, gone: boolean, now: Date, disableAfterMs: number): Promise<void> {
+  if (delivered) {
+    if (endpoint.failingSince) await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id }, { failingSince: null });
+    return;
+  }
+  if (gone) return disableEndpoint(em, endpoint, 'the receiver answered 410 Gone', now);
+  if (!endpoint.failingSince) {
+    await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id, failingSince: null }, { failingSince: now });
+    return;
+  }
+  if (now.getTime() - endpoint.failingSince.getTime() >= disableAfterMs) {
+    await disableEndpoint(em, endpoint, `failing since ${endpoint.failingSince.toISOString()} without a success`, now);
+  }
+}
