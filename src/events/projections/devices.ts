@@ -22,9 +22,10 @@ export const devicesProjection: Projection = {
       const status = STATUS_OF[event.type];
       if (deviceId === undefined || !status) continue;
       if (event.type === 'device.connected') {
-        await sql('update devices set status = ?, phone_number = ?, connected_at = ? where id = ?', [
+        await sql('update devices set status = ?, phone_number = ?, lid = coalesce(?, lid), connected_at = ? where id = ?', [
           status,
           String(event.data.phoneNumber),
+          typeof event.data.lid === 'string' ? event.data.lid : null,
           event.recordedAt.toISOString(),
           deviceId,
         ]);
@@ -37,6 +38,6 @@ export const devicesProjection: Projection = {
   },
 
   async reset(sql) {
-    await sql(`update devices set status = 'pending', phone_number = null, connected_at = null`);
+    await sql(`update devices set status = 'pending', phone_number = null, lid = null, connected_at = null`);
   },
 };
