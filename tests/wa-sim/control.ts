@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PairingCodeError, type PairingCodeFailure } from './pairing-code.ts';
 import { RECEIPT_POLICIES, type ReceiptPolicyName } from './handset.ts';
+import type { BusinessProfile, Phone } from './phones.ts';
 import { FAULT_KINDS, type FaultKind, type WhatsAppSimulator } from './server.ts';
 
 // The simulator's control API, on the same port as `/ws/chat` (documented in the README): tests, benchmarks
@@ -16,6 +17,22 @@ function reply(res: ServerResponse, status: number, payload: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
 }
 
+const profileOf = (phone: Phone) => ({ pushName: phone.pushName ?? null, pictureUrl: phone.pictureUrl ?? null, business: phone.business ?? null });
+
+// `null` removes a field, an absent one stays as it is. Answers what is wrong, if anything.
+function applyProfile(phone: Phone, { pushName, pictureUrl, business }: Record<string, unknown>): string | undefined {
+  const optionalText = (value: unknown) => value === undefined || value === null || typeof value === 'string';
+  if (!optionalText(pushName) || !optionalText(pictureUrl)) return 'pushName and pictureUrl are strings (or null)';
+  const b = business as Record<string, unknown> | null | undefined;
+  if (b !== undefined && b !== null && (typeof b.description !== 'string' || typeof b.category !== 'string' || !['email', 'website', 'address'].every((k) => optionalText(b[k])))) {
+    return 'business needs description and category (strings), and may have email, website, address';
+  }
+  if (pushName !== undefined) phone.pushName = (pushName as string | null) ?? undefined;
+  if (pictureUrl !== undefined) phone.pictureUrl = (pictureUrl as string | null) ?? undefined;
+  if (b !== undefined) phone.business = b ? (b as unknown as BusinessProfile) : undefined;
+  return undefined;
+}
+
 const PAIRING_CODE_STATUS: Record<PairingCodeFailure, number> = { 'not-waiting': 404, 'wrong-code': 400, busy: 409, timeout: 504 };
 
 export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -26,9 +43,11 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
   if (route === 'GET /control/health') return reply(res, 200, { status: 'ok' });
 
   if (route === 'POST /control/phones') {
-    const { number } = await body(req);
+    const { number, pushName } = await body(req);
     if (typeof number !== 'string' || !/^\d{6,15}$/.test(number)) return reply(res, 400, { error: 'number must be 6 to 15 digits' });
+    if (pushName !== undefined && typeof pushName !== 'string') return reply(res, 400, { error: 'pushName must be a string' });
     const phone = sim.createPhone(number);
+    if (pushName !== undefined) phone.pushName = pushName;
     return reply(res, 201, { number: phone.number, jid: phone.jid, lid: `${phone.lid}@lid` });
   }
 
@@ -68,16 +87,34 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
     return reply(res, 202, { fault: kind });
   }
 
+  if ((match = /^\/control\/phones\/(\d+)\/(profile|presence)$/.exec(path))) {
+    const [, number, action] = match as unknown as [string, string, string];
+    const phone = sim.phones.get(number);
+    if (!phone) return reply(res, 404, { error: `no phone ${number}` });
+    if (route.startsWith('PUT ') && action === 'profile') {
+      const problem = applyProfile(phone, await body(req));
+      return problem ? reply(res, 400, { error: problem }) : reply(res, 200, profileOf(phone));
+    }
+    if (route.startsWith('GET ') && action === 'profile') return reply(res, 200, profileOf(phone));
+    if (route.startsWith('PUT ') && action === 'presence') {
+      const { presence } = await body(req);
+      if (presence !== 'available' && presence !== 'unavailable') return reply(res, 400, { error: 'presence must be available or unavailable' });
+      return reply(res, 200, sim.presence.set(phone, presence));
+    }
+    if (route.startsWith('GET ') && action === 'presence') return reply(res, 200, { ...phone.presence, chatStates: sim.presence.chatStatesOf(phone) });
+  }
+
   if ((match = /^\/control\/phones\/(\d+)\/(send|inbox|sent|receipts)$/.exec(path))) {
     const [, number, action] = match as unknown as [string, string, string];
     if (!sim.phones.has(number)) return reply(res, 404, { error: `no phone ${number}` });
     if (route.startsWith('GET ') && action === 'inbox') return reply(res, 200, sim.inbox(number));
     if (route.startsWith('GET ') && action === 'sent') return reply(res, 200, sim.sentBy(number));
     if (route.startsWith('POST ') && action === 'send') {
-      const { to, text } = await body(req);
+      const { to, text, addressing = 'pn', withAlt = true } = await body(req);
       if (typeof to !== 'string' || typeof text !== 'string') return reply(res, 400, { error: 'to and text are required' });
+      if ((addressing !== 'pn' && addressing !== 'lid') || typeof withAlt !== 'boolean') return reply(res, 400, { error: 'addressing is pn or lid; withAlt a boolean' });
       try {
-        return reply(res, 201, { id: sim.sendFromPhone(number, to, text) });
+        return reply(res, 201, { id: sim.sendFromPhone(number, to, text, { addressing, withAlt }) });
       } catch (err) {
         return reply(res, 404, { error: err instanceof Error ? err.message : String(err) });
       }

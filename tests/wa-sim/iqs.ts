@@ -2,6 +2,7 @@ import { getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from '@whi
 import { deviceKey, findEndpoint, type Endpoint } from './directory.ts';
 import { answerGroups } from './groups.ts';
 import { bundleNode } from './prekeys.ts';
+import { answerBusinessProfile, answerProfilePicture } from './profiles.ts';
 import type { Network, Router } from './routing.ts';
 import { answerUsync } from './usync.ts';
 
@@ -50,6 +51,10 @@ export async function answerIq(net: Network, router: Router, requester: Endpoint
       return answerUsync(net, iq);
     case 'w:g2':
       return answerGroups(net.groups, net, requester.phone, iq);
+    case 'w:profile:picture':
+      return iq.attrs.type === 'get' ? answerProfilePicture(net, iq) : undefined;
+    case 'w:biz':
+      return getBinaryNodeChild(iq, 'business_profile') ? answerBusinessProfile(net, iq) : undefined;
     case 'privacy':
       return iq.attrs.type === 'get' && getBinaryNodeChild(iq, 'privacy') ? privacy : undefined;
     default:

@@ -1,5 +1,5 @@
 import { generateMessageIDV2, getContentType, isJidGroup, type BinaryNode, type proto } from '@whiskeysockets/baileys';
-import { addressedFrom, deviceKey, endpointsOf, findPhone, jidOf, type Endpoint } from './directory.ts';
+import { addressedFrom, deviceKey, endpointsOf, findPhone, jidOf, type Addressing, type Endpoint } from './directory.ts';
 import { Handset, textOf, type ReceiptStatus } from './handset.ts';
 import type { Phone } from './phones.ts';
 import type { Network, Router } from './routing.ts';
@@ -12,6 +12,13 @@ import type { Network, Router } from './routing.ts';
 export const RECEIPT_GAP_MS = 120;
 
 const later = (ms: number, work: () => void) => setTimeout(work, ms).unref();
+
+// How a phone's message reaches companions: by phone number (the default) or by LID, and with or without the
+// other form alongside (WhatsApp sometimes names a sender by LID alone).
+export interface PhoneSendOptions {
+  addressing?: Addressing;
+  withAlt?: boolean;
+}
 
 export class PhoneTraffic {
   readonly #net: Network;
@@ -63,7 +70,7 @@ export class PhoneTraffic {
   }
 
   // The phone's user sends a text to a number or jid; returns the message id.
-  send(phone: Phone, to: string, text: string): string {
+  send(phone: Phone, to: string, text: string, { addressing = 'pn', withAlt = true }: PhoneSendOptions = {}): string {
     const recipient = findPhone(this.#net, to.includes('@') ? to : `${to}@s.whatsapp.net`);
     if (!recipient) throw new Error(`${to} is not on WhatsApp here`);
     const id = generateMessageIDV2(phone.jid);
@@ -71,7 +78,7 @@ export class PhoneTraffic {
     const message: proto.IMessage = { conversation: text };
     const sender = { phone, device: 0 };
     this.handset(phone).sent.set(id, { id, to: recipient.jid, text, timestamp, status: 'sent' });
-    this.#router.track(id, { sender, addressing: 'pn' });
+    this.#router.track(id, { sender, addressing });
     // Between two simulated phones there is nobody to watch the wire: the text is handed over as is.
     if (recipient !== phone) this.#received(recipient, phone, id, timestamp, message);
     const copy: proto.IMessage = { deviceSentMessage: { destinationJid: recipient.jid, message } };
@@ -79,11 +86,11 @@ export class PhoneTraffic {
       ...endpointsOf(this.#net, recipient).map((endpoint) => ({ endpoint, message })),
       ...(recipient !== phone ? endpointsOf(this.#net, phone).map((endpoint) => ({ endpoint, message: copy })) : []),
     ].filter(({ endpoint }) => endpoint.device !== 0);
-    for (const { endpoint, message: content } of companions) this.#seal(sender, endpoint, id, timestamp, content, recipient);
+    for (const { endpoint, message: content } of companions) this.#seal(sender, endpoint, id, timestamp, content, recipient, { addressing, withAlt });
     return id;
   }
 
-  #seal(sender: Endpoint, endpoint: Endpoint, id: string, timestamp: number, message: proto.IMessage, recipient: Phone): void {
+  #seal(sender: Endpoint, endpoint: Endpoint, id: string, timestamp: number, message: proto.IMessage, recipient: Phone, how: Required<PhoneSendOptions>): void {
     const { phone } = sender;
     const bundle = () => this.#net.prekeys.take(deviceKey(endpoint));
     this.handset(phone)
@@ -92,7 +99,10 @@ export class PhoneTraffic {
         if (!sealed) return this.#net.log(`phone ${phone.number}: no keys for ${deviceKey(endpoint)}`);
         const own = endpoint.phone === phone ? recipient : undefined;
         const enc: BinaryNode = { tag: 'enc', attrs: { v: '2', type: sealed.type }, content: sealed.ciphertext };
-        this.#router.deliver(endpoint, sender, { tag: 'message', attrs: { id, t: String(timestamp), type: 'text' }, content: [enc] }, addressedFrom(sender, 'sender', own));
+        const addressed = addressedFrom(sender, 'sender', own);
+        const alt = (a: Addressing) => `sender_${a === 'pn' ? 'lid' : 'pn'}`;
+        const named = how.withAlt ? addressed : (a: Addressing) => Object.fromEntries(Object.entries(addressed(a)).filter(([k]) => k !== alt(a)));
+        this.#router.deliver(endpoint, sender, { tag: 'message', attrs: { id, t: String(timestamp), type: 'text' }, content: [enc] }, named, how.addressing);
       })
       .catch((err) => this.#net.log(`phone ${phone.number} could not seal ${id}: ${String(err)}`));
   }

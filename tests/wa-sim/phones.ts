@@ -3,6 +3,20 @@ import { Curve, proto } from '@whiskeysockets/baileys';
 
 type KeyPair = { private: Uint8Array; public: Uint8Array };
 
+export interface BusinessProfile {
+  description: string;
+  category: string;
+  email?: string;
+  website?: string;
+  address?: string;
+}
+
+// `lastSeen`: Unix seconds, set when the phone goes offline.
+export interface PhonePresence {
+  state: 'available' | 'unavailable';
+  lastSeen?: number;
+}
+
 // What a phone needs from a companion to sign it in: read from its QR, or agreed through a pairing code.
 export interface CompanionKeys {
   identityKey: Uint8Array;
@@ -17,6 +31,12 @@ export class Phone {
   readonly number: string;
   readonly lid: string;
   readonly identity = Curve.generateKeyPair() as KeyPair;
+  // What the phone's user set up: the name sent along with every message (`notify`), a profile picture, a
+  // business profile (a WhatsApp Business account), and whether they are online now.
+  pushName?: string;
+  pictureUrl?: string;
+  business?: BusinessProfile;
+  presence: PhonePresence = { state: 'unavailable' };
   #nextDevice = 1;
 
   constructor(number: string) {

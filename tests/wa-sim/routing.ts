@@ -111,7 +111,9 @@ export class Router {
       this.phones.receive(endpoint.phone, sender, { ...stanza, attrs: { ...stanza.attrs, ...addressed('lid') } });
       return;
     }
-    this.toCompanion(endpoint, messageKey(stanza.attrs.id!), { ...stanza, attrs: { ...stanza.attrs, ...addressed(addressing) } });
+    // Like WhatsApp, the server names the sender's account as its user called it (`notify`: the push name).
+    const notify: Record<string, string> = sender.phone.pushName ? { notify: sender.phone.pushName } : {};
+    this.toCompanion(endpoint, messageKey(stanza.attrs.id!), { ...stanza, attrs: { ...stanza.attrs, ...notify, ...addressed(addressing) } });
   }
 
   toCompanion(endpoint: Endpoint, key: string, stanza: BinaryNode): void {

@@ -17,8 +17,10 @@ import { Phone, type CompanionKeys } from './phones.ts';
 import { findEndpoint } from './directory.ts';
 import { GroupStore, type Group } from './groups.ts';
 import type { InboxEntry, ReceiptPolicy, SentEntry } from './handset.ts';
+import type { PhoneSendOptions } from './phone-traffic.ts';
 import { answerIq } from './iqs.ts';
 import { PreKeyStore } from './prekeys.ts';
+import { PresenceHub } from './presence.ts';
 import { Router } from './routing.ts';
 
 // A local server that speaks WhatsApp's Web protocol to the real Baileys client (`waWebSocketUrl`), for tests,
@@ -240,6 +242,7 @@ export class WhatsAppSimulator {
   readonly prekeys = new PreKeyStore();
   readonly groups = new GroupStore();
   readonly router: Router = new Router(this);
+  readonly presence: PresenceHub = new PresenceHub(this);
 
   createPhone(number: string): Phone {
     const existing = this.phones.get(number);
@@ -297,8 +300,8 @@ export class WhatsAppSimulator {
   }
 
   // The phone's user sends a text to a number or jid; returns the message id.
-  sendFromPhone(number: string, to: string, text: string): string {
-    return this.router.phones.send(this.#phone(number), to, text);
+  sendFromPhone(number: string, to: string, text: string, options?: PhoneSendOptions): string {
+    return this.router.phones.send(this.#phone(number), to, text, options);
   }
 
   inbox(number: string): readonly InboxEntry[] {
@@ -384,6 +387,7 @@ export class WhatsAppSimulator {
     if (device && node.tag === 'message') return this.router.onMessage(device, node, reply);
     if (device && node.tag === 'receipt') return this.router.onReceipt(device, node, reply);
     if (device && node.tag === 'ack') return this.router.onAck(device, node);
+    if (device && (node.tag === 'presence' || node.tag === 'chatstate')) return this.presence.onNode(device, node);
     if (node.tag !== 'iq') return;
     if (this.#pairingCodes.onIq(connection, node)) return;
     const pairing = this.#pendingPairings.get(node.attrs.id ?? '');
