@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { getContentType, normalizeMessageContent, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import type { Orm } from '../../db/orm.ts';
+import { accountJid } from '../../domain/contacts.ts';
 import { streamOf, type DomainEvent } from '../../domain/events.ts';
 import { eventIdOf } from '../../events/event-ids.ts';
 import { appendToStream, sqlOf } from '../../events/event-store.ts';
@@ -42,14 +43,16 @@ const RECEIPT_EVENTS: Record<number, 'message.delivered' | 'message.read' | 'mes
 };
 
 // Who sent a received message: the phone-number JID and the LID, whichever WhatsApp gave (7.x addresses many
-// senders by LID and puts the other form in the key's `…Alt`).
-function senderOf(message: WAMessage): { from: string; fromLid?: string } {
+// senders by LID and puts the other form in the key's `…Alt`). A sender named by LID alone is looked up in
+// Baileys' own LID map (filled by usync answers and earlier envelopes), so the message names the number when the
+// session knows it.
+async function senderOf(socket: WASocket, message: WAMessage): Promise<{ from: string; fromLid?: string }> {
   const key = message.key;
   const inGroup = key.remoteJid?.endsWith('@g.us');
   const primary = (inGroup ? key.participant : key.remoteJid) ?? '';
   const alt = (inGroup ? key.participantAlt : key.remoteJidAlt) ?? undefined;
   const lid = [primary, alt].find((jid) => jid?.endsWith('@lid'));
-  const pn = [primary, alt].find((jid) => jid && !jid.endsWith('@lid'));
+  const pn = [primary, alt].find((jid) => jid && !jid.endsWith('@lid')) ?? (lid ? accountJid(await socket.signalRepository.lidMapping.getPNForLID(lid)) : undefined);
   return { from: pn ?? primary, ...(lid ? { fromLid: lid } : {}) };
 }
 
@@ -163,7 +166,7 @@ export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
     if (!messageType || messageType === 'protocolMessage' || messageType === 'senderKeyDistributionMessage') return;
     const messageId = `in_${createHash('sha256').update(`${device.id}\n${chatJid}\n${waMessageId}`).digest('base64url').slice(0, 22)}`;
     const text = textOf(message);
-    const sender = senderOf(message);
+    const sender = await senderOf(socket, message);
     await append(
       messageId,
       {

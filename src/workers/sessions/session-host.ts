@@ -9,8 +9,9 @@ import { claimFence, FencedWriteError, loadAuthState, wipeAuthState, type Stored
 import { acquireLease, type Lease } from './lease.ts';
 import { RecentSends, trackMessages } from './message-tracker.ts';
 import { ServerAcks } from './server-acks.ts';
-import { answerSessionQuestions, type SessionQuestion } from './session-requests.ts';
-import { AppError } from '../../domain/errors.ts';
+import { answerSessionQuestions } from './session-requests.ts';
+import { createSessionAnswers } from './session-answers.ts';
+import { ContactTracker } from './contact-tracker.ts';
 import { listenForPairingRequests, takePairingRequest } from './pairing-requests.ts';
 import type { Clock } from '../../auth/context.ts';
 import { failStrandedMessages, LOGGED_OUT } from '../../messages/fail-stranded.ts';
@@ -54,6 +55,7 @@ interface HeldSession {
   connected: boolean;
   recent: RecentSends;
   acks: ServerAcks;
+  contacts: ContactTracker;
   sender?: { close(force?: boolean): Promise<void> };
   // The socket shows QR codes: a phone can link it now, by QR or by pairing code.
   awaitingLink: boolean;
@@ -153,6 +155,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     held.showedQr = false;
     trackMessages(socket, { device: trackedOf(device), orm, redis: options.redis, prefix: options.redisPrefix, logger, recent: held.recent });
     held.acks.watch(socket);
+    held.contacts.watch(socket);
     socket.ev.on('creds.update', () => {
       stored.saveCreds().catch((err) => {
         if (!(err instanceof FencedWriteError)) logger.error({ err, deviceId: device.id }, 'saving creds failed');
@@ -173,8 +176,11 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
         if (update.connection === 'open') {
           held.attempt = 0;
           held.connected = true;
-          const phoneNumber = `+${(socket.user?.id ?? '').split(/[:@]/)[0]}`;
-          await append(device, { type: 'device.connected', data: { phoneNumber, ...(socket.user?.name ? { name: socket.user.name } : {}) } });
+          // The creds, not `socket.user`: that is a copy taken before login, which may have brought the LID.
+          const me = socket.authState.creds.me;
+          const phoneNumber = `+${(me?.id ?? '').split(/[:@]/)[0]}`;
+          const { name, lid } = me ?? {};
+          await append(device, { type: 'device.connected', data: { phoneNumber, ...(name ? { name } : {}), ...(lid ? { lid } : {}) } });
         }
         if (update.connection === 'close') {
           const code = (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
@@ -213,7 +219,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       }
       let fencedOff = () => {};
       const stored = await loadAuthState(orm.em.fork(), device.id, options.encryptionKey, lease.token, () => fencedOff());
-      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
+      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
       sessions.set(device.id, held);
       try {
         held.sender = startSessionSender({
@@ -253,26 +259,11 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     }
   };
 
-  // Questions for a live socket (numbers, groups) from the API.
-  const answerQuestion = async (deviceId: number, question: SessionQuestion): Promise<unknown> => {
+  // Questions for a live socket (numbers, groups, profiles, presence, sync) from the API.
+  const answerQuestion = createSessionAnswers(orm, (deviceId) => {
     const held = sessions.get(deviceId);
-    const socket = held?.connected && !held.stopped ? held.socket : undefined;
-    if (!socket) throw new AppError('DEVICE_NOT_CONNECTED', 'The session is not connected to WhatsApp right now');
-    switch (question.op) {
-      case 'check-numbers': {
-        // Baileys leaves numbers that are not on WhatsApp out of its answer.
-        const found = new Map((await socket.onWhatsApp(...question.jids))?.map((r) => [r.jid, r as { exists: boolean; lid?: unknown }]) ?? []);
-        return question.jids.map((jid) => {
-          const result = found.get(jid);
-          return { jid, exists: Boolean(result?.exists), ...(typeof result?.lid === 'string' ? { lid: result.lid } : {}) };
-        });
-      }
-      case 'groups':
-        return Object.values(await socket.groupFetchAllParticipating());
-      case 'group-metadata':
-        return socket.groupMetadata(question.jid);
-    }
-  };
+    return held?.connected && !held.stopped && held.socket ? { deviceId, socket: held.socket, contacts: held.contacts } : undefined;
+  });
   const questions = answerSessionQuestions(options.redis, options.redisPrefix, owner, answerQuestion).catch((err) => {
     logger.error({ err }, 'cannot listen for session questions');
     return { close: async () => {} };

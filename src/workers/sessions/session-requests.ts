@@ -7,10 +7,19 @@ import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
 // channel of its own, and each API process on one reply channel. Nothing is queued: a question nobody can answer
 // now fails at once (DEVICE_NOT_CONNECTED) rather than waiting behind sends.
 
+export type PresenceState = 'available' | 'unavailable' | 'composing' | 'recording' | 'paused';
+
 export type SessionQuestion =
   | { op: 'check-numbers'; jids: string[] }
   | { op: 'groups' }
-  | { op: 'group-metadata'; jid: string };
+  | { op: 'group-metadata'; jid: string }
+  | { op: 'profile-picture'; jid: string; type: 'image' | 'preview' }
+  | { op: 'business-profile'; jid: string }
+  // Subscribes to a person's presence and answers the first report (later ones arrive as events).
+  | { op: 'presence'; jid: string }
+  // Our own presence: online/offline for the account, or typing/recording/paused in one chat (`jid`).
+  | { op: 'send-presence'; presence: PresenceState; jid?: string }
+  | { op: 'sync'; contacts: boolean; groups: boolean };
 
 interface Envelope {
   id: string;
