@@ -7,6 +7,8 @@ import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import { SessionQuestions } from '../../workers/sessions/session-requests.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, ok } from '../schemas.ts';
+import contactRoutes from './contacts.ts';
+import profileRoutes from './profiles.ts';
 
 // What only the live session knows, asked of the worker holding it: whether numbers are on WhatsApp, the groups
 // the account is in and their members (seed 004 shapes under /devices, seed 003's under /sessions).
@@ -58,6 +60,9 @@ const live = errors(400, 401, 404, 409, 429, 503);
 const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const questions = new SessionQuestions(app.redis, app.config.redisPrefix);
   app.addHook('onClose', () => questions.close());
+  // Contacts and profiles live beside numbers and groups, and share this process's one reply channel.
+  await app.register(contactRoutes);
+  await app.register(profileRoutes, { questions });
 
   // Checks numbers through the session; numbers that cannot be phone numbers are answered without asking.
   const check = async (device: Device, numbers: string[]) => {

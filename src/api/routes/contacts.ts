@@ -1,0 +1,62 @@
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { listContacts, type ContactFilter } from '../../contacts/contact-views.ts';
+import { findDevice, resolveUser } from '../../devices/devices.ts';
+import { principalOf } from '../plugins/auth.ts';
+import { errors, IdParams, IsoDate, ok } from '../schemas.ts';
+
+// Seed 004's contacts, from the contacts read model: the people each session has heard of (senders and their push
+// names, the phone's address book when WhatsApp sends it, lookups and group members that tie a LID to a number).
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const ContactView = Type.Object({
+  deviceId: Type.Integer(),
+  jid: Type.String({ description: 'By phone number when known, else the LID' }),
+  phoneNumber: Nullable(Type.String()),
+  lid: Nullable(Type.String()),
+  contactName: Nullable(Type.String({ description: "The name in the phone's address book" })),
+  whatsappName: Nullable(Type.String({ description: 'The name the person set on WhatsApp (push name)' })),
+  verifiedName: Nullable(Type.String()),
+  source: Type.String({ description: '`contact` (address book), `message` (they wrote), `lookup` or `group`' }),
+  presence: Nullable(Type.String({ description: 'Last reported presence, for people subscribed to' })),
+  lastSeen: Nullable(IsoDate),
+  updatedAt: IsoDate,
+});
+const ContactsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  cursor: Type.Optional(Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page' })),
+  search: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Part of a name, number or LID' })),
+});
+const ContactsPage = ok(Type.Object({ items: Type.Array(ContactView), nextCursor: Nullable(Type.String()) }));
+
+const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const tags = ['contacts'];
+  const list = (em: EntityManager, filter: ContactFilter, query: { limit: number; cursor?: string; search?: string }) =>
+    listContacts(em, { ...filter, ...(query.search ? { search: query.search } : {}) }, query.limit, query.cursor);
+
+  app.get('/api/whatsapp/devices/:id/contacts', {
+    config: { auth: 'any' },
+    schema: { tags, summary: "A device's contacts", params: IdParams, querystring: ContactsQuery, response: { 200: ContactsPage, ...errors(400, 401, 404, 429) } },
+    handler: async (request) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      return { success: true, data: await list(request.em, { tenantId: device.user.id, deviceId: device.id }, request.query) } as const;
+    },
+  });
+
+  app.get('/api/whatsapp/users/:userId/contacts', {
+    schema: {
+      tags,
+      summary: "A user's contacts across their devices",
+      params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }),
+      querystring: ContactsQuery,
+      response: { 200: ContactsPage, ...errors(400, 401, 404, 429) },
+    },
+    handler: async (request) => {
+      const user = await resolveUser(request.em, principalOf(request), request.params.userId);
+      return { success: true, data: await list(request.em, { tenantId: user.id }, request.query) } as const;
+    },
+  });
+};
+
+export default contactRoutes;

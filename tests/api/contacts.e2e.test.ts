@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
+import { openSse } from '../helpers/sse.ts';
+import { until } from '../helpers/wait.ts';
+import { useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
+import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+
+// Contacts, the LID map, profiles and presence through the whole platform: simulated phones → real Baileys →
+// events → projections → API, and API → the session's worker → Baileys → the simulator.
+let sim: WhatsAppSimulator;
+let platform: TestPlatform;
+let base: string;
+let user: { id: number; token: string };
+let device: LinkedDevice;
+useLinkedPlatform({}, { username: 'people', alias: 'desk', number: '6281400000001' }, (linked) => ({ sim, platform, base, user, device } = linked));
+
+const get = (url: string) => platform.request({ method: 'GET', url, headers: bearer(user.token) });
+const post = (url: string, payload: object) => platform.request({ method: 'POST', url, headers: bearer(user.token), payload });
+const contacts = async (url = `/api/whatsapp/devices/${device.id}/contacts`) => {
+  const res = await get(url);
+  assert.equal(res.statusCode, 200, res.body);
+  return res.json().data.items as Record<string, unknown>[];
+};
+const received = async (text: string) => {
+  const res = await get(`/api/whatsapp/users/${user.id}/message-logs?limit=200`);
+  return (res.json().data.items as Record<string, unknown>[]).find((m) => m.body === text);
+};
+
+test('a sender becomes a contact with their push name, number and LID, on the device and across the user', { timeout: 60_000 }, async () => {
+  const ann = sim.createPhone('6281400000101');
+  ann.pushName = 'Ann';
+  sim.sendFromPhone(ann.number, device.number, 'Hello from Ann');
+  const contact = await until(async () => (await contacts()).find((c) => c.whatsappName === 'Ann'), 'Ann as a contact');
+  assert.equal(contact.jid, `${ann.number}@s.whatsapp.net`);
+  assert.equal(contact.phoneNumber, `+${ann.number}`);
+  assert.equal(contact.lid, `${ann.lid}@lid`);
+  assert.equal(contact.source, 'message');
+  assert.equal(contact.contactName, null);
+  const everywhere = await contacts(`/api/whatsapp/users/${user.id}/contacts?search=ann`);
+  assert.deepEqual(everywhere.map((c) => c.jid), [contact.jid]);
+
+  ann.pushName = 'Ann B.';
+  sim.sendFromPhone(ann.number, device.number, 'New name');
+  await until(async () => ((await contacts()).find((c) => c.jid === contact.jid)?.whatsappName === 'Ann B.' ? true : undefined), 'the new push name');
+});
+
+test('someone who writes by LID alone is shown by number once a lookup ties the two; Baileys then names them at once', { timeout: 60_000 }, async () => {
+  const bo = sim.createPhone('6281400000102');
+  bo.pushName = 'Bo';
+  sim.sendFromPhone(bo.number, device.number, 'Only my LID', { addressing: 'lid', withAlt: false });
+  const byLid = await until(async () => (await contacts()).find((c) => c.whatsappName === 'Bo'), 'Bo by LID');
+  assert.equal(byLid.jid, `${bo.lid}@lid`);
+  assert.equal(byLid.phoneNumber, null);
+  const first = await until(() => received('Only my LID'), 'the LID message in the logs');
+  assert.equal(first.from, `${bo.lid}@lid`, 'nobody knew the number yet');
+
+  const check = await post(`/api/whatsapp/devices/${device.id}/check-numbers`, { phoneNumbers: [`+${bo.number}`] });
+  assert.equal(check.json().data[0].lid, `${bo.lid}@lid`);
+  const byNumber = await until(async () => (await contacts()).find((c) => c.jid === `${bo.number}@s.whatsapp.net`), 'Bo by number');
+  assert.deepEqual([byNumber.lid, byNumber.whatsappName, byNumber.phoneNumber], [`${bo.lid}@lid`, 'Bo', `+${bo.number}`]);
+  assert.equal((await contacts()).filter((c) => c.whatsappName === 'Bo').length, 1, 'one contact, not two');
+
+  const history = await get(`/api/whatsapp/devices/${device.id}/messages/${bo.number}`);
+  const earlier = (history.json().data.items as Record<string, unknown>[]).find((m) => m.body === 'Only my LID');
+  assert.ok(earlier, 'the LID message is in the number’s chat');
+  assert.equal(earlier.from, `${bo.number}@s.whatsapp.net`);
+  assert.equal(earlier.chatJid, `${bo.number}@s.whatsapp.net`);
+
+  const events: Record<string, unknown>[] = [];
+  const sse = await openSse(`${base}/api/whatsapp/events/stream?types=message.received`, bearer(user.token), (m) => events.push(JSON.parse(m.data).data));
+  sim.sendFromPhone(bo.number, device.number, 'LID again', { addressing: 'lid', withAlt: false });
+  const again = await until(() => events.find((e) => e.text === 'LID again'), 'the second LID message');
+  assert.equal(again.from, `${bo.number}@s.whatsapp.net`, "Baileys' own map names the number");
+  assert.equal(again.fromLid, `${bo.lid}@lid`);
+  sse.abort();
+});
+
+test('profile pictures and business profiles come from the session', { timeout: 60_000 }, async () => {
+  const shop = sim.createPhone('6281400000103');
+  shop.pictureUrl = 'https://pps.example/shop.jpg';
+  shop.business = { description: 'Fresh bread daily', category: 'Bakery', email: 'hi@bakery.example', website: 'https://bakery.example' };
+  const picture = await get(`/api/whatsapp/devices/${device.id}/profile/${shop.number}@s.whatsapp.net`);
+  assert.equal(picture.statusCode, 200, picture.body);
+  assert.deepEqual(picture.json().data, { jid: `${shop.number}@s.whatsapp.net`, profilePictureUrl: 'https://pps.example/shop.jpg' });
+  const preview = await get(`/api/whatsapp/devices/${device.id}/profile/+${shop.number}?type=preview`);
+  assert.match(preview.json().data.profilePictureUrl, /preview=1$/);
+  const plain = sim.createPhone('6281400000104');
+  assert.equal((await get(`/api/whatsapp/devices/${device.id}/profile/${plain.number}`)).json().data.profilePictureUrl, null);
+
+  const business = await get(`/api/whatsapp/devices/${device.id}/business/${shop.number}`);
+  assert.equal(business.statusCode, 200, business.body);
+  assert.deepEqual(business.json().data, {
+    jid: `${shop.number}@s.whatsapp.net`,
+    isBusiness: true,
+    description: 'Fresh bread daily',
+    category: 'Bakery',
+    email: 'hi@bakery.example',
+    website: ['https://bakery.example'],
+    address: null,
+  });
+  assert.equal((await get(`/api/whatsapp/devices/${device.id}/business/${plain.number}`)).json().data.isBusiness, false);
+  assert.equal((await get(`/api/whatsapp/devices/${device.id}/business/not-a-number`)).json().code, 'INVALID_PHONE_NUMBER');
+});
+
+test("a contact's presence: answered on subscribing, then every change as an event and on the contact", { timeout: 60_000 }, async () => {
+  const cy = sim.createPhone('6281400000105');
+  cy.pushName = 'Cy';
+  sim.sendFromPhone(cy.number, device.number, 'Cy here');
+  await until(async () => (await contacts()).find((c) => c.whatsappName === 'Cy'), 'Cy as a contact');
+  sim.presence.set(cy, 'available');
+  const now = await get(`/api/whatsapp/devices/${device.id}/presence/${cy.number}`);
+  assert.equal(now.statusCode, 200, now.body);
+  assert.deepEqual(now.json().data, { jid: `${cy.number}@s.whatsapp.net`, presence: 'available', lastSeen: null });
+
+  const updates: Record<string, unknown>[] = [];
+  const sse = await openSse(`${base}/api/whatsapp/events/stream?types=contact.presence-updated`, bearer(user.token), (m) => updates.push(JSON.parse(m.data).data));
+  const { lastSeen } = sim.presence.set(cy, 'unavailable');
+  const offline = await until(() => updates.find((u) => u.presence === 'unavailable'), 'Cy offline on SSE');
+  assert.deepEqual(offline, { jid: `${cy.number}@s.whatsapp.net`, presence: 'unavailable', lastSeen });
+  const contact = await until(async () => (await contacts()).find((c) => c.whatsappName === 'Cy' && c.presence === 'unavailable'), 'offline on the contact');
+  assert.equal(contact.lastSeen, new Date(lastSeen! * 1000).toISOString());
+  sse.abort();
+});
+
+test('our own presence: online once WhatsApp has told the session our name; typing shows in one chat', { timeout: 60_000 }, async () => {
+  const url = `/api/whatsapp/devices/${device.id}/presence`;
+  const early = await post(url, { presence: 'available' });
+  assert.equal(early.statusCode, 409, early.body);
+  assert.equal(early.json().code, 'ACCOUNT_NAME_UNKNOWN');
+
+  // A message sent from the account's own phone carries its push name to its companions.
+  const me = sim.phones.get(device.number)!;
+  me.pushName = 'Desk';
+  const friend = sim.createPhone('6281400000106');
+  sim.sendFromPhone(me.number, friend.number, 'Sent from the phone');
+  await until(async () => ((await post(url, { presence: 'available' })).statusCode === 200 ? true : undefined), 'online accepted');
+  await until(() => (me.presence.state === 'available' ? true : undefined), 'the account online at the simulator');
+
+  assert.equal((await post(url, { presence: 'composing' })).json().code, 'VALIDATION_ERROR', 'typing needs a chat');
+  const typing = await post(url, { presence: 'composing', jid: friend.number });
+  assert.deepEqual(typing.json().data, { presence: 'composing', jid: `${friend.number}@s.whatsapp.net` });
+  await until(() => sim.presence.chatStatesOf(friend).find((s) => s.state === 'composing' && s.from === me.jid), 'composing at the friend');
+});
+
+test('sync looks people up again and reads groups, learning who is who', { timeout: 60_000 }, async () => {
+  const dee = sim.createPhone('6281400000107');
+  const eve = sim.createPhone('6281400000108');
+  sim.createGroup('Bakers', [dee.number, device.number, eve.number]);
+  const res = await post(`/api/whatsapp/devices/${device.id}/sync`, { includeContacts: true, includeChats: true, includeGroups: true });
+  assert.equal(res.statusCode, 200, res.body);
+  const { contacts: looked, groups, identified } = res.json().data;
+  assert.equal(groups, 1);
+  assert.ok(looked >= 3, `contacts looked up: ${looked}`);
+  assert.ok(identified >= 3 + looked, `identified: ${identified}`);
+  const only = await post(`/api/whatsapp/devices/${device.id}/sync`, { includeContacts: false, includeGroups: false });
+  assert.deepEqual(only.json().data, { contacts: null, groups: null, identified: 0 });
+});
+
+test('a device no worker holds answers 409 at once; other users see 404', { timeout: 60_000 }, async () => {
+  const offline = await post('/api/whatsapp/devices', { alias: 'offline' });
+  const id = offline.json().device.id;
+  await post(`/api/whatsapp/devices/${id}/logout`, {});
+  const res = await get(`/api/whatsapp/devices/${id}/presence/6281400000101`);
+  assert.equal(res.statusCode, 409);
+  assert.equal(res.json().code, 'DEVICE_NOT_CONNECTED');
+  const stranger = await createUser(platform, 'stranger');
+  const theirs = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}/contacts`, headers: bearer(stranger.token) });
+  assert.equal(theirs.statusCode, 404);
+});
