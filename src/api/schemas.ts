@@ -24,6 +24,8 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorRespon
 
 export const IsoDate = Type.String({ format: 'date-time' });
 
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 export const PageQuery = Type.Object({

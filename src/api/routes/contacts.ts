@@ -4,12 +4,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { listContacts, type ContactFilter } from '../../contacts/contact-views.ts';
 import { findDevice, resolveUser } from '../../devices/devices.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, IsoDate, ok } from '../schemas.ts';
+import { errors, IdParams, IsoDate, Nullable, ok } from '../schemas.ts';
 
 // Seed 004's contacts, from the contacts read model: the people each session has heard of (senders and their push
 // names, the phone's address book when WhatsApp sends it, lookups and group members that tie a LID to a number).
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const ContactView = Type.Object({
   deviceId: Type.Integer(),
   jid: Type.String({ description: 'By phone number when known, else the LID' }),

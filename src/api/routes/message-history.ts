@@ -5,12 +5,11 @@ import { AppError } from '../../domain/errors.ts';
 import { parseRecipient } from '../../domain/recipients.ts';
 import { chatHistory, chatsOf, messageLogs, sendingStats, type MessageRow, type Page } from '../../messages/message-views.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IsoDate, ok } from '../schemas.ts';
+import { errors, IsoDate, Nullable, ok } from '../schemas.ts';
 
 // Reading messages back (seed 004): a chat's history, a user's message logs, sending statistics — all from the
 // messages read model, newest first, with cursor pagination.
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const MessageView = Type.Object({
   messageId: Type.String(),
   deviceId: Nullable(Type.Integer()),

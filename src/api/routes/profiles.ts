@@ -5,13 +5,12 @@ import { AppError } from '../../domain/errors.ts';
 import { parseRecipient, type Recipient } from '../../domain/recipients.ts';
 import type { SessionQuestions } from '../../workers/sessions/session-requests.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, ok } from '../schemas.ts';
+import { errors, IdParams, Nullable, ok } from '../schemas.ts';
 
 // Seed 004's profile reads and presence, asked of the session (the worker holding it): a person's profile
 // picture and business profile, their presence (subscribing to it: later changes arrive as
 // `contact.presence-updated` events), our own presence, and a sync that looks the device's people up again.
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const JidParams = Type.Object({
   id: Type.Integer({ minimum: 1 }),
   jid: Type.String({ minLength: 1, maxLength: 128, description: 'A phone number, a JID or a LID' }),
