@@ -12,7 +12,15 @@ export function standardKey(secret: string): Buffer {
   return secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret, 'utf8');
 }
 
-export function signatureHeaders(body: string, secrets: readonly string[], webhookId: string, timestampSeconds: number): Record<string, string> {
+export interface SignatureHeaders extends Record<string, string> {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+  'x-webhook-signature': string;
+  'x-hub-signature-256': string;
+}
+
+export function signatureHeaders(body: string, secrets: readonly string[], webhookId: string, timestampSeconds: number): SignatureHeaders {
   const [current] = secrets;
   if (!current) throw new Error('an endpoint always has a secret');
   const signed = `${webhookId}.${timestampSeconds}.${body}`;
