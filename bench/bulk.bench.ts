@@ -42,7 +42,7 @@ export default async function bulk(): Promise<Row[]> {
       );
       baselineMs.push(performance.now() - start);
     }
-    const p50 = (samples: number[]) => percentile(samples, 50);
+    const p50 = (samples: number[]) => percentile(samples, 0.5);
     return [
       {
         name: 'bulk campaign (10,000 recipients)',
