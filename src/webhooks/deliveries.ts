@@ -5,8 +5,8 @@ import { decodeCursor, encodeCursor } from '../db/keyset-cursor.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf } from '../domain/events.ts';
 import { newReplayId } from '../domain/webhooks.ts';
-import { appendToStream, sqlOf, type Row } from '../events/event-store.ts';
-import type { DeliveryJobData } from '../workers/webhooks/deliver.ts';
+import { appendToStream, readEventAt, sqlOf, type Row } from '../events/event-store.ts';
+import { jobEventOf, type DeliveryJobData } from '../workers/webhooks/deliver.ts';
 import type { ReplayJobData } from '../workers/webhooks/dispatcher.ts';
 
 // Webhook deliveries as the API shows them (from the webhook-deliveries projection), and the requests that send
@@ -89,13 +89,15 @@ export async function redeliver(em: EntityManager, queue: Queue, endpoint: Webho
   if (delivery.status === 'retrying' || delivery.status === 'redelivering') {
     throw new AppError('VALIDATION_ERROR', `Delivery ${delivery.id} is still being tried (${delivery.status})`);
   }
+  const event = await readEventAt(em, delivery.eventPosition);
+  if (!event) throw new AppError('DELIVERY_NOT_FOUND', `The event of delivery ${delivery.id} is no longer in the log`);
   const { nextVersion } = await appendToStream(
     em,
     streamOf.webhookDelivery(delivery.id),
     [{ event: { type: 'webhook.redelivery-requested', data: { deliveryId: delivery.id, endpointId: endpoint.id } } }],
     { expectedVersion: 'any', metadata: { tenantId: endpoint.user.id } },
   );
-  const data: DeliveryJobData = { deliveryId: delivery.id, endpointId: endpoint.id, eventPosition: delivery.eventPosition };
+  const data: DeliveryJobData = { deliveryId: delivery.id, endpointId: endpoint.id, eventPosition: delivery.eventPosition, event: jobEventOf(event) };
   await queue.add('deliver', data, { jobId: `${delivery.id}-r${nextVersion}` });
 }
 

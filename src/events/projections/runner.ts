@@ -7,6 +7,9 @@ import { handlesType, type Projection } from './projection.ts';
 const BATCH = 500;
 // Catches what a lost notification would have announced.
 const POLL_MS = 1000;
+// A notification is followed by others when appends come in quick succession: waiting this long before reading
+// lets one batch take them together (each batch costs every projection a transaction of its own).
+const COALESCE_MS = 5;
 
 // One batch for one projection, in one transaction: read the feed after the checkpoint, apply what the
 // projection handles, move the checkpoint. A transaction-scoped advisory lock keeps other processes off the
@@ -60,8 +63,10 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
   const loops = projections.map((projection) => {
     let wake: (() => void) | undefined;
     let pending = true;
+    let woken = false;
     const unsubscribe = notifier.subscribe(() => {
       pending = true;
+      woken = true;
       wake?.();
     });
     const loop = (async () => {
@@ -69,6 +74,8 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
         if (pending) {
           pending = false;
           try {
+            if (woken) await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+            woken = false;
             if ((await runBatch(orm, projection)) === BATCH) pending = true;
           } catch (err) {
             logger.error({ err, projection: projection.name }, 'projection batch failed; retrying');

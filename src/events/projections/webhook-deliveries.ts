@@ -13,6 +13,8 @@ export const webhookDeliveriesProjection: Projection = {
   handles: ['webhook.attempted', 'webhook.delivery-abandoned', 'webhook.redelivery-requested'],
 
   async apply(sql, events) {
+    // Attempt rows are independent of each other: one statement for the batch.
+    const attempts: Record<string, unknown>[] = [];
     for (const event of events) {
       const at = event.recordedAt.toISOString();
       const tenantId = event.metadata.tenantId ?? 0;
@@ -41,11 +43,16 @@ export const webhookDeliveriesProjection: Projection = {
             at,
           ],
         );
-        await sql(
-          `insert into webhook_attempts (delivery_id, number, at, outcome, status_code, latency_ms, response_snippet, error)
-           values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
-          [a.deliveryId, a.attempt, at, a.outcome, a.statusCode ?? null, a.latencyMs, a.responseSnippet ?? null, a.error ?? null],
-        );
+        attempts.push({
+          delivery_id: a.deliveryId,
+          number: a.attempt,
+          at,
+          outcome: a.outcome,
+          status_code: a.statusCode ?? null,
+          latency_ms: a.latencyMs,
+          response_snippet: a.responseSnippet ?? null,
+          error: a.error ?? null,
+        });
       } else if (event.type === 'webhook.delivery-abandoned') {
         const a = event.data as unknown as Abandoned;
         await sql(
@@ -56,6 +63,15 @@ export const webhookDeliveriesProjection: Projection = {
       } else {
         await sql(`update webhook_deliveries set status = 'redelivering', next_attempt_at = null where id = ?`, [String(event.data.deliveryId)]);
       }
+    }
+    if (attempts.length) {
+      await sql(
+        `insert into webhook_attempts (delivery_id, number, at, outcome, status_code, latency_ms, response_snippet, error)
+         select * from jsonb_to_recordset(?::jsonb) as r(delivery_id text, number int, at timestamptz, outcome text, status_code int,
+                                                       latency_ms int, response_snippet text, error text)
+         on conflict do nothing`,
+        [JSON.stringify(attempts)],
+      );
     }
   },
 

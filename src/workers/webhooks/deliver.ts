@@ -8,7 +8,7 @@ import { WebhookEndpointSchema, type WebhookEndpoint } from '../../db/entities/w
 import { streamOf, type EventPayloads } from '../../domain/events.ts';
 import { attemptsAllowed, parseRetryAfter, publicNameOf, retryDelayMs } from '../../domain/webhooks.ts';
 import { eventIdOf } from '../../events/event-ids.ts';
-import { appendToStream, readEventAt, readStream, type RecordedEvent } from '../../events/event-store.ts';
+import { appendToStream, readStream, type RecordedEvent } from '../../events/event-store.ts';
 import { disableEndpoint, liveSecrets } from '../../webhooks/endpoints.ts';
 import { seed003Payload, standardPayload, type PayloadDevice } from '../../webhooks/payloads.ts';
 import type { PostOutcome, WebhookPoster } from '../../webhooks/post.ts';
@@ -24,7 +24,11 @@ export interface DeliveryJobData {
   deliveryId: string;
   endpointId: string;
   eventPosition: number;
+  // The event as the log holds it (its time as ISO 8601), so the job needs no read of the log to build the body.
+  event: Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
 }
+
+export const jobEventOf = (event: RecordedEvent): DeliveryJobData['event'] => ({ ...event, recordedAt: event.recordedAt.toISOString() });
 
 export interface DeliveryDeps {
   orm: Orm;
@@ -61,30 +65,61 @@ function standing(history: RecordedEvent[]) {
   return { attempts, round, ended };
 }
 
-async function payloadDevice(em: EntityManager, deviceId: number | undefined): Promise<PayloadDevice | undefined> {
-  if (deviceId === undefined) return undefined;
-  const device = await em.findOne(DeviceSchema, { id: deviceId });
+// Devices change rarely and every delivery of their events needs them: each process keeps them for a moment (a
+// payload may show metadata a second or two old). Endpoints are read every time: a disable, a URL change or a
+// rotated secret applies to the very next request.
+const DEVICE_CACHE_MS = 2000;
+
+class ShortCache<K, V> {
+  readonly #entries = new Map<K, { value: V; until: number }>();
+  async get(key: K, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const hit = this.#entries.get(key);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = await load();
+    if (value === undefined) this.#entries.delete(key);
+    else this.#entries.set(key, { value, until: Date.now() + DEVICE_CACHE_MS });
+    return value;
+  }
+}
+
+// Opening sealed secrets on every request is wasted work: they are kept by their sealed form (a rotation changes it).
+class OpenedSecrets {
+  readonly #opened = new Map<string, string[]>();
+  of(endpoint: WebhookEndpoint, key: Buffer, now: Date): string[] {
+    const live = endpoint.previousSecretUntil && endpoint.previousSecretUntil > now;
+    const sealed = `${endpoint.secret}|${live ? endpoint.previousSecret : ''}`;
+    let secrets = this.#opened.get(sealed);
+    if (!secrets) {
+      if (this.#opened.size >= 10_000) this.#opened.clear();
+      secrets = liveSecrets(endpoint, key, now);
+      this.#opened.set(sealed, secrets);
+    }
+    return secrets;
+  }
+}
+
+async function payloadDevice(em: EntityManager, deviceId: number): Promise<PayloadDevice | undefined> {
+  const device = await em.findOne(DeviceSchema, { id: deviceId }, { fields: ['id', 'sessionId', 'alias', 'phoneNumber', 'metadata'] });
   return device ? { id: device.id, sessionId: device.sessionId, alias: device.alias, phoneNumber: device.phoneNumber ?? null, metadata: device.metadata } : undefined;
 }
 
-export async function bodyFor(em: EntityManager, endpoint: Pick<WebhookEndpoint, 'format'>, event: RecordedEvent): Promise<string | undefined> {
-  const device = await payloadDevice(em, event.metadata.deviceId);
-  const payload = endpoint.format === 'seed003' ? seed003Payload(event, device) : await standardPayload(event, device);
-  return payload && JSON.stringify(payload);
+async function payloadOf(endpoint: WebhookEndpoint, event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown> | undefined> {
+  return endpoint.format === 'seed003' ? seed003Payload(event, device) : standardPayload(event, device);
 }
 
 export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock }: DeliveryDeps) {
+  const devices = new ShortCache<number, PayloadDevice>();
+  const opened = new OpenedSecrets();
   return async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
     const { deliveryId, endpointId, eventPosition } = job.data;
+    const event: RecordedEvent = { ...job.data.event, recordedAt: new Date(job.data.event.recordedAt) };
     const em = orm.em.fork() as EntityManager;
-    const event = await readEventAt(em, eventPosition);
-    if (!event) throw new Error(`event at position ${eventPosition} not found`);
     const stream = streamOf.webhookDelivery(deliveryId);
     const history = await readStream(em, stream);
     const { attempts, round, ended } = standing(history);
     if (ended) return;
 
-    const endpoint = await em.findOne(WebhookEndpointSchema, { id: endpointId }, { populate: ['user', 'device'] });
+    const endpoint = await em.findOne(WebhookEndpointSchema, { id: endpointId });
     const facts = { deliveryId, endpointId, eventId: event.eventId, eventPosition, eventType: event.type };
     const metadata = { tenantId: event.metadata.tenantId!, ...(event.metadata.deviceId !== undefined ? { deviceId: event.metadata.deviceId } : {}) };
     if (!endpoint?.enabled) {
@@ -104,12 +139,15 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
     const attempt = attempts + 1;
     let outcome: PostOutcome;
     try {
-      const body = await bodyFor(em, endpoint, event);
-      if (body === undefined) return;
+      const deviceId = event.metadata.deviceId;
+      const device = deviceId === undefined ? undefined : await devices.get(deviceId, () => payloadDevice(em, deviceId));
+      const payload = await payloadOf(endpoint, event, device);
+      if (payload === undefined) return;
+      const body = JSON.stringify(payload);
       const now = clock();
       const headers = {
         ...endpoint.headers,
-        ...signatureHeaders(body, liveSecrets(endpoint, encryptionKey, now), event.eventId, Math.floor(now.getTime() / 1000)),
+        ...signatureHeaders(body, opened.of(endpoint, encryptionKey, now), event.eventId, Math.floor(now.getTime() / 1000)),
         'x-webhook-event': publicNameOf(event.type),
         'x-webhook-delivery': deliveryId,
         'x-webhook-attempt': String(attempt),
@@ -153,14 +191,11 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
 async function recordHealth(em: EntityManager, endpoint: WebhookEndpoint, delivered: boolean, gone: boolean, now: Date, disableAfterMs: number): Promise<void> {
   if (delivered) {
     if (endpoint.failingSince) await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id }, { failingSince: null });
-    return;
-  }
-  if (gone) return disableEndpoint(em, endpoint, 'the receiver answered 410 Gone', now);
-  if (!endpoint.failingSince) {
+  } else if (gone) {
+    await disableEndpoint(em, endpoint, 'the receiver answered 410 Gone', now);
+  } else if (!endpoint.failingSince) {
     await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id, failingSince: null }, { failingSince: now });
-    return;
-  }
-  if (now.getTime() - endpoint.failingSince.getTime() >= disableAfterMs) {
+  } else if (now.getTime() - endpoint.failingSince.getTime() >= disableAfterMs) {
     await disableEndpoint(em, endpoint, `failing since ${endpoint.failingSince.toISOString()} without a success`, now);
   }
 }

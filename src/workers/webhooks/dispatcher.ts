@@ -3,7 +3,7 @@ import type { Orm } from '../../db/orm.ts';
 import { deliveryIdOf, wantsEvent, type EndpointScope } from '../../domain/webhooks.ts';
 import { readTimeRange, type RecordedEvent, type Sql } from '../../events/event-store.ts';
 import type { Projection } from '../../events/projections/projection.ts';
-import type { DeliveryJobData } from './deliver.ts';
+import { jobEventOf, type DeliveryJobData } from './deliver.ts';
 
 // Follows the event log from its checkpoint (with the projection runner, so it resumes where it stopped after a
 // crash) and puts one job per (event, matching endpoint) on the webhooks queue. The job id is the delivery id, a
@@ -28,7 +28,7 @@ async function enabledEndpoints(sql: Sql): Promise<LiveEndpoint[]> {
 
 const deliveryJob = (endpointId: string, event: RecordedEvent, replayId?: string) => {
   const deliveryId = deliveryIdOf(endpointId, event.eventId, replayId);
-  const data: DeliveryJobData = { deliveryId, endpointId, eventPosition: event.position };
+  const data: DeliveryJobData = { deliveryId, endpointId, eventPosition: event.position, event: jobEventOf(event) };
   return { name: 'deliver' as const, data, opts: { jobId: deliveryId } };
 };
 
