@@ -123,15 +123,16 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
     endpoint.disabledAt = input.enabled ? null : ctx.clock();
   }
   endpoint.updatedAt = ctx.clock();
-  await ctx.em.flush();
-  if (input.enabled === true && wasDisabledAt) {
-    await appendToStream(ctx.em, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-enabled', data: { endpointId: endpoint.id } } }], {
+  const reenabled = input.enabled === true && wasDisabledAt !== undefined;
+  // The change and its event commit together.
+  await ctx.em.transactional(async (tx) => {
+    if (!reenabled) return;
+    await appendToStream(tx as EntityManager, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-enabled', data: { endpointId: endpoint.id } } }], {
       expectedVersion: 'any',
       metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
     });
-    return { disabledAt: wasDisabledAt };
-  }
-  return {};
+  });
+  return reenabled ? { disabledAt: wasDisabledAt } : {};
 }
 
 // The new secret signs from now on; the old one signs beside it until the grace period ends.
@@ -149,17 +150,20 @@ export async function rotateSecret(ctx: WebhookContext, endpoint: WebhookEndpoin
   return secret;
 }
 
-// Disabled by the platform (410 Gone, or failing for too long), with the reason on the endpoint and in the log.
+// Disabled by the platform (410 Gone, or failing for too long), with the reason on the endpoint and, in the same
+// transaction, in the log.
 export async function disableEndpoint(em: EntityManager, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<void> {
-  const updated = await em.nativeUpdate(
-    WebhookEndpointSchema,
-    { id: endpoint.id, enabled: true },
-    { enabled: false, disabledReason: reason, disabledAt: now, updatedAt: now },
-  );
-  if (!updated) return;
-  await appendToStream(em, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-disabled', data: { endpointId: endpoint.id, reason } } }], {
-    expectedVersion: 'any',
-    metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
+  await em.transactional(async (tx) => {
+    const updated = await tx.nativeUpdate(
+      WebhookEndpointSchema,
+      { id: endpoint.id, enabled: true },
+      { enabled: false, disabledReason: reason, disabledAt: now, updatedAt: now },
+    );
+    if (!updated) return;
+    await appendToStream(tx as EntityManager, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-disabled', data: { endpointId: endpoint.id, reason } } }], {
+      expectedVersion: 'any',
+      metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
+    });
   });
 }
 

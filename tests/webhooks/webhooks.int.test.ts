@@ -70,7 +70,15 @@ const received = (text: string): DomainEvent => ({
 async function deliveries(webhookId: string, query = '') {
   const res = await api('GET', `/api/whatsapp/webhooks/${webhookId}/deliveries${query}`);
   assert.equal(res.statusCode, 200, res.body);
-  return res.json().data as { id: string; eventId: string; status: string; attempts: number; attemptLog: { number: number; statusCode: number | null; outcome: string }[] }[];
+  return res.json().data as {
+    id: string;
+    eventId: string;
+    status: string;
+    attempts: number;
+    lastAttemptAt: string | null;
+    nextAttemptAt: string | null;
+    attemptLog: { number: number; statusCode: number | null; outcome: string }[];
+  }[];
 }
 
 test('a delivery is signed both ways, in seed 004’s envelope with the device metadata, and carries no secret', async () => {
@@ -150,6 +158,34 @@ test('a receiver down for the whole schedule: a dead letter; redeliver and repla
   const ok = hook.requests.filter((r, i) => i >= 3);
   assert.ok(ok.length >= 2);
   assert.ok(ok.every((r) => r.headers['webhook-id'] === eventId), 'every copy carries the event id');
+});
+
+test('Retry-After is honoured: the next attempt is due when the receiver asked, not on the schedule', async () => {
+  const hook = await receiver(answerWith(429, { 'retry-after': '3600' }));
+  const { id } = await endpoint({ url: hook.url, events: ['message'] });
+  await emit(received('later please'));
+  const [delivery] = await until(async () => {
+    const list = await deliveries(id);
+    return list[0]?.status === 'retrying' ? list : undefined;
+  }, 'the first attempt recorded');
+  const wait = Date.parse(delivery!.nextAttemptAt!) - Date.parse(delivery!.lastAttemptAt!);
+  assert.ok(Math.abs(wait - 3_600_000) < 5000, `next attempt in ${wait} ms`);
+  assert.equal(delivery!.attemptLog[0]!.statusCode, 429);
+});
+
+test('qr and connection events in seed 004’s shapes', async () => {
+  const hook = await receiver();
+  await endpoint({ url: hook.url, events: ['qr', 'connection'] });
+  await emit({ type: 'device.qr-issued', data: { qr: '2@abc,def,ghi' } });
+  await emit({ type: 'device.connected', data: { phoneNumber: '+6281200000009', name: 'Toko Ana' } });
+  await until(() => (hook.requests.length === 2 ? true : undefined), 'both events');
+  // Deliveries of different events may arrive in any order.
+  const [connection, qr] = hook.requests.map((r) => JSON.parse(r.body)).sort((a, b) => a.event.localeCompare(b.event));
+  assert.equal(qr.event, 'qr');
+  assert.match(qr.data.qrCode, /^data:image\/png;base64,/);
+  assert.equal(qr.data.qr, '2@abc,def,ghi');
+  assert.equal(connection.event, 'connection');
+  assert.deepEqual(connection.data, { status: 'connected', phoneNumber: '+6281200000009', device: 'Toko Ana' });
 });
 
 test('a slow receiver does not delay a fast one: the fast gets everything while the slow holds its slots', async () => {
