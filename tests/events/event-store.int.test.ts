@@ -31,6 +31,8 @@ test('8 concurrent appenders × 500 events: a reader following the feed sees eve
   });
 
   const seen: RecordedEvent[] = [];
+  // Which read returned each event, and from which cursor: if one is ever seen twice, the failure says how.
+  const reads: string[] = [];
   let cursor: Checkpoint = START;
   let mineSeen = 0;
   const deadline = Date.now() + 120_000;
@@ -46,6 +48,8 @@ test('8 concurrent appenders × 500 events: a reader following the feed sees eve
         continue;
       }
       seen.push(...batch);
+      const read = `a read after (${cursor.transactionId}, ${cursor.position})`;
+      reads.push(...batch.map(() => read));
       mineSeen += batch.filter((e) => e.streamId.startsWith(`race-${run}-`)).length;
       cursor = { transactionId: batch.at(-1)!.transactionId, position: batch.at(-1)!.position };
     }
@@ -55,7 +59,13 @@ test('8 concurrent appenders × 500 events: a reader following the feed sees eve
 
   const mine = seen.filter((e) => e.streamId.startsWith(`race-${run}-`));
   assert.equal(mine.length, WRITERS * PER_WRITER, 'every event was read');
-  assert.equal(new Set(mine.map((e) => e.eventId)).size, mine.length, 'none twice');
+  const firstIndex = new Map<string, number>();
+  const twice = seen.flatMap((e, i) => {
+    const first = firstIndex.get(e.eventId);
+    if (first === undefined) firstIndex.set(e.eventId, i);
+    return first === undefined ? [] : [`${e.eventId} (tx ${e.transactionId}, position ${e.position}): ${reads[first]} and ${reads[i]}`];
+  });
+  assert.deepEqual(twice, [], 'none twice');
   for (let i = 1; i < seen.length; i++) {
     const [a, b] = [seen[i - 1]!, seen[i]!];
     const ordered = BigInt(a.transactionId) < BigInt(b.transactionId) || (a.transactionId === b.transactionId && a.position < b.position);
