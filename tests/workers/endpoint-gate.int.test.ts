@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { EndpointGate } from '../../src/workers/webhooks/endpoint-gate.ts';
+import { createTestResources, REDIS_URL } from '../helpers/resources.ts';
+import { until } from '../helpers/wait.ts';
+
+// The per-endpoint limits on a real Redis: slots in flight, starts per second, and slots of a dead holder.
+const resources = createTestResources();
+const redis = new Redis(REDIS_URL);
+after(async () => {
+  redis.disconnect();
+  await resources.cleanup();
+});
+
+test('at most `concurrency` in flight per endpoint; a released slot is free again; endpoints are apart', async () => {
+  const gate = new EndpointGate(redis, resources.redisPrefix, 60_000);
+  const first = await gate.acquire('whe_a', 2, null);
+  const second = await gate.acquire('whe_a', 2, null);
+  assert.ok(first && second);
+  assert.equal(await gate.acquire('whe_a', 2, null), undefined, 'full');
+  assert.ok(await gate.acquire('whe_b', 2, null), 'another endpoint has its own slots');
+  await first();
+  assert.ok(await gate.acquire('whe_a', 2, null), 'free again after a release');
+});
+
+test('at most `perSecond` starts within one second', async () => {
+  const gate = new EndpointGate(redis, resources.redisPrefix, 60_000);
+  // Three starts inside one second (tried again should the second turn meanwhile).
+  for (let tries = 0; ; tries++) {
+    const endpoint = `whe_rate_${tries}`;
+    const second = Math.floor(Date.now() / 1000);
+    const granted = [];
+    for (let i = 0; i < 3; i++) {
+      const release = await gate.acquire(endpoint, 10, 2);
+      granted.push(Boolean(release));
+      await release?.();
+    }
+    if (Math.floor(Date.now() / 1000) !== second) continue;
+    assert.deepEqual(granted, [true, true, false]);
+    break;
+  }
+});
+
+test('a slot whose holder died (never released) frees itself when its lease runs out', async () => {
+  const gate = new EndpointGate(redis, resources.redisPrefix, 300);
+  assert.ok(await gate.acquire('whe_dead', 1, null));
+  assert.equal(await gate.acquire('whe_dead', 1, null), undefined);
+  await until(async () => ((await gate.acquire('whe_dead', 1, null)) ? true : undefined), 'the lease ran out');
+});
