@@ -56,9 +56,7 @@ export function liveSecrets(endpoint: WebhookEndpoint, key: Buffer, now: Date): 
 
 export async function findEndpoint(em: EntityManager, principal: Principal, id: string): Promise<WebhookEndpoint> {
   const endpoint = await em.findOne(WebhookEndpointSchema, { id }, { populate: ['user', 'device'] });
-  const visible = endpoint && (principal.role === 'admin' || endpoint.user.id === principal.userId);
-  const sameDevice = principal.deviceId === undefined || endpoint?.device?.id === principal.deviceId;
-  if (!visible || !sameDevice) throw new AppError('WEBHOOK_NOT_FOUND', `Webhook ${id} not found`);
+  if (!endpoint || (principal.role !== 'admin' && endpoint.user.id !== principal.userId)) throw new AppError('WEBHOOK_NOT_FOUND', `Webhook ${id} not found`);
   return endpoint;
 }
 
