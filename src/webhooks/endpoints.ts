@@ -55,7 +55,7 @@ export function liveSecrets(endpoint: WebhookEndpoint, key: Buffer, now: Date): 
 }
 
 export async function findEndpoint(em: EntityManager, principal: Principal, id: string): Promise<WebhookEndpoint> {
-  const endpoint = await em.findOne(WebhookEndpointSchema, { id }, { populate: ['user', 'device'] });
+  const endpoint = await em.findOne(WebhookEndpointSchema, { id });
   if (!endpoint || (principal.role !== 'admin' && endpoint.user.id !== principal.userId)) throw new AppError('WEBHOOK_NOT_FOUND', `Webhook ${id} not found`);
   return endpoint;
 }
@@ -167,7 +167,7 @@ export async function disableEndpoint(em: EntityManager, endpoint: WebhookEndpoi
 
 // Seed 004's per-device settings and seed 003's `webhook_url` are each one endpoint of the device's, of their kind.
 export async function deviceEndpoint(em: EntityManager, device: Device, kind: 'device-settings' | 'session'): Promise<WebhookEndpoint | null> {
-  return em.findOne(WebhookEndpointSchema, { device: device.id, kind }, { populate: ['user', 'device'] });
+  return em.findOne(WebhookEndpointSchema, { device: device.id, kind });
 }
 
 export function endpointView(endpoint: WebhookEndpoint) {

@@ -148,7 +148,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   app.get('/api/whatsapp/webhooks', {
     schema: { tags, summary: 'Your webhook endpoints', response: { 200: ok(Type.Array(EndpointView)), ...errors(401, 429) } },
     handler: async (request) => {
-      const endpoints = await request.em.find(WebhookEndpointSchema, { user: principalOf(request).userId }, { orderBy: { createdAt: 'asc' }, populate: ['user', 'device'] });
+      const endpoints = await request.em.find(WebhookEndpointSchema, { user: principalOf(request).userId }, { orderBy: { createdAt: 'asc' } });
       return { success: true, data: endpoints.map(endpointView) } as const;
     },
   });
