@@ -130,6 +130,7 @@ export async function appendToStream(
   if (!events.length) throw new Error('appendToStream needs at least one event');
   const ids = events.map((e) => e.eventId ?? randomUUID());
   const metadata = options.metadata ?? {};
+  if (options.expectedVersion === 'any') return appendAnyVersion(em, streamId, events, ids, metadata);
   return em.transactional(async (tx) => {
     const run = sqlOf(tx);
 
@@ -169,6 +170,45 @@ export async function appendToStream(
     );
     return { nextVersion: current + events.length, positions: inserted.map((r) => Number(r.global_position)) };
   });
+}
+
+// The common append (no expected version: receipts, inbound messages, webhook attempts) as one statement, atomic by
+// itself: skip when one of the ids is already there, else claim the versions and insert. One round trip instead of a
+// transaction's five.
+async function appendAnyVersion(em: EntityManager, streamId: string, events: NewEvent[], ids: string[], metadata: EventMetadata): Promise<AppendResult> {
+  const candidates = events.map(({ event }, i) => ({ event_id: ids[i], idx: i, type: event.type, type_version: EVENT_VERSIONS[event.type], data: event.data }));
+  const rows = await boundSqlOf(em)(
+    `with candidate as (
+       select * from jsonb_to_recordset(?::jsonb) as r(event_id uuid, idx int, type text, type_version int, data jsonb)
+     ), existing as (
+       select global_position, stream_version from events where event_id in (select event_id from candidate)
+     ), claimed as (
+       insert into streams (stream_id, version) select ?::text, ?::int where not exists (select 1 from existing)
+       on conflict (stream_id) do update set version = streams.version + excluded.version, updated_at = now()
+       returning version
+     ), inserted as (
+       insert into events (event_id, stream_id, stream_version, type, type_version, data, metadata, tenant_id, device_id, session_id)
+       select c.event_id, ?::text, claimed.version - ?::int + c.idx + 1, c.type, c.type_version, c.data, ?::jsonb, ?::int, ?::int, ?::text
+         from candidate c cross join claimed order by c.idx
+       returning global_position, stream_version
+     )
+     select global_position, stream_version, pg_notify('${EVENTS_CHANNEL}', '') is null as notified from inserted
+     union all
+     select global_position, stream_version, false from existing
+     order by global_position`,
+    [
+      JSON.stringify(candidates),
+      streamId,
+      events.length,
+      streamId,
+      events.length,
+      JSON.stringify(metadata),
+      metadata.tenantId ?? null,
+      metadata.deviceId ?? null,
+      metadata.sessionId ?? null,
+    ],
+  );
+  return { nextVersion: Math.max(...rows.map((r) => Number(r.stream_version))), positions: rows.map((r) => Number(r.global_position)) };
 }
 
 // Appends one event to each of many streams at once (a campaign's messages): two statements in one transaction, so

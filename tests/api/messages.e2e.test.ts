@@ -192,7 +192,7 @@ test('a logged-out session fails its waiting messages at once, and sends to it a
   const stranded = (await send({ sessionId: gone.sessionId, phoneNumber: contact.number, message: 'Never sent' })).json().data.messageId;
   await until(async () => ((await statusOf(stranded)).status === 'queued' ? true : undefined), 'queued');
   // Let the read model have it (one queued a moment before a logout is left to the periodic sweep).
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await until(async () => ((await platform.app.orm.em.fork().getConnection().execute('select 1 from message_status where message_id = ?', [stranded])).length ? true : undefined), 'in the read model');
   assert.equal((await platform.request({ method: 'POST', url: `/api/whatsapp/devices/${gone.id}/logout`, headers: bearer(user.token) })).statusCode, 200);
   const failed = await until(async () => {
     const s = await statusOf(stranded);
