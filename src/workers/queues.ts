@@ -15,13 +15,14 @@ export type Queues = Record<QueueName, Queue>;
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   return {
     maintenance: new Queue('maintenance', { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 500 } }),
-    // Finished delivery jobs stay an hour, so a dispatcher batch that runs again after a crash finds their ids taken.
+    // Finished delivery jobs stay ten minutes (at most 10,000: each carries its event), so a dispatcher batch that
+    // runs again after a crash finds their ids taken.
     // Failed receivers are retried by the job itself (delayed, on the webhook schedule); BullMQ's own attempts are for
     // our infrastructure failing (PostgreSQL unreachable): 20 doublings from 1 s reach past a week.
     webhooks: new Queue('webhooks', {
       connection,
       prefix,
-      defaultJobOptions: { removeOnComplete: { age: 3600, count: 100_000 }, removeOnFail: { age: 7 * 86_400 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } },
+      defaultJobOptions: { removeOnComplete: { age: 600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } },
     }),
   };
 }
