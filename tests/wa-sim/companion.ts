@@ -9,7 +9,14 @@ export function statusOf(update: Partial<ConnectionState>): number | undefined {
 }
 
 export function startCompanion(url: string, auth: AuthenticationState, onUpdate: (update: Partial<ConnectionState>) => void): WASocket {
-  const socket = makeWASocket({ waWebSocketUrl: url, auth, logger: pino({ level: 'silent' }), markOnlineOnConnect: false });
+  // App-state MACs are checked (Baileys' default skips them), so a patch the simulator got wrong fails here.
+  const socket = makeWASocket({
+    waWebSocketUrl: url,
+    auth,
+    logger: pino({ level: 'silent' }),
+    markOnlineOnConnect: false,
+    appStateMacVerification: { patch: true, snapshot: true },
+  });
   socket.ev.on('creds.update', (update) => Object.assign(auth.creds, update));
   socket.ev.on('connection.update', onUpdate);
   return socket;

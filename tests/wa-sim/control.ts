@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressBookEntry } from './app-state.ts';
 import { PairingCodeError, type PairingCodeFailure } from './pairing-code.ts';
 import { RECEIPT_POLICIES, type ReceiptPolicyName } from './handset.ts';
 import type { BusinessProfile, Phone } from './phones.ts';
@@ -7,10 +8,14 @@ import { FAULT_KINDS, type FaultKind, type WhatsAppSimulator } from './server.ts
 // The simulator's control API, on the same port as `/ws/chat` (documented in the README): tests, benchmarks
 // and the offline demo drive the simulated phones through it.
 
-async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function bodyOf(req: IncomingMessage): Promise<unknown> {
   let text = '';
   for await (const chunk of req) text += chunk;
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return ((await bodyOf(req)) as Record<string, unknown> | undefined) ?? {};
 }
 
 function reply(res: ServerResponse, status: number, payload: unknown): void {
@@ -87,7 +92,7 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
     return reply(res, 202, { fault: kind });
   }
 
-  if ((match = /^\/control\/phones\/(\d+)\/(profile|presence)$/.exec(path))) {
+  if ((match = /^\/control\/phones\/(\d+)\/(profile|presence|contacts)$/.exec(path))) {
     const [, number, action] = match as unknown as [string, string, string];
     const phone = sim.phones.get(number);
     if (!phone) return reply(res, 404, { error: `no phone ${number}` });
@@ -102,6 +107,14 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
       return reply(res, 200, sim.presence.set(phone, presence));
     }
     if (route.startsWith('GET ') && action === 'presence') return reply(res, 200, { ...phone.presence, chatStates: sim.presence.chatStatesOf(phone) });
+    if (route.startsWith('PUT ') && action === 'contacts') {
+      const entries = await bodyOf(req);
+      const valid = Array.isArray(entries) && entries.every((e) => typeof e?.number === 'string' && /^\d{6,15}$/.test(e.number) && typeof e.name === 'string' && e.name.trim());
+      if (!valid) return reply(res, 400, { error: 'a list of {number (6 to 15 digits), name (not blank)}' });
+      await sim.appState.setAddressBook(phone, entries as AddressBookEntry[]);
+      return reply(res, 200, sim.appState.addressBook(phone));
+    }
+    if (route.startsWith('GET ') && action === 'contacts') return reply(res, 200, sim.appState.addressBook(phone));
   }
 
   if ((match = /^\/control\/phones\/(\d+)\/(send|inbox|sent|receipts)$/.exec(path))) {

@@ -1,4 +1,5 @@
 import { getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from '@whiskeysockets/baileys';
+import type { AppStateHub } from './app-state.ts';
 import { deviceKey, findEndpoint, type Endpoint } from './directory.ts';
 import { answerGroups } from './groups.ts';
 import { bundleNode } from './prekeys.ts';
@@ -43,7 +44,7 @@ const privacy: BinaryNode[] = [
   },
 ];
 
-export async function answerIq(net: Network, router: Router, requester: Endpoint, iq: BinaryNode): Promise<BinaryNode[] | undefined> {
+export async function answerIq(net: Network & { readonly appState: AppStateHub }, router: Router, requester: Endpoint, iq: BinaryNode): Promise<BinaryNode[] | undefined> {
   switch (iq.attrs.xmlns) {
     case 'encrypt':
       return answerEncrypt(net, router, requester, iq);
@@ -55,6 +56,8 @@ export async function answerIq(net: Network, router: Router, requester: Endpoint
       return iq.attrs.type === 'get' ? answerProfilePicture(net, iq) : undefined;
     case 'w:biz':
       return getBinaryNodeChild(iq, 'business_profile') ? answerBusinessProfile(net, iq) : undefined;
+    case 'w:sync:app:state':
+      return net.appState.answer(requester, iq);
     case 'privacy':
       return iq.attrs.type === 'get' && getBinaryNodeChild(iq, 'privacy') ? privacy : undefined;
     default:

@@ -28,6 +28,7 @@ export class Mailbox {
 }
 
 // What a stanza is acknowledged by: a `<receipt>` (or a nack `<ack class="message">`) with the message's id, an
-// `<ack class="receipt">` with the receipt's id and type.
+// `<ack class="receipt">` with the receipt's id and type, an `<ack class="notification">` with the notification's id.
 export const messageKey = (id: string) => `message:${id}`;
 export const receiptKey = (id: string, type?: string) => `receipt:${id}:${type ?? ''}`;
+export const notificationKey = (id: string) => `notification:${id}`;

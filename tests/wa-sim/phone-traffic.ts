@@ -86,24 +86,48 @@ export class PhoneTraffic {
       ...endpointsOf(this.#net, recipient).map((endpoint) => ({ endpoint, message })),
       ...(recipient !== phone ? endpointsOf(this.#net, phone).map((endpoint) => ({ endpoint, message: copy })) : []),
     ].filter(({ endpoint }) => endpoint.device !== 0);
-    for (const { endpoint, message: content } of companions) this.#seal(sender, endpoint, id, timestamp, content, recipient, { addressing, withAlt });
+    for (const { endpoint, message: content } of companions) void this.#seal(sender, endpoint, id, timestamp, content, { type: 'text' }, recipient, { addressing, withAlt });
     return id;
   }
 
-  #seal(sender: Endpoint, endpoint: Endpoint, id: string, timestamp: number, message: proto.IMessage, recipient: Phone, how: Required<PhoneSendOptions>): void {
+  // The phone tells one of its own companions something about the account itself (app-state keys): WhatsApp marks
+  // it `category="peer"`, and Baileys acts on such a message only when it comes from its own account. Settles once
+  // the message is in the companion's mailbox: true, or false when it could not be encrypted for it.
+  peer(phone: Phone, companion: Endpoint, message: proto.IMessage): Promise<boolean> {
+    const id = generateMessageIDV2(phone.jid);
+    return this.#seal({ phone, device: 0 }, companion, id, Math.floor(Date.now() / 1000), message, { type: 'protocol', category: 'peer' }, undefined, { addressing: 'pn', withAlt: true });
+  }
+
+  #seal(
+    sender: Endpoint,
+    endpoint: Endpoint,
+    id: string,
+    timestamp: number,
+    message: proto.IMessage,
+    kind: Record<string, string>,
+    recipient: Phone | undefined,
+    how: Required<PhoneSendOptions>,
+  ): Promise<boolean> {
     const { phone } = sender;
     const bundle = () => this.#net.prekeys.take(deviceKey(endpoint));
-    this.handset(phone)
+    return this.handset(phone)
       .signal.seal(jidOf(endpoint.phone, 'lid', endpoint.device), message, bundle)
       .then((sealed) => {
-        if (!sealed) return this.#net.log(`phone ${phone.number}: no keys for ${deviceKey(endpoint)}`);
+        if (!sealed) {
+          this.#net.log(`phone ${phone.number}: no keys for ${deviceKey(endpoint)}`);
+          return false;
+        }
         const own = endpoint.phone === phone ? recipient : undefined;
         const enc: BinaryNode = { tag: 'enc', attrs: { v: '2', type: sealed.type }, content: sealed.ciphertext };
         const addressed = addressedFrom(sender, 'sender', own);
         const alt = (a: Addressing) => `sender_${a === 'pn' ? 'lid' : 'pn'}`;
         const named = how.withAlt ? addressed : (a: Addressing) => Object.fromEntries(Object.entries(addressed(a)).filter(([k]) => k !== alt(a)));
-        this.#router.deliver(endpoint, sender, { tag: 'message', attrs: { id, t: String(timestamp), type: 'text' }, content: [enc] }, named, how.addressing);
+        this.#router.deliver(endpoint, sender, { tag: 'message', attrs: { id, t: String(timestamp), ...kind }, content: [enc] }, named, how.addressing);
+        return true;
       })
-      .catch((err) => this.#net.log(`phone ${phone.number} could not seal ${id}: ${String(err)}`));
+      .catch((err) => {
+        this.#net.log(`phone ${phone.number} could not seal ${id}: ${String(err)}`);
+        return false;
+      });
   }
 }

@@ -33,6 +33,13 @@ function signedPreKeyOf(node: BinaryNode | undefined): KeyBundle['signedPreKey']
 
 export class PreKeyStore {
   readonly #devices = new Map<string, Uploaded>();
+  // What a new companion told the server when it registered (its pairing payload): enough for a session without a
+  // one-time pre-key, so its phone can write to it before it has uploaded any.
+  readonly #registered = new Map<string, KeyBundle>();
+
+  register(device: string, bundle: Omit<KeyBundle, 'preKey'>): void {
+    this.#registered.set(device, bundle);
+  }
 
   // `<iq xmlns="encrypt" type="set">` with registration, identity, a list of keys and the signed pre-key.
   upload(device: string, iq: BinaryNode): void {
@@ -67,12 +74,13 @@ export class PreKeyStore {
 
   forget(device: string): void {
     this.#devices.delete(device);
+    this.#registered.delete(device);
   }
 
   // A bundle for starting a session with `device`; its one-time pre-key (while any are left) is consumed.
   take(device: string): KeyBundle | undefined {
     const known = this.#devices.get(device);
-    if (!known) return undefined;
+    if (!known) return this.#registered.get(device);
     const { registrationId, identity, signedPreKey, preKeys } = known;
     const next = preKeys.entries().next();
     if (next.done) return { registrationId, identity, signedPreKey };

@@ -5,7 +5,8 @@ import type { Phone, PhonePresence } from './phones.ts';
 // Presence, both ways. A companion subscribes to an account (`<presence type="subscribe" to>`) and is told its
 // presence at once and on every change (`<presence from type last?>`); it sets its own account's presence
 // (`<presence type="available|unavailable" name>`), which subscribers of that account hear about; and it shows
-// typing or recording to someone (`<chatstate to><composing/>`), which that account's phone keeps.
+// typing or recording to someone (`<chatstate to><composing/>`), which that account's phone keeps. Subscriptions
+// end with the connection that made them.
 
 export interface ChatState {
   from: string;
@@ -46,6 +47,12 @@ export class PresenceHub {
       return;
     }
     if (type === 'available' || type === 'unavailable') this.set(by.phone, type);
+  }
+
+  // WhatsApp keeps a subscription only as long as the connection that made it: a companion that reconnects must
+  // subscribe again.
+  disconnected(device: string): void {
+    for (const subscribers of this.#subscribers.values()) subscribers.delete(device);
   }
 
   // The account goes online or offline (its phone, or one of its companions): every subscriber hears of it.

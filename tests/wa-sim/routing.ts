@@ -2,7 +2,7 @@ import { getBinaryNodeChild, getBinaryNodeChildren, isJidGroup, type BinaryNode 
 import { addressedFrom, addressingOf, deviceKey, endpointsOf, findEndpoint, findPhone, jidOf, type Addressing, type Directory, type Endpoint } from './directory.ts';
 import type { GroupStore } from './groups.ts';
 import type { ReceiptStatus } from './handset.ts';
-import { Mailbox, messageKey, receiptKey } from './mailbox.ts';
+import { Mailbox, messageKey, notificationKey, receiptKey } from './mailbox.ts';
 import { PhoneTraffic } from './phone-traffic.ts';
 import type { PreKeyStore } from './prekeys.ts';
 
@@ -133,12 +133,13 @@ export class Router {
     if (status) for (const each of ids) this.report(by, each, status);
   }
 
-  // A client's `<ack>`: for a receipt we forwarded, or a nack for a message it could not take.
+  // A client's `<ack>`: for a receipt or notification we forwarded, or a nack for a message it could not take.
   onAck(by: Endpoint, node: BinaryNode): void {
     const { id, class: kind, type } = node.attrs;
     if (!id) return;
     if (kind === 'receipt') this.#acknowledged(by, receiptKey(id, type));
     if (kind === 'message') this.#acknowledged(by, messageKey(id));
+    if (kind === 'notification') this.#acknowledged(by, notificationKey(id));
   }
 
   #acknowledged(by: Endpoint, key: string): void {

@@ -18,6 +18,7 @@ import { findEndpoint } from './directory.ts';
 import { GroupStore, type Group } from './groups.ts';
 import type { InboxEntry, ReceiptPolicy, SentEntry } from './handset.ts';
 import type { PhoneSendOptions } from './phone-traffic.ts';
+import { AppStateHub } from './app-state.ts';
 import { answerIq } from './iqs.ts';
 import { PreKeyStore } from './prekeys.ts';
 import { PresenceHub } from './presence.ts';
@@ -210,6 +211,7 @@ export class WhatsAppSimulator {
         ws.on('close', () => {
           this.#connections.delete(connection);
           this.#pairingCodes.forget(connection);
+          if (connection.deviceJid && !this.connectionsOf(connection.deviceJid).length) this.presence.disconnected(connection.deviceJid);
         });
       });
     });
@@ -243,6 +245,7 @@ export class WhatsAppSimulator {
   readonly groups = new GroupStore();
   readonly router: Router = new Router(this);
   readonly presence: PresenceHub = new PresenceHub(this);
+  readonly appState: AppStateHub = new AppStateHub(this, this.router);
 
   createPhone(number: string): Phone {
     const existing = this.phones.get(number);
@@ -290,6 +293,17 @@ export class WhatsAppSimulator {
           ],
         },
       ],
+    });
+  }
+
+  // The Signal keys a new companion registered with, so its phone can start a session before it uploads pre-keys.
+  #registered(jid: string, pairing: proto.ClientPayload.IDevicePairingRegistrationData | null | undefined): void {
+    const { eRegid, eIdent, eSkeyId, eSkeyVal, eSkeySig } = pairing ?? {};
+    if (!eRegid || !eIdent || !eSkeyId || !eSkeyVal || !eSkeySig) return;
+    this.prekeys.register(jid, {
+      registrationId: Buffer.from(eRegid).readUInt32BE(),
+      identity: eIdent,
+      signedPreKey: { keyId: Buffer.from(eSkeyId).readUIntBE(0, 3), public: eSkeyVal, signature: eSkeySig },
     });
   }
 
@@ -368,6 +382,8 @@ export class WhatsAppSimulator {
       connection.close();
       return;
     }
+    // What the phone sent a companion it just linked is part of the companion's first login.
+    await this.appState.ready(jid);
     // Like WhatsApp, a second login replaces the first (440 to the older socket). A healthy platform never lets
     // that happen, so the simulator counts it for tests to assert on.
     const older = this.connectionsOf(jid);
@@ -396,6 +412,8 @@ export class WhatsAppSimulator {
       this.#pendingPairings.delete(node.attrs.id!);
       const jid = `${pairing.phone.number}:${pairing.device}@s.whatsapp.net`;
       this.devices.set(jid, { phone: pairing.phone, device: pairing.device, noiseKey: pairing.noiseKey, lid: `${pairing.phone.lid}:${pairing.device}@lid` });
+      this.#registered(jid, connection.payload?.devicePairingData);
+      this.appState.linked({ phone: pairing.phone, device: pairing.device });
       connection.send({ tag: 'stream:error', attrs: { code: '515' } });
       return;
     }
