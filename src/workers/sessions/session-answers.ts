@@ -4,6 +4,7 @@ import { accountJid, lidOf, lidPairsOf, pnOf, type LidPair } from '../../domain/
 import { AppError } from '../../domain/errors.ts';
 import { sqlOf } from '../../events/event-store.ts';
 import type { ContactTracker } from './contact-tracker.ts';
+import type { PresenceSubscriptions } from './presence-subscriptions.ts';
 import type { SessionQuestion } from './session-requests.ts';
 
 // Answers to the API's questions about a live session (src/workers/sessions/session-requests.ts), asked of
@@ -13,6 +14,7 @@ export interface LiveSession {
   deviceId: number;
   socket: WASocket;
   contacts: ContactTracker;
+  presence: PresenceSubscriptions;
 }
 
 // How long a presence subscription waits for WhatsApp's first report, and a profile query for its answer (both
@@ -90,6 +92,7 @@ export function createSessionAnswers(orm: Orm, live: (deviceId: number) => LiveS
         const jid = accountJid(question.jid) ?? question.jid;
         const report = session.contacts.nextPresence(jid, PRESENCE_WAIT_MS);
         await socket.presenceSubscribe(jid);
+        await session.presence.remember(jid);
         return (await report) ?? { jid, presence: 'unknown' };
       }
       case 'send-presence': {

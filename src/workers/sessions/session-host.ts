@@ -13,6 +13,7 @@ import { answerSessionQuestions } from './session-requests.ts';
 import { createSessionAnswers } from './session-answers.ts';
 import { ContactTracker } from './contact-tracker.ts';
 import { listenForPairingRequests, takePairingRequest } from './pairing-requests.ts';
+import { presenceSubscriptions, type PresenceSubscriptions } from './presence-subscriptions.ts';
 import type { Clock } from '../../auth/context.ts';
 import { failStrandedMessages, LOGGED_OUT } from '../../messages/fail-stranded.ts';
 import { startSessionSender, type SendPacing } from '../sending/sender.ts';
@@ -56,6 +57,7 @@ interface HeldSession {
   recent: RecentSends;
   acks: ServerAcks;
   contacts: ContactTracker;
+  presence: PresenceSubscriptions;
   sender?: { close(force?: boolean): Promise<void> };
   // The socket shows QR codes: a phone can link it now, by QR or by pairing code.
   awaitingLink: boolean;
@@ -109,6 +111,14 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     await append(held.device, { type: 'device.pairing-code-issued', data: { code } });
   };
 
+  // The subscriptions the device had: WhatsApp forgot them with the previous connection.
+  const renewPresence = async (held: HeldSession, socket: WASocket) => {
+    for (const jid of await held.presence.all()) {
+      if (held.socket !== socket || held.stopped) return;
+      await socket.presenceSubscribe(jid);
+    }
+  };
+
   const onClose = async (held: HeldSession, code: number | undefined) => {
     if (held.stopped) return;
     held.attempt += 1;
@@ -122,6 +132,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     if (decision.action === 'logout') {
       await stopSession(held, 'released');
       await wipeAuthState(orm.em.fork(), device.id);
+      await held.presence.forget();
       await sqlOf(orm.em.fork())(`update devices set desired_state = 'stopped' where id = ?`, [device.id]);
       await append(device, { type: 'device.logged-out', data: { reason: decision.reason } });
       await failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs: 0, deviceId: device.id, reason: LOGGED_OUT });
@@ -181,6 +192,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
           const phoneNumber = `+${(me?.id ?? '').split(/[:@]/)[0]}`;
           const { name, lid } = me ?? {};
           await append(device, { type: 'device.connected', data: { phoneNumber, ...(name ? { name } : {}), ...(lid ? { lid } : {}) } });
+          await renewPresence(held, socket);
         }
         if (update.connection === 'close') {
           const code = (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
@@ -203,6 +215,8 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       await stopSession(held, 'released');
       const [row] = await sqlOf(orm.em.fork())('select status from devices where id = ?', [held.device.id]);
       if (row && row.status !== 'logged_out') await append(held.device, { type: 'device.disconnected', data: { reason: 'stopped' } });
+      // A device linked again may be another account: what the old one followed is not its business.
+      else await held.presence.forget();
     }
     for (const device of wanted) {
       if (closing || sessions.has(device.id)) continue;
@@ -219,7 +233,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       }
       let fencedOff = () => {};
       const stored = await loadAuthState(orm.em.fork(), device.id, options.encryptionKey, lease.token, () => fencedOff());
-      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
+      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), presence: presenceSubscriptions(options.redis, options.redisPrefix, device.id), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
       sessions.set(device.id, held);
       try {
         held.sender = startSessionSender({
@@ -262,7 +276,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
   // Questions for a live socket (numbers, groups, profiles, presence, sync) from the API.
   const answerQuestion = createSessionAnswers(orm, (deviceId) => {
     const held = sessions.get(deviceId);
-    return held?.connected && !held.stopped && held.socket ? { deviceId, socket: held.socket, contacts: held.contacts } : undefined;
+    return held?.connected && !held.stopped && held.socket ? { deviceId, socket: held.socket, contacts: held.contacts, presence: held.presence } : undefined;
   });
   const questions = answerSessionQuestions(options.redis, options.redisPrefix, owner, answerQuestion).catch((err) => {
     logger.error({ err }, 'cannot listen for session questions');
