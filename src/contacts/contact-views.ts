@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { phoneNumberOf } from '../domain/contacts.ts';
+import { phoneNumberOf, pnOf } from '../domain/contacts.ts';
 import { AppError } from '../domain/errors.ts';
 import { sqlOf, type Row } from '../events/event-store.ts';
 
@@ -80,4 +80,28 @@ export async function listContacts(em: EntityManager, filter: ContactFilter, lim
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { items: page.map(viewOf), nextCursor: rows.length > limit && last ? encodeCursor(Number(last.device_id), String(last.jid)) : null };
+}
+
+// A contact as Baileys' own store keeps it (its `Contact`), for clients written against Baileys: `id` by number when
+// known else the LID, `phoneNumber` as a JID, `name` from the address book, `notify` the push name. Fields we do not
+// know are left out, as Baileys leaves them.
+export interface BaileysContact {
+  id: string;
+  lid?: string;
+  phoneNumber?: string;
+  name?: string;
+  notify?: string;
+  verifiedName?: string;
+}
+
+export function baileysContactOf(view: ContactView): BaileysContact {
+  const pn = pnOf(view.jid);
+  return {
+    id: view.jid,
+    ...(view.lid ? { lid: view.lid } : {}),
+    ...(pn ? { phoneNumber: pn } : {}),
+    ...(view.contactName ? { name: view.contactName } : {}),
+    ...(view.whatsappName ? { notify: view.whatsappName } : {}),
+    ...(view.verifiedName ? { verifiedName: view.verifiedName } : {}),
+  };
 }

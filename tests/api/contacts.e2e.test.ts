@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sqlOf } from '../../src/events/event-store.ts';
 import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
@@ -76,6 +77,70 @@ test('someone who writes by LID alone is shown by number once a lookup ties the 
   sse.abort();
 });
 
+test("the phone's address book arrives by app-state sync: names as contactName, LIDs into the LID map", { timeout: 60_000 }, async () => {
+  const ida = sim.createPhone('6281400000109');
+  ida.pushName = 'Ida';
+  const jon = sim.createPhone('6281400000110');
+  // Known by LID alone at first: nobody has looked her number up.
+  sim.sendFromPhone(ida.number, device.number, 'Ida by LID', { addressing: 'lid', withAlt: false });
+  await until(async () => (await contacts()).find((c) => c.jid === `${ida.lid}@lid`), 'Ida by LID');
+
+  await sim.appState.setAddressBook(sim.phones.get(device.number)!, [
+    { number: ida.number, name: 'Ida from work' },
+    { number: jon.number, name: 'Jon Neighbour' },
+  ]);
+  const idaNow = await until(async () => (await contacts()).find((c) => c.contactName === 'Ida from work'), 'Ida by her address-book name');
+  assert.deepEqual(
+    [idaNow.jid, idaNow.phoneNumber, idaNow.lid, idaNow.whatsappName, idaNow.source],
+    [`${ida.number}@s.whatsapp.net`, `+${ida.number}`, `${ida.lid}@lid`, 'Ida', 'contact'],
+  );
+  assert.equal((await contacts()).filter((c) => c.lid === `${ida.lid}@lid`).length, 1, 'her LID contact folded into her number’s');
+  const jonNow = await until(async () => (await contacts()).find((c) => c.contactName === 'Jon Neighbour'), 'Jon, who never wrote');
+  assert.deepEqual([jonNow.jid, jonNow.lid, jonNow.whatsappName, jonNow.source], [`${jon.number}@s.whatsapp.net`, `${jon.lid}@lid`, null, 'contact']);
+  const map = await sqlOf(platform.app.orm.em.fork())('select lid, pn from lid_mappings where tenant_id = ? and lid in (?) order by pn', [user.id, [`${ida.lid}@lid`, `${jon.lid}@lid`]]);
+  assert.deepEqual(map.map((r) => [r.lid, r.pn]), [[`${ida.lid}@lid`, `${ida.number}@s.whatsapp.net`], [`${jon.lid}@lid`, `${jon.number}@s.whatsapp.net`]]);
+
+  const history = await get(`/api/whatsapp/devices/${device.id}/messages/${ida.number}`);
+  assert.ok((history.json().data.items as Record<string, unknown>[]).some((m) => m.body === 'Ida by LID'), 'her LID message is in her number’s chat');
+
+  await sim.appState.setAddressBook(sim.phones.get(device.number)!, [{ number: ida.number, name: 'Ida W.' }, { number: jon.number, name: 'Jon Neighbour' }]);
+  await until(async () => ((await contacts()).find((c) => c.jid === idaNow.jid)?.contactName === 'Ida W.' ? true : undefined), 'the renamed contact');
+});
+
+test("baileys-store: the device's contacts in Baileys' Contact shape", { timeout: 60_000 }, async () => {
+  const kim = sim.createPhone('6281400000111');
+  kim.pushName = 'Kim';
+  sim.sendFromPhone(kim.number, device.number, 'Kim by LID', { addressing: 'lid', withAlt: false });
+  await until(async () => (await contacts()).find((c) => c.whatsappName === 'Kim'), 'Kim by LID');
+  const res = await get(`/api/whatsapp/devices/${device.id}/contacts/baileys-store`);
+  assert.equal(res.statusCode, 200, res.body);
+  const store = res.json().data.contacts as Record<string, unknown>[];
+  const ida = sim.phones.get('6281400000109')!;
+  const jon = sim.phones.get('6281400000110')!;
+  const byId = (id: string) => store.find((c) => c.id === id);
+  assert.deepEqual(byId(ida.jid), { id: ida.jid, lid: `${ida.lid}@lid`, phoneNumber: ida.jid, name: 'Ida W.', notify: 'Ida' });
+  assert.deepEqual(byId(jon.jid), { id: jon.jid, lid: `${jon.lid}@lid`, phoneNumber: jon.jid, name: 'Jon Neighbour' });
+  assert.deepEqual(byId(`${kim.lid}@lid`), { id: `${kim.lid}@lid`, lid: `${kim.lid}@lid`, notify: 'Kim' });
+  assert.equal(store.length, (await contacts()).length, 'the same people as the contacts list');
+
+  const first = await get(`/api/whatsapp/devices/${device.id}/contacts/baileys-store?limit=1`);
+  const rest = await get(`/api/whatsapp/devices/${device.id}/contacts/baileys-store?limit=500&cursor=${first.json().data.nextCursor}`);
+  assert.deepEqual([...first.json().data.contacts, ...rest.json().data.contacts], store);
+  // Once her number is known, she is one contact under it.
+  await post(`/api/whatsapp/devices/${device.id}/check-numbers`, { phoneNumbers: [`+${kim.number}`] });
+  const known = await until(async () => {
+    const again = (await get(`/api/whatsapp/devices/${device.id}/contacts/baileys-store`)).json().data.contacts as Record<string, unknown>[];
+    return again.find((c) => c.id === kim.jid);
+  }, 'Kim by number');
+  assert.deepEqual(known, { id: kim.jid, lid: `${kim.lid}@lid`, phoneNumber: kim.jid, notify: 'Kim' });
+
+  const byKey = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}/contacts/baileys-store`, headers: { 'x-device-api-key': device.apiKey } });
+  assert.equal(byKey.statusCode, 200, byKey.body);
+  const stranger = await createUser(platform, 'store-stranger');
+  const theirs = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${device.id}/contacts/baileys-store`, headers: bearer(stranger.token) });
+  assert.equal(theirs.statusCode, 404);
+});
+
 test('profile pictures and business profiles come from the session', { timeout: 60_000 }, async () => {
   const shop = sim.createPhone('6281400000103');
   shop.pictureUrl = 'https://pps.example/shop.jpg';
@@ -120,6 +185,30 @@ test("a contact's presence: answered on subscribing, then every change as an eve
   assert.deepEqual(offline, { jid: `${cy.number}@s.whatsapp.net`, presence: 'unavailable', lastSeen });
   const contact = await until(async () => (await contacts()).find((c) => c.whatsappName === 'Cy' && c.presence === 'unavailable'), 'offline on the contact');
   assert.equal(contact.lastSeen, new Date(lastSeen! * 1000).toISOString());
+  sse.abort();
+});
+
+test('a presence subscription outlives a dropped connection: the session subscribes again when it reconnects', { timeout: 60_000 }, async () => {
+  const liv = sim.createPhone('6281400000112');
+  sim.presence.set(liv, 'available');
+  const first = await get(`/api/whatsapp/devices/${device.id}/presence/${liv.number}`);
+  assert.equal(first.json().data.presence, 'available', first.body);
+
+  const events: { type: string; data: Record<string, unknown> }[] = [];
+  const sse = await openSse(`${base}/api/whatsapp/events/stream?deviceId=${device.id}&types=device.connected,device.disconnected,contact.presence-updated`, bearer(user.token), (m) => {
+    const { type, data } = JSON.parse(m.data);
+    events.push({ type, data });
+  });
+  const jid = [...sim.devices.keys()].find((j) => j.startsWith(`${device.number}:`))!;
+  sim.fault(jid, 'drop');
+  await until(() => events.find((e) => e.type === 'device.disconnected'), 'the drop');
+  await until(() => events.find((e) => e.type === 'device.connected'), 'the reconnect');
+  const { lastSeen } = sim.presence.set(liv, 'unavailable');
+  const ofLiv = () => events.filter((e) => e.type === 'contact.presence-updated' && e.data.jid === liv.jid);
+  const offline = await until(() => ofLiv().find((e) => e.data.presence === 'unavailable'), 'Liv offline after the reconnect');
+  assert.deepEqual(offline.data, { jid: liv.jid, presence: 'unavailable', lastSeen });
+  sim.presence.set(liv, 'available');
+  await until(() => (ofLiv().at(-1)?.data.presence === 'available' ? true : undefined), 'Liv back online');
   sse.abort();
 });
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { listContacts, type ContactFilter } from '../../contacts/contact-views.ts';
+import { baileysContactOf, listContacts, type ContactFilter } from '../../contacts/contact-views.ts';
 import { findDevice, resolveUser } from '../../devices/devices.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, IsoDate, Nullable, ok } from '../schemas.ts';
@@ -28,6 +28,19 @@ const ContactsQuery = Type.Object({
   search: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Part of a name, number or LID' })),
 });
 const ContactsPage = ok(Type.Object({ items: Type.Array(ContactView), nextCursor: Nullable(Type.String()) }));
+// Baileys' `Contact`: absent fields are unknown (never null), as in Baileys' own store.
+const BaileysContact = Type.Object(
+  {
+    id: Type.String({ description: 'The phone-number JID when known, else the LID' }),
+    lid: Type.Optional(Type.String()),
+    phoneNumber: Type.Optional(Type.String({ description: 'As a JID (`<digits>@s.whatsapp.net`)' })),
+    name: Type.Optional(Type.String({ description: "The name in the phone's address book" })),
+    notify: Type.Optional(Type.String({ description: 'The name the person set on WhatsApp (push name)' })),
+    verifiedName: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+const BaileysContactsPage = ok(Type.Object({ contacts: Type.Array(BaileysContact), nextCursor: Nullable(Type.String()) }));
 
 const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['contacts'];
@@ -40,6 +53,23 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
       return { success: true, data: await list(request.em, { tenantId: device.user.id, deviceId: device.id }, request.query) } as const;
+    },
+  });
+
+  app.get('/api/whatsapp/devices/:id/contacts/baileys-store', {
+    config: { auth: 'any' },
+    schema: {
+      tags,
+      summary: "A device's contacts in Baileys' `Contact` shape",
+      description: 'The same people as the contacts list, for clients written against Baileys’ in-memory store.',
+      params: IdParams,
+      querystring: ContactsQuery,
+      response: { 200: BaileysContactsPage, ...errors(400, 401, 404, 429) },
+    },
+    handler: async (request) => {
+      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      const { items, nextCursor } = await list(request.em, { tenantId: device.user.id, deviceId: device.id }, request.query);
+      return { success: true, data: { contacts: items.map(baileysContactOf), nextCursor } } as const;
     },
   });
 
