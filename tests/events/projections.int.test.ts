@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { DomainEvent } from '../../src/domain/events.ts';
-import { appendToStream, sqlOf } from '../../src/events/event-store.ts';
+import { appendToStream, readFeed, sqlOf, START, type RecordedEvent } from '../../src/events/event-store.ts';
 import { createAppendNotifier } from '../../src/events/notifier.ts';
 import { devicesProjection } from '../../src/events/projections/devices.ts';
 import { messagesProjection } from '../../src/events/projections/messages.ts';
 import type { Projection } from '../../src/events/projections/projection.ts';
-import { resetProjection, runBatch, startProjections } from '../../src/events/projections/runner.ts';
+import { resetProjection, runBatch, sharedFullBatches, startProjections } from '../../src/events/projections/runner.ts';
 import { createLogger } from '../../src/logger.ts';
 import { insertDevice, settleProjection, useTestDatabase } from '../helpers/database.ts';
 
@@ -139,4 +139,41 @@ test('a logged-out device stays logged out when a late close is reported; a new 
   assert.equal(await status(), 'logged_out');
   await report({ type: 'device.connected', data: { phoneNumber: '+628111' } });
   assert.equal(await status(), 'connected');
+});
+
+test('projections sharing a reader read each full batch once and still see every event once, in order', async () => {
+  const run = randomUUID().slice(0, 8);
+  for (let i = 0; i < 25; i++) {
+    await appendToStream(db.orm.em.fork(), `shared-${run}-${i}`, Array.from({ length: 10 }, (_, k) => ({ event: m('message.queued', `${run}-${i}-${k}`, { to: '62800' }) })), {
+      expectedVersion: 'no-stream',
+    });
+  }
+  const read = sharedFullBatches();
+  const em = db.orm.em.fork();
+  const full = await read(em as never, START, 100);
+  assert.equal(full.length, 100);
+  assert.equal(await read(em as never, START, 100), full, 'a full batch is read once');
+  const head = await readFeed(em as never, START, 100_000);
+  const tail = head.at(-2)!;
+  const short = await read(em as never, { transactionId: tail.transactionId, position: tail.position }, 100);
+  assert.equal(short.length, 1);
+  assert.notEqual(await read(em as never, { transactionId: tail.transactionId, position: tail.position }, 100), short, 'a short read is read again');
+
+  const seenBy = (name: string, seen: RecordedEvent[]): Projection => ({
+    name: `shared-${name}-${run}`,
+    handles: ['message.queued'],
+    async apply(_sql, events) {
+      seen.push(...events);
+    },
+    async reset() {},
+  });
+  const a: RecordedEvent[] = [];
+  const b: RecordedEvent[] = [];
+  for (const projection of [seenBy('a', a), seenBy('b', b)]) {
+    while ((await runBatch(db.orm, projection, 100, read)) > 0);
+  }
+  const mine = (events: RecordedEvent[]) => events.filter((e) => e.streamId.startsWith(`shared-${run}-`)).map((e) => e.eventId);
+  assert.equal(mine(a).length, 250);
+  assert.deepEqual(mine(a), mine(b));
+  assert.equal(new Set(mine(a)).size, 250);
 });

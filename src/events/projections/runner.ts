@@ -1,6 +1,7 @@
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../logger.ts';
-import { readFeed, sqlOf, START, type Checkpoint } from '../event-store.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { readFeed, sqlOf, START, type Checkpoint, type RecordedEvent } from '../event-store.ts';
 import type { AppendNotifier } from '../notifier.ts';
 import { handlesType, type Projection } from './projection.ts';
 
@@ -11,11 +12,32 @@ const POLL_MS = 1000;
 // lets one batch take them together (each batch costs every projection a transaction of its own).
 const COALESCE_MS = 5;
 
+type FeedReader = (em: EntityManager, after: Checkpoint, limit: number) => Promise<RecordedEvent[]>;
+
+// The projections of a process mostly stand at the same checkpoint and read the same events. A full batch (as many
+// events as asked for) is exactly what any later read from that checkpoint returns — events that become visible
+// later sort after everything visible now — so one read serves them all. Shorter reads are not kept: a later read
+// may find more.
+export function sharedFullBatches(keep = 4): FeedReader {
+  const recent = new Map<string, RecordedEvent[]>();
+  return async (em, after, limit) => {
+    const key = `${after.transactionId}:${after.position}:${limit}`;
+    const known = recent.get(key);
+    if (known) return known;
+    const events = await readFeed(em, after, limit);
+    if (events.length === limit) {
+      recent.set(key, events);
+      if (recent.size > keep) recent.delete(recent.keys().next().value!);
+    }
+    return events;
+  };
+}
+
 // One batch for one projection, in one transaction: read the feed after the checkpoint, apply what the
 // projection handles, move the checkpoint. A transaction-scoped advisory lock keeps other processes off the
 // same projection meanwhile (and takes no transaction id, so it does not hold back readers of the feed).
 // Returns how many events were read; 0 when caught up or when another process holds the projection.
-export async function runBatch(orm: Orm, projection: Projection, batch = BATCH): Promise<number> {
+export async function runBatch(orm: Orm, projection: Projection, batch = BATCH, read: FeedReader = readFeed): Promise<number> {
   return orm.em.fork().transactional(async (em) => {
     const sql = sqlOf(em);
     const [lock] = await sql('select pg_try_advisory_xact_lock(hashtext(?)) as locked', [`projection:${projection.name}`]);
@@ -23,7 +45,7 @@ export async function runBatch(orm: Orm, projection: Projection, batch = BATCH):
     const [row] = await sql('select transaction_id::text, global_position from projection_checkpoints where name = ?', [projection.name]);
     if (!row) await sql('insert into projection_checkpoints (name) values (?)', [projection.name]);
     const checkpoint: Checkpoint = row ? { transactionId: String(row.transaction_id), position: Number(row.global_position) } : START;
-    const events = await readFeed(em, checkpoint, batch);
+    const events = await read(em as EntityManager, checkpoint, batch);
     if (!events.length) return 0;
     const handled = events.filter((e) => handlesType(projection, e.type));
     if (handled.length) await projection.apply(sql, handled);
@@ -60,6 +82,7 @@ export interface ProjectionRunner {
 // processes may run it; the advisory lock lets one at a time work on a projection.
 export function startProjections(orm: Orm, projections: Projection[], notifier: AppendNotifier, logger: Logger): ProjectionRunner {
   let stopped = false;
+  const read = sharedFullBatches();
   const loops = projections.map((projection) => {
     let wake: (() => void) | undefined;
     let pending = true;
@@ -76,7 +99,7 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
           try {
             if (woken) await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
             woken = false;
-            if ((await runBatch(orm, projection)) === BATCH) pending = true;
+            if ((await runBatch(orm, projection, BATCH, read)) === BATCH) pending = true;
           } catch (err) {
             logger.error({ err, projection: projection.name }, 'projection batch failed; retrying');
             pending = true;
