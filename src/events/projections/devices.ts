@@ -30,9 +30,10 @@ export const devicesProjection: Projection = {
           deviceId,
         ]);
       } else {
-        // A socket that was still reconnecting when the device was logged out may report its close afterwards:
-        // that does not make a logged-out device merely disconnected.
-        await sql(`update devices set status = ? where id = ? and not (status = 'logged_out' and ? = 'disconnected')`, [status, deviceId, status]);
+        // A socket that was still reconnecting when the device was logged out may report a reconnect or its close
+        // afterwards: that does not make a logged-out device merely connecting or disconnected. A new QR, pairing
+        // code or connection (a login after the logout) does move it on.
+        await sql(`update devices set status = ? where id = ? and not (status = 'logged_out' and ? in ('connecting', 'disconnected'))`, [status, deviceId, status]);
       }
     }
   },
