@@ -15,8 +15,8 @@ export interface BenchPlatform {
 }
 
 // The platform's API role on a throwaway database and Redis prefix, listening on a free loopback port, with
-// rate limits off (a benchmark would otherwise measure 429s).
-export async function startBenchPlatform(): Promise<BenchPlatform> {
+// rate limits off (a benchmark would otherwise measure 429s). `env` overrides settings (e.g. ROLE=all, to send).
+export async function startBenchPlatform(env: Record<string, string> = {}): Promise<BenchPlatform> {
   const resources = createTestResources('bench');
   const token = randomBytes(24).toString('hex');
   const config = loadConfig({
@@ -28,6 +28,7 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
     RATE_LIMIT_ENABLED: 'false',
     API_TOKEN: token,
     PORT: '0',
+    ...env,
   });
   const platform = await startPlatform(config, createLogger(config)).catch(async (err) => {
     await resources.cleanup();

@@ -1,0 +1,112 @@
+// Both sides of bench/messaging.bench.ts against one in-process WhatsApp simulator: the real platform (role all,
+// sending limits off) with N devices linked through its API as a user links them, and N bare Baileys sockets
+// linked with in-memory auth. Each side has its own N sender accounts and N contacts, so neither side's companions
+// receive copies of the other's sends (WhatsApp fans a sent message out to the sender's other devices).
+import type { WASocket } from '@whiskeysockets/baileys';
+import { until } from '../tests/helpers/wait.ts';
+import { connectedCompanion } from '../tests/wa-sim/companion.ts';
+import { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
+import { startBenchPlatform, type BenchPlatform } from './platform.ts';
+import { cleanupAll } from './stats.ts';
+
+export interface PlatformSession {
+  sessionId: string;
+  // The contact this session writes to (a simulated phone's number).
+  contact: string;
+}
+
+export interface BareSession {
+  socket: WASocket;
+  contact: string;
+}
+
+export interface MessagingFleet {
+  sim: WhatsAppSimulator;
+  platform: BenchPlatform;
+  platformSessions: PlatformSession[];
+  bareSessions: BareSession[];
+  close(): Promise<void>;
+}
+
+const number = (block: number, i: number) => `62819${block}${String(i).padStart(6, '0')}`;
+const [PLATFORM_SENDERS, PLATFORM_CONTACTS, BARE_SENDERS, BARE_CONTACTS] = [1, 2, 3, 4];
+
+// The parts of the device API's answers linking reads.
+interface DeviceAnswer {
+  device?: { id: number; sessionId: string };
+  qr?: string;
+  data?: { status?: string };
+}
+
+async function linkPlatformDevice(platform: BenchPlatform, sim: WhatsAppSimulator, i: number): Promise<string> {
+  const headers = { 'x-api-token': platform.token, 'content-type': 'application/json' };
+  const api = async (method: string, path: string, body?: object) => {
+    const res = await fetch(`${platform.address}${path}`, { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+    return { status: res.status, body: (await res.json()) as DeviceAnswer };
+  };
+  const created = await api('POST', '/api/whatsapp/devices', { alias: `bench${i}` });
+  if (created.status !== 201) throw new Error(`creating device ${i}: ${created.status} ${JSON.stringify(created.body)}`);
+  const { id, sessionId } = created.body.device!;
+  const phone = sim.createPhone(number(PLATFORM_SENDERS, i)).number;
+  const qr = await until(async () => {
+    const res = await api('GET', `/api/whatsapp/devices/${id}/qr`);
+    return res.status === 200 ? String(res.body.qr) : undefined;
+  }, `a QR for device ${i}`);
+  sim.scan(qr, phone);
+  await until(async () => ((await api('GET', `/api/whatsapp/devices/${id}`)).body.data?.status === 'connected' ? true : undefined), `device ${i} connected`);
+  return sessionId;
+}
+
+export async function startMessagingFleet(sessions: number): Promise<MessagingFleet> {
+  const sim = new WhatsAppSimulator();
+  const bare: WASocket[] = [];
+  let platform: BenchPlatform | undefined;
+  // Sockets end first (their receipts and retries stop), then the platform (its session host ends its sockets and
+  // the database and keys go), then the simulator.
+  const close = () =>
+    cleanupAll('messaging', [
+      () => {
+        for (const socket of bare) socket.end(undefined);
+      },
+      () => platform?.close(),
+      () => sim.close(),
+    ]);
+  try {
+    const { url } = await sim.listen();
+    platform = await startBenchPlatform({
+      ROLE: 'all',
+      WA_WEBSOCKET_URL: url,
+      // Limits off: the least interval config allows (0 is refused), no jitter, no typing.
+      SEND_MIN_INTERVAL: '1ms',
+      SEND_JITTER: '0',
+      SEND_TYPING: 'false',
+      SEND_RECIPIENT_INTERVAL: '0',
+      // New devices are picked up by the host's scan; the default 5 s would only slow linking down.
+      SESSION_SCAN_INTERVAL: '200ms',
+      // Baileys logs every pairing's 515 restart as an error; a link or send that really fails fails the waits.
+      LOG_LEVEL: 'fatal',
+    });
+    const linked = platform;
+    // Delivered receipts only: one receipt per message keeps the status pipeline's real work (message.delivered
+    // recorded on the platform; messages.update processed by bare Baileys) without read receipts doubling it.
+    const contactOf = (block: number, i: number) => {
+      const contact = sim.createPhone(number(block, i)).number;
+      sim.setReceipts(contact, { policy: 'delivered', delayMs: 0 });
+      return contact;
+    };
+    const indices = Array.from({ length: sessions }, (_, i) => i);
+    const platformSessions = await Promise.all(indices.map(async (i) => ({ sessionId: await linkPlatformDevice(linked, sim, i), contact: contactOf(PLATFORM_CONTACTS, i) })));
+    const bareSessions = await Promise.all(
+      indices.map(async (i) => {
+        const sender = sim.createPhone(number(BARE_SENDERS, i)).number;
+        const { socket } = await connectedCompanion(url, (qr) => sim.scan(qr, sender));
+        bare.push(socket);
+        return { socket, contact: contactOf(BARE_CONTACTS, i) };
+      }),
+    );
+    return { sim, platform, platformSessions, bareSessions, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
