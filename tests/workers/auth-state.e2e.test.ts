@@ -110,3 +110,15 @@ test('wiping removes creds and keys and refuses the old holder\'s late writes; t
   const fresh = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE + 1);
   assert.equal(fresh.state.creds.me, undefined);
 });
+
+test('a key seen absent is found once written, and a read racing a write never records it absent', async () => {
+  const { state } = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE);
+  const token = { token: Buffer.from('tc'), timestamp: '1' } as never;
+  assert.deepEqual(await state.keys.get('tctoken', ['628100@s.whatsapp.net']), {});
+  await state.keys.set({ tctoken: { '628100@s.whatsapp.net': token } });
+  assert.ok((await state.keys.get('tctoken', ['628100@s.whatsapp.net']))['628100@s.whatsapp.net'], 'written after an absent read');
+  // A read that starts while a write is in flight.
+  const racing = state.keys.get('tctoken', ['628101@s.whatsapp.net']);
+  await Promise.all([state.keys.set({ tctoken: { '628101@s.whatsapp.net': token } }), racing]);
+  assert.ok((await state.keys.get('tctoken', ['628101@s.whatsapp.net']))['628101@s.whatsapp.net'], 'found after the racing read');
+});

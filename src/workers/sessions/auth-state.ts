@@ -68,11 +68,28 @@ export async function loadAuthState(
   const [row] = await sql('select data from session_creds where device_id = ?', [deviceId]);
   const creds = row ? (decode(open(encryptionKey, String(row.data), credsAad)) as AuthenticationCreds) : initAuthCreds();
 
+  // Keys known to be absent. Baileys' cacheable store keeps what it found but asks again, on every send, for what it
+  // did not (a contact's `tctoken`, say); only this holder writes the keys (the fence sees to that), so an absence it
+  // saw stays true until it writes that key itself. An absence is only recorded when no write ran at any time during
+  // the read: one not yet committed when the read looked would otherwise be recorded absent.
+  const absent = new Set<string>();
+  const keyOf = (type: string, id: string) => `${type}\u0000${id}`;
+  let writesStarted = 0;
+  let writesInFlight = 0;
+
   const keys: AuthenticationState['keys'] = {
     async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
       const found: { [id: string]: SignalDataTypeMap[T] } = {};
-      if (!ids.length) return found;
-      for (const r of await sql('select key_id, data from session_keys where device_id = ? and type = ? and key_id in (?)', [deviceId, type, ids])) {
+      const wanted = ids.filter((id) => !absent.has(keyOf(type, id)));
+      if (!wanted.length) return found;
+      const quiet = writesInFlight === 0;
+      const startedBefore = writesStarted;
+      const rows = await sql('select key_id, data from session_keys where device_id = ? and type = ? and key_id in (?)', [deviceId, type, wanted]);
+      if (quiet && writesStarted === startedBefore) {
+        const present = new Set(rows.map((r) => String(r.key_id)));
+        for (const id of wanted) if (!present.has(id)) absent.add(keyOf(type, id));
+      }
+      for (const r of rows) {
         const id = String(r.key_id);
         let value = decode(open(encryptionKey, String(r.data), keyAad(type, id)));
         if (type === 'app-state-sync-key') value = proto.Message.AppStateSyncKeyData.fromObject(value as object);
@@ -81,25 +98,36 @@ export async function loadAuthState(
       return found;
     },
     async set(data: SignalDataSet) {
-      await fenced(async (run) => {
-        for (const [type, values] of Object.entries(data)) {
-          const entries = Object.entries(values ?? {});
-          const gone = entries.filter(([, value]) => value === null || value === undefined).map(([id]) => id);
-          const kept = entries.filter(([, value]) => value !== null && value !== undefined);
-          if (gone.length) await run('delete from session_keys where device_id = ? and type = ? and key_id in (?)', [deviceId, type, gone]);
-          // One statement per type: the first login uploads ~800 pre-keys at once.
-          if (kept.length) {
-            await run(
-              `insert into session_keys (device_id, type, key_id, data)
-               select ?, ?, unnest(array[?]::text[]), unnest(array[?]::text[])
-               on conflict (device_id, type, key_id) do update set data = excluded.data`,
-              [deviceId, type, kept.map(([id]) => id), kept.map(([id, value]) => seal(encryptionKey, encode(value), keyAad(type, id)))],
-            );
-          }
-        }
-      });
+      writesStarted += 1;
+      writesInFlight += 1;
+      try {
+        await write(data);
+      } finally {
+        writesInFlight -= 1;
+      }
     },
   };
+
+  async function write(data: SignalDataSet): Promise<void> {
+    await fenced(async (run) => {
+      for (const [type, values] of Object.entries(data)) {
+        const entries = Object.entries(values ?? {});
+        const gone = entries.filter(([, value]) => value === null || value === undefined).map(([id]) => id);
+        const kept = entries.filter(([, value]) => value !== null && value !== undefined);
+        for (const [id] of kept) absent.delete(keyOf(type, id));
+        if (gone.length) await run('delete from session_keys where device_id = ? and type = ? and key_id in (?)', [deviceId, type, gone]);
+        // One statement per type: the first login uploads ~800 pre-keys at once.
+        if (kept.length) {
+          await run(
+            `insert into session_keys (device_id, type, key_id, data)
+             select ?, ?, unnest(array[?]::text[]), unnest(array[?]::text[])
+             on conflict (device_id, type, key_id) do update set data = excluded.data`,
+            [deviceId, type, kept.map(([id]) => id), kept.map(([id, value]) => seal(encryptionKey, encode(value), keyAad(type, id)))],
+          );
+        }
+      }
+    });
+  }
 
   return {
     state: { creds, keys },
