@@ -112,7 +112,10 @@ test('wiping removes creds and keys and refuses the old holder\'s late writes; t
 });
 
 test('a key seen absent is found once written, and a read racing a write never records it absent', async () => {
-  const { state } = await loadAuthState(db.orm.em.fork(), deviceId, key, FENCE);
+  // A device of its own: the tests above fence and wipe the shared one.
+  const { deviceId: own } = await insertDevice(db.orm, 'absent-keys');
+  assert.ok(await claimFence(db.orm.em.fork(), own, 1));
+  const { state } = await loadAuthState(db.orm.em.fork(), own, key, 1);
   const token = { token: Buffer.from('tc'), timestamp: '1' } as never;
   assert.deepEqual(await state.keys.get('tctoken', ['628100@s.whatsapp.net']), {});
   await state.keys.set({ tctoken: { '628100@s.whatsapp.net': token } });
