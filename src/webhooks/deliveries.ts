@@ -97,7 +97,7 @@ export async function redeliver(em: EntityManager, queue: Queue, endpoint: Webho
     [{ event: { type: 'webhook.redelivery-requested', data: { deliveryId: delivery.id, endpointId: endpoint.id } } }],
     { expectedVersion: 'any', metadata: { tenantId: endpoint.user.id } },
   );
-  const data: DeliveryJobData = { deliveryId: delivery.id, endpointId: endpoint.id, eventPosition: delivery.eventPosition, event: jobEventOf(event) };
+  const data: DeliveryJobData = { deliveryId: delivery.id, endpointId: endpoint.id, event: jobEventOf(event) };
   await queue.add('deliver', data, { jobId: `${delivery.id}-r${nextVersion}` });
 }
 

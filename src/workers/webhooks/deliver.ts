@@ -23,7 +23,6 @@ import type { EndpointGate } from './endpoint-gate.ts';
 export interface DeliveryJobData {
   deliveryId: string;
   endpointId: string;
-  eventPosition: number;
   // The event as the log holds it (its time as ISO 8601), so the job needs no read of the log to build the body.
   event: Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
 }
@@ -111,7 +110,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
   const devices = new ShortCache<number, PayloadDevice>();
   const opened = new OpenedSecrets();
   return async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
-    const { deliveryId, endpointId, eventPosition } = job.data;
+    const { deliveryId, endpointId } = job.data;
     const event: RecordedEvent = { ...job.data.event, recordedAt: new Date(job.data.event.recordedAt) };
     const em = orm.em.fork() as EntityManager;
     const stream = streamOf.webhookDelivery(deliveryId);
@@ -120,7 +119,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
     if (ended) return;
 
     const endpoint = await em.findOne(WebhookEndpointSchema, { id: endpointId });
-    const facts = { deliveryId, endpointId, eventId: event.eventId, eventPosition, eventType: event.type };
+    const facts = { deliveryId, endpointId, eventId: event.eventId, eventPosition: event.position, eventType: event.type };
     const metadata = { tenantId: event.metadata.tenantId!, ...(event.metadata.deviceId !== undefined ? { deviceId: event.metadata.deviceId } : {}) };
     if (!endpoint?.enabled) {
       const reason = endpoint ? `the endpoint is disabled (${endpoint.disabledReason ?? 'no reason given'})` : 'the endpoint was deleted';

@@ -28,7 +28,7 @@ async function enabledEndpoints(sql: Sql): Promise<LiveEndpoint[]> {
 
 const deliveryJob = (endpointId: string, event: RecordedEvent, replayId?: string) => {
   const deliveryId = deliveryIdOf(endpointId, event.eventId, replayId);
-  const data: DeliveryJobData = { deliveryId, endpointId, eventPosition: event.position, event: jobEventOf(event) };
+  const data: DeliveryJobData = { deliveryId, endpointId, event: jobEventOf(event) };
   return { name: 'deliver' as const, data, opts: { jobId: deliveryId } };
 };
 
