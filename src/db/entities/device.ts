@@ -13,6 +13,8 @@ export const DeviceSchema = defineEntity({
     id: p.integer().primary().autoincrement(),
     user: () => p.manyToOne(UserSchema).deleteRule('cascade').index(),
     alias: p.string().length(64),
+    // Seed 003's session name, free text ("Business Support"); the alias is its URL-safe form.
+    name: p.string().length(128).nullable(),
     sessionId: p.string().length(200).unique(),
     status: p.enum(DEVICE_STATUSES).default('pending'),
     // Whether a worker should hold a WhatsApp connection for it: login sets `running`, logout and a 440 `stopped`.
