@@ -7,7 +7,6 @@ export class Migration20261202093531_device_name extends Migration {
   override up(): void | Promise<void> {
     this.addSql(`alter table "devices" add "name" varchar(128) null;`);
 
-    this.addSql(`drop index "webhook_endpoints_device_kind_unique";`);
   }
 
   override down(): void | Promise<void> {
