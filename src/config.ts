@@ -22,6 +22,8 @@ export interface Config {
   jwtSecret: string;
   jwtTtlMs: number;
   loginTokenTtlMs: number;
+  // How many `/login` requests one sender may make to the login bot per window.
+  loginBotRate: RateLimitRule;
   encryptionKey: Buffer;
   adminUsername: string;
   adminPassword: string;
@@ -188,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret,
     jwtTtlMs: duration('JWT_TTL', '24h'),
     loginTokenTtlMs: duration('LOGIN_TOKEN_TTL', '5m'),
+    loginBotRate: rule('LOGIN_BOT_RATE', '3/10m'),
     encryptionKey: encryptionKey ?? Buffer.alloc(32),
     adminUsername: str('ADMIN_USERNAME', 'admin'),
     adminPassword: secret('ADMIN_PASSWORD', true) ?? '',

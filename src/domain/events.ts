@@ -1,5 +1,6 @@
 // Domain events: immutable facts in the past tense, `{type, data}` with a version per type so payloads can
 // evolve (a reader upcasts old versions). Pure types; nothing here does I/O.
+import type { BotLoginOutcome } from './login-bot.ts';
 import type { MessageContent } from './messages.ts';
 
 export interface MessageEventData {
@@ -90,6 +91,22 @@ export interface EventPayloads {
   'webhook.replay-requested': { endpointId: string; replayId: string; since: string; until?: string; events?: string[] };
   'webhook.endpoint-disabled': { endpointId: string; reason: string };
   'webhook.endpoint-enabled': { endpointId: string };
+  // Someone wrote `/login` to the login bot (stream `bot-login-<sender>`), and what came of it. Never the token:
+  // `messageId` names the reply that carries it. `requestedAt` is when the request was recorded; the rate limit
+  // counts these, so reruns decide the same.
+  'auth.bot-login-requested': {
+    outcome: BotLoginOutcome;
+    // `+digits`, when the sender's number is known (from the message or the LID map).
+    number?: string;
+    // The sender as WhatsApp named them.
+    sender: string;
+    requestedAt: string;
+    inboundEventId: string;
+    userId?: number;
+    // Unix time in milliseconds, when a token was issued.
+    expiresAt?: number;
+    messageId?: string;
+  };
 }
 
 export type EventType = keyof EventPayloads;
@@ -126,6 +143,7 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'webhook.replay-requested': 1,
   'webhook.endpoint-disabled': 1,
   'webhook.endpoint-enabled': 1,
+  'auth.bot-login-requested': 1,
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
@@ -142,4 +160,6 @@ export const streamOf = {
   contacts: (deviceId: number) => `contacts-${deviceId}`,
   webhookDelivery: (deliveryId: string) => `webhook-delivery-${deliveryId}`,
   webhookEndpoint: (endpointId: string) => `webhook-endpoint-${endpointId}`,
+  // One per sender of `/login` to the login bot: their number's digits, or `lid-<digits>` when only a LID is known.
+  botLogin: (sender: string) => `bot-login-${sender}`,
 };

@@ -78,8 +78,8 @@ test("a crash between applying events and moving the checkpoint applies them onc
   let killed = false;
   const crashing: Projection = {
     ...messagesProjection,
-    async apply(sql, events) {
-      await messagesProjection.apply(sql, events);
+    async apply(sql, events, em) {
+      await messagesProjection.apply(sql, events, em);
       if (!killed) {
         killed = true;
         // The runner's own connection dies mid-transaction, after the read model was written.

@@ -4,6 +4,7 @@ import { CampaignSchema } from './campaign.ts';
 import { ContactSchema } from './contact.ts';
 import { DeviceSchema } from './device.ts';
 import { LidMappingSchema } from './lid-mapping.ts';
+import { LoginBotSchema } from './login-bot.ts';
 import { LoginTokenSchema } from './login-token.ts';
 import { MessageStatsSchema } from './message-stats.ts';
 import { MessageStatusSchema } from './message-status.ts';
@@ -12,4 +13,4 @@ import { UserSchema } from './user.ts';
 import { WebhookAttemptSchema, WebhookDeliverySchema } from './webhook-delivery.ts';
 import { WebhookEndpointSchema } from './webhook-endpoint.ts';
 
-export const entities = [UserSchema, AuthSessionSchema, LoginTokenSchema, ApiKeySchema, MessageStatusSchema, MessageStatsSchema, DeviceSchema, SessionCredsSchema, SessionKeySchema, CampaignSchema, ContactSchema, LidMappingSchema, WebhookEndpointSchema, WebhookDeliverySchema, WebhookAttemptSchema];
+export const entities = [UserSchema, AuthSessionSchema, LoginTokenSchema, ApiKeySchema, MessageStatusSchema, MessageStatsSchema, DeviceSchema, SessionCredsSchema, SessionKeySchema, CampaignSchema, ContactSchema, LidMappingSchema, WebhookEndpointSchema, WebhookDeliverySchema, WebhookAttemptSchema, LoginBotSchema];

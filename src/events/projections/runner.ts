@@ -48,7 +48,7 @@ export async function runBatch(orm: Orm, projection: Projection, batch = BATCH, 
     const events = await read(em as EntityManager, checkpoint, batch);
     if (!events.length) return 0;
     const handled = events.filter((e) => handlesType(projection, e.type));
-    if (handled.length) await projection.apply(sql, handled);
+    if (handled.length) await projection.apply(sql, handled, em as EntityManager);
     const last = events.at(-1)!;
     await sql('update projection_checkpoints set transaction_id = ?::xid8, global_position = ?, updated_at = now() where name = ?', [
       last.transactionId,
