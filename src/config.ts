@@ -15,7 +15,10 @@ export interface Config {
   role: Role;
   host: string;
   port: number;
+  // Seed 004's WebSocket port (`ws://host:3001?token=…`); undefined when WS_PORT=off.
   wsPort: number | undefined;
+  // Origins browsers may call the API from: `*` for any, else exact origins (`null` for file:// pages).
+  corsOrigins: '*' | string[];
   databaseUrl: string;
   redisUrl: string;
   redisPrefix: string;
@@ -183,7 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     role: role as Role,
     host: str('HOST', '0.0.0.0'),
     port: int('PORT', 3000, 0, 65535),
-    wsPort: env.WS_PORT?.trim() ? int('WS_PORT', 0, 1, 65535) : undefined,
+    wsPort: env.WS_PORT?.trim() === 'off' ? undefined : int('WS_PORT', 3001, 0, 65535),
+    corsOrigins: corsOrigins(str('CORS_ORIGINS', production ? 'none' : '*'), problems),
     databaseUrl: str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/wa_platform'),
     redisUrl: str('REDIS_URL', 'redis://127.0.0.1:6379'),
     redisPrefix,
@@ -238,6 +242,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!/^wss?:\/\//.test(config.waWebSocketUrl)) problems.push(`WA_WEBSOCKET_URL="${config.waWebSocketUrl}" must be a ws:// or wss:// URL`);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+// A browser sends its origin as `scheme://host[:port]`, or `null` from a file:// page.
+const ORIGIN = /^(null|[a-z][a-z0-9+.-]*:\/\/[^/\s]+)$/i;
+
+function corsOrigins(text: string, problems: string[]): '*' | string[] {
+  if (text === 'none') return [];
+  const origins = text.split(',').map((origin) => origin.trim().replace(/\/$/, '')).filter(Boolean);
+  const invalid = origins.filter((origin) => origin !== '*' && !ORIGIN.test(origin));
+  if (invalid.length) problems.push(`CORS_ORIGINS has ${invalid.join(', ')}: origins read like https://app.example.com (or *, none, null)`);
+  return origins.includes('*') ? '*' : origins;
 }
 
 function parseRule(text: string): RateLimitRule | undefined {

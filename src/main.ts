@@ -27,7 +27,18 @@ const { app, close } = platform;
 let wsPort: Awaited<ReturnType<typeof listenWsPort>> | undefined;
 if (app) {
   await app.listen({ host: config.host, port: config.port });
-  if (config.wsPort) wsPort = await listenWsPort(app, config.wsPort, config.host);
+  if (config.wsPort !== undefined) {
+    try {
+      wsPort = await listenWsPort(app, config.wsPort, config.host);
+    } catch (err) {
+      // The port seed 004's examples use is a common one for a client's own server too.
+      const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      logger.fatal(busy ? `WS_PORT ${config.wsPort} is in use: set WS_PORT to a free port, or to off` : err);
+      logger.flush();
+      process.exit(1);
+    }
+    logger.info({ port: wsPort.port }, "seed 004's WebSocket port listening (WS_PORT)");
+  }
 }
 logger.info({ role: config.role }, 'platform started');
 

@@ -29,7 +29,7 @@ const STATUS_OF: Record<string, string> = {
 const plusNumber = (jid: unknown) => (typeof jid === 'string' && jid.endsWith('@s.whatsapp.net') ? `+${jid.split(/[:@]/)[0]}` : undefined);
 
 // Seed 004's `data` for its four events (`message`, `connection`, `qr`, `status`); our other events as recorded.
-async function seed004Data(event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown>> {
+export async function seed004Data(event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown>> {
   const data = event.data;
   switch (publicNameOf(event.type)) {
     case 'message':

@@ -35,6 +35,8 @@ export function startPlatformProcess(resources: TestResources, env: Record<strin
       ADMIN_PASSWORD: 'process-test-password',
       ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
       LOG_LEVEL: 'info',
+      // Not seed 004's 3001: test files run in parallel. A test that wants the port passes one of its own.
+      WS_PORT: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,17 @@
 import type { RecordedEvent } from '../../events/event-store.ts';
+import { seed004Data } from '../../webhooks/payloads.ts';
 
 // Domain events in the shapes the seeds' WebSocket clients expect.
 
 type Message = Record<string, unknown> & { type: string };
 
-// Seed 004 (`/ws`): `qr`, `connection`, `session_update`, `message`, each with the session id.
-export function seed004Message(event: RecordedEvent): Message | undefined {
+// Seed 004 shows two schemes for the same socket: its "WebSocket Events" section (`flat`) and its Best Practices
+// snippet (`data`). Neither client says which it wants, so both get both unless they choose.
+export const SEED004_FORMATS = ['both', 'flat', 'data'] as const;
+export type Seed004Format = (typeof SEED004_FORMATS)[number];
+
+// Seed 004's "WebSocket Events" (`/ws`): `qr`, `connection`, `session_update`, `message`, fields at the top level.
+export function seed004FlatMessage(event: RecordedEvent): Message | undefined {
   const sessionId = event.metadata.sessionId;
   const data = event.data;
   switch (event.type) {
@@ -32,6 +38,37 @@ export function seed004Message(event: RecordedEvent): Message | undefined {
     default:
       return undefined;
   }
+}
+
+// Seed 004's Best Practices names, each an event in the past tense over `data` as its webhooks carry it.
+const DATA_TYPES: Record<string, string> = {
+  'device.qr-issued': 'qr_code',
+  'device.pairing-code-issued': 'pairing_code_issued',
+  'device.connecting': 'device_connecting',
+  'device.connected': 'device_connected',
+  'device.disconnected': 'device_disconnected',
+  'device.logged-out': 'device_logged_out',
+  'device.failed': 'device_error',
+  'message.received': 'message_received',
+  'message.sent': 'message_sent',
+  'message.delivered': 'message_delivered',
+  'message.read': 'message_read',
+  'message.played': 'message_played',
+  'message.failed': 'message_failed',
+};
+
+// Seed 004's Best Practices (`qr_code` with `data.qrCode`, `device_connected`, `message_received` with `data`):
+// `data` is what its webhooks carry for the event (the QR as a PNG data URL beside the raw `qr`).
+export async function seed004DataMessage(event: RecordedEvent): Promise<Message | undefined> {
+  const type = DATA_TYPES[event.type];
+  if (!type) return undefined;
+  return { type, sessionId: event.metadata.sessionId, data: await seed004Data(event, undefined) };
+}
+
+export async function seed004Messages(event: RecordedEvent, format: Seed004Format): Promise<Message[]> {
+  const flat = format === 'data' ? undefined : seed004FlatMessage(event);
+  const data = format === 'flat' ? undefined : await seed004DataMessage(event);
+  return [flat, data].filter((message) => message !== undefined);
 }
 
 // Seed 003 (`/api/ws/{sessionId}`): `qr`, `success`, `error` with a `data` object.

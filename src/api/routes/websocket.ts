@@ -1,13 +1,47 @@
 import { Type } from 'typebox';
+import type { FastifyError } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { WebSocket } from 'ws';
 import type { RecordedEvent } from '../../events/event-store.ts';
 import type { LiveFeed, LiveSubscription } from '../../events/live-feed.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
+import { AppError } from '../../domain/errors.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { seed003Message, seed004Message } from './websocket-messages.ts';
+import { SEED004_FORMATS, seed003Message, seed004Messages, type Seed004Format } from './websocket-messages.ts';
 
-const Token = Type.Object({ token: Type.Optional(Type.String({ description: 'A JWT or API token (browsers cannot set headers)' })) });
+const token = Type.Optional(Type.String({ description: 'Any credential the headers take (browsers cannot set headers on a WebSocket)' }));
+const Token = Type.Object({ token });
+const format = Type.Union(
+  SEED004_FORMATS.map((name) => Type.Literal(name)),
+  { description: 'Which of seed 004\'s two event schemes to send: both (default), flat or data' },
+);
+const Seed004Query = Type.Object({ token, format: Type.Optional(format) });
+const upgraded = { 101: Type.Null({ description: 'Switching Protocols: the connection is a WebSocket from here on' }) };
+
+const SEED004_DESCRIPTION = `Also served at \`ws://host:WS_PORT/?token=…\` (port 3001 unless WS_PORT says otherwise), the URL seed 004's
+examples use. After connecting, send \`{"type": "subscribe", "sessionId": "…"}\` (answered \`{"type": "subscribed", sessionId, format}\`)
+and \`{"type": "unsubscribe", "sessionId": "…"}\`; only the caller's own sessions' events arrive, live (no replay).
+
+Seed 004 shows two schemes; every message carries \`type\` and \`sessionId\`:
+- \`flat\` (its "WebSocket Events"): \`qr\` {qr}, \`pairing_code\` {code}, \`connection\` {status: "connected", phoneNumber},
+  \`session_update\` {status: connecting | disconnected | logged_out | error, reason?, error?}, \`message\` {message: {id, from, fromLid, body, type, timestamp}}.
+- \`data\` (its Best Practices): \`qr_code\`, \`pairing_code_issued\`, \`device_connecting\`, \`device_connected\`, \`device_disconnected\`,
+  \`device_logged_out\`, \`device_error\`, \`message_received\`, \`message_sent\`, \`message_delivered\`, \`message_read\`, \`message_played\`,
+  \`message_failed\`, each with \`data\` as the webhook of the same event carries it (\`qr_code\`: {qrCode: PNG data URL, qr};
+  \`message_received\`: {messageId, waMessageId, from, fromNumber, message, type, timestamp, …}).
+
+By default (\`both\`) each event is sent once in each scheme, flat first: a client handles the types it knows and ignores the rest.
+Choose one with \`?format=flat|data\` on connecting, or per session with \`"format"\` in \`subscribe\`.
+
+A refused connection (bad token, bad query) is accepted, answered \`{"type": "error", "success": false, error, code}\` and closed
+with code 4000 + the HTTP status (4401 not authenticated, 4403 forbidden, 4400 bad request) and the error as the reason.`;
+
+// Close reasons are limited to 123 bytes.
+function closeReason(text: string): string {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
 
 // A socket that cannot keep up is closed rather than allowed to grow without bound (same rule as SSE).
 function sender(socket: WebSocket, maxBufferBytes: number) {
@@ -24,6 +58,28 @@ function sender(socket: WebSocket, maxBufferBytes: number) {
 // Live events over WebSocket, from the same log as SSE; only the caller's own events. No replay: a client that
 // needs what it missed uses SSE with Last-Event-ID or GET /api/whatsapp/events.
 const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBufferBytes: number }> = async (app, { liveFeed, maxBufferBytes }) => {
+  // @fastify/websocket hides its routes from the OpenAPI document; these are part of the API.
+  app.addHook('onRoute', (route) => {
+    if (route.websocket && route.schema) route.schema.hide = false;
+  });
+
+  // A browser cannot read the answer to a refused upgrade (its WebSocket reports a bare "error"), so a refusal
+  // completes the handshake, says why in one message and closes with 4000 + the HTTP status. 5xx stay with the
+  // app's error handler (logged, details hidden).
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (!request.ws || status >= 500) throw err;
+    const body =
+      err instanceof AppError
+        ? { error: err.message, code: err.code }
+        : { error: err.validation ? `Request validation failed: ${err.message}` : err.message, code: err.validation ? 'VALIDATION_ERROR' : 'BAD_REQUEST' };
+    reply.hijack();
+    app.websocketServer.handleUpgrade(request.raw, request.raw.socket, Buffer.alloc(0), (socket) => {
+      socket.send(JSON.stringify({ type: 'error', success: false, ...body }));
+      socket.close(4000 + status, closeReason(body.error));
+    });
+  });
+
   const open = new Set<WebSocket>();
   app.addHook('preClose', async () => {
     for (const socket of open) socket.close(1001, 'server shutting down');
@@ -38,25 +94,37 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
 
   const seed004Schema = {
     tags: ['events'],
-    summary: 'WebSocket (seed 004): send {type: "subscribe" | "unsubscribe", sessionId}; receive qr, connection, session_update, message',
-    querystring: Token,
+    summary: 'WebSocket (seed 004): send {type: "subscribe" | "unsubscribe", sessionId, format?}; receive qr/qr_code, connection/device_connected, session_update, message/message_received',
+    description: SEED004_DESCRIPTION,
+    querystring: Seed004Query,
+    response: upgraded,
   };
   app.get('/ws', { websocket: true, config: { queryToken: true }, schema: seed004Schema }, (socket, request) => {
     const send = sender(socket, maxBufferBytes);
-    const sessions = new Set<string>();
+    const connectionFormat = request.query.format ?? 'both';
+    // Subscribed sessions and the scheme each was subscribed with.
+    const sessions = new Map<string, Seed004Format>();
     socket.on('message', (raw) => {
-      let message: { type?: unknown; sessionId?: unknown };
+      let message: { type?: unknown; sessionId?: unknown; format?: unknown };
       try {
         message = JSON.parse(String(raw));
       } catch {
         return send({ type: 'error', error: 'messages must be JSON' });
       }
-      if (typeof message.sessionId !== 'string' || !message.sessionId) return send({ type: 'error', error: 'sessionId is required' });
-      if (message.type === 'subscribe') sessions.add(message.sessionId);
-      else if (message.type === 'unsubscribe') sessions.delete(message.sessionId);
-      else return send({ type: 'error', error: 'type must be subscribe or unsubscribe' });
-      send({ type: `${message.type}d`, sessionId: message.sessionId });
+      const { sessionId } = message;
+      if (typeof sessionId !== 'string' || !sessionId) return send({ type: 'error', error: 'sessionId is required' });
+      if (message.type === 'unsubscribe') {
+        sessions.delete(sessionId);
+        return send({ type: 'unsubscribed', sessionId });
+      }
+      if (message.type !== 'subscribe') return send({ type: 'error', error: 'type must be subscribe or unsubscribe' });
+      const chosen = message.format ?? connectionFormat;
+      if (!SEED004_FORMATS.includes(chosen as Seed004Format)) return send({ type: 'error', error: `format must be one of ${SEED004_FORMATS.join(', ')}` });
+      sessions.set(sessionId, chosen as Seed004Format);
+      send({ type: 'subscribed', sessionId, format: chosen });
     });
+    // Shapes are made one event at a time (a QR's PNG takes a moment), so messages leave in the log's order.
+    let queue = Promise.resolve();
     track(
       socket,
       liveFeed.subscribe({
@@ -64,8 +132,12 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
         filter: { tenantId: principalOf(request).userId },
         accept: (event) => sessions.has(event.metadata.sessionId ?? ''),
         deliver: (event: RecordedEvent) => {
-          const message = seed004Message(event);
-          if (message) send(message);
+          const chosen = sessions.get(event.metadata.sessionId ?? '') ?? connectionFormat;
+          queue = queue
+            .then(async () => {
+              for (const message of await seed004Messages(event, chosen)) send(message);
+            })
+            .catch((err: unknown) => request.log.error({ err, eventId: event.eventId }, 'websocket message failed'));
         },
       }),
     );
@@ -76,6 +148,7 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     summary: 'WebSocket (seed 003) for one session: receive qr, success, error',
     params: Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 200 }) }),
     querystring: Token,
+    response: upgraded,
   };
   app.get('/api/ws/:sessionId', { websocket: true, config: { queryToken: true }, schema: seed003Schema }, async (socket, request) => {
     const send = sender(socket, maxBufferBytes);
