@@ -66,3 +66,22 @@ test('durations read seconds by default and take units', () => {
   assert.equal(parseDuration('7d'), 7 * 86_400_000);
   assert.equal(parseDuration('1 week'), undefined);
 });
+
+test("WS_PORT: seed 004's 3001 unless set; off for none; 0 for any free port", () => {
+  assert.equal(loadConfig({}).wsPort, 3001);
+  assert.equal(loadConfig({ WS_PORT: 'off' }).wsPort, undefined);
+  assert.equal(loadConfig({ WS_PORT: '0' }).wsPort, 0);
+  assert.equal(loadConfig({ WS_PORT: '4001' }).wsPort, 4001);
+  assert.deepEqual(problemsOf({ WS_PORT: 'no' }), ['WS_PORT="no" must be a whole number from 0 to 65535']);
+});
+
+test('CORS_ORIGINS: any origin in development, none in production unless listed', () => {
+  assert.equal(loadConfig({}).corsOrigins, '*');
+  assert.deepEqual(loadConfig(productionSecrets).corsOrigins, []);
+  assert.deepEqual(loadConfig({ ...productionSecrets, CORS_ORIGINS: 'https://app.example.com/, null' }).corsOrigins, ['https://app.example.com', 'null']);
+  assert.equal(loadConfig({ ...productionSecrets, CORS_ORIGINS: '*' }).corsOrigins, '*');
+  assert.deepEqual(loadConfig({ CORS_ORIGINS: 'none' }).corsOrigins, []);
+  assert.deepEqual(problemsOf({ CORS_ORIGINS: 'app.example.com' }), [
+    'CORS_ORIGINS has app.example.com: origins read like https://app.example.com (or *, none, null)',
+  ]);
+});

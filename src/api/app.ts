@@ -11,6 +11,7 @@ import type { Queues } from '../workers/queues.ts';
 import authPlugin from './plugins/auth.ts';
 import bullBoard from './plugins/bull-board.ts';
 import contextPlugin from './plugins/context.ts';
+import corsPlugin from './plugins/cors.ts';
 import errorsPlugin from './plugins/errors.ts';
 import rateLimits from './plugins/rate-limits.ts';
 import swaggerPlugin from './plugins/swagger.ts';
@@ -54,6 +55,8 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(errorsPlugin);
   await app.register(contextPlugin, { config, orm, redis, clock });
   await app.register(swaggerPlugin);
+  // Before rate limits and auth: a preflight carries no credentials and must not count.
+  await app.register(corsPlugin, { origins: config.corsOrigins });
   // Before the auth hook: its own hooks must see every upgrade request, so that a refused upgrade's socket is
   // closed after the error answer (otherwise it lingers and holds up shutdown).
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
