@@ -18,7 +18,7 @@ COPY migrations ./migrations
 COPY scripts ./scripts
 COPY src ./src
 USER node
-EXPOSE 3000
+EXPOSE 3000 3001
 # No HEALTHCHECK here: ROLE=worker runs no HTTP server, so each role's check lives in docker-compose.yml.
 # Node runs the .ts sources directly (type stripping); there is no build step.
 CMD ["node", "src/main.ts"]
