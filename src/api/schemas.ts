@@ -1,14 +1,15 @@
 import { Type, type TSchema } from 'typebox';
 
-// The two envelopes of every answer: `{success: true, data}` and `{success: false, error, code, details?}`.
+// The two envelopes of every answer: `{success: true, data}` and `{success: false, error, message, code, details?}`.
 export const ErrorResponse = Type.Object(
   {
     success: Type.Literal(false),
-    error: Type.String(),
-    code: Type.String(),
+    error: Type.String({ description: 'What went wrong, in a sentence (seed 004)' }),
+    message: Type.String({ description: 'The same for a person, with what to act on: the fields at fault, when to try again (seed 003)' }),
+    code: Type.String({ description: 'A stable code to branch on (VALIDATION_ERROR, DEVICE_NOT_FOUND, …)' }),
     details: Type.Optional(Type.Unknown()),
   },
-  { $id: 'ErrorResponse', description: 'Every failure: a sentence, a stable code, and details where there are some' },
+  { $id: 'ErrorResponse', description: 'Every failure: a sentence, a human explanation, a stable code, and details where there are some' },
 );
 
 export function ok<T extends TSchema>(data: T) {
@@ -36,3 +37,13 @@ export const PageQuery = Type.Object({
 export function page<T extends TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.Integer(), Type.Null()]) });
 }
+
+// Seed 004's `userId`: the integrator's own identifier for a user (our username), used verbatim in session ids.
+export const UserKey = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9._@-]+$',
+  description: 'Your identifier for the user (letters, digits, . _ @ -); an administrator naming a new one provisions it',
+});
+
+export const UserParams = Type.Object({ userId: UserKey });

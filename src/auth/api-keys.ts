@@ -6,8 +6,8 @@ import type { AuthContext, Principal, UserRole } from './context.ts';
 import { hashesEqual, randomSecret, sha256Hex } from './secrets.ts';
 
 // Keys read `wa_<publicId>_<secret>` (user API tokens) or `dev_<publicId>_<secret>` (device keys): the public
-// id finds the row, the secret is compared by hash in constant time. The token set through API_TOKEN has
-// no such shape and lives under the reserved public id below.
+// id finds the row, the secret is compared by hash in constant time. The token set through API_TOKEN may look
+// like anything and lives under the reserved public id below.
 const PREFIX = { 'api-token': 'wa', device: 'dev' } as const;
 export const BOOTSTRAP_PUBLIC_ID = 'env-api-token';
 
@@ -37,14 +37,16 @@ export async function createApiKey(
   return { key, secret: `${PREFIX[options.kind]}_${publicId}_${secretPart}` };
 }
 
-function parse(presented: string): { publicId: string; secret: string } {
+// The public id and secret of a key-shaped string; undefined for anything else.
+export function parseKey(presented: string): { publicId: string; secret: string } | undefined {
   const match = /^(?:wa|dev)_([A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/.exec(presented);
-  return match ? { publicId: match[1]!, secret: match[2]! } : { publicId: BOOTSTRAP_PUBLIC_ID, secret: presented };
+  return match ? { publicId: match[1]!, secret: match[2]! } : undefined;
 }
 
 // Timestamps arrive as text: MikroORM's driver leaves date parsing to the ORM layer.
 interface KeyRow {
   id: number;
+  kind: ApiKey['kind'];
   secret_hash: string;
   device_id: number | null;
   expires_at: string | null;
@@ -60,22 +62,23 @@ const time = (text: string | null) => (text === null ? undefined : new Date(text
 
 // Runs on every request that presents a key: one indexed join in plain SQL (the ORM's query building and
 // hydration cost several times the query itself here; see bench/http.bench.ts).
-const KEY_QUERY = `select k.id, k.secret_hash, k.device_id, k.expires_at, k.revoked_at, k.last_used_at,
+const KEY_QUERY = `select k.id, k.kind, k.secret_hash, k.device_id, k.expires_at, k.revoked_at, k.last_used_at,
   u.id as user_id, u.username, u.role, u.disabled_at
-  from api_keys k join users u on u.id = k.user_id where k.public_id = ? and k.kind = ?`;
+  from api_keys k join users u on u.id = k.user_id where k.public_id = ?`;
 
-export async function authenticateApiKey(ctx: AuthContext, presented: string, kind: ApiKey['kind']): Promise<Principal> {
-  const { publicId, secret } = parse(presented);
-  const [key] = await ctx.em.getConnection().execute<KeyRow[]>(KEY_QUERY, [publicId, kind]);
+// The key stored under `publicId` whose secret is `secret`, of whichever kind it is; undefined when there is no
+// such row. A row whose secret, expiry, revocation or user refuses it is an error.
+export async function authenticateApiKey(ctx: AuthContext, publicId: string, secret: string): Promise<Principal | undefined> {
+  const [key] = await ctx.em.getConnection().execute<KeyRow[]>(KEY_QUERY, [publicId]);
+  if (key === undefined) return undefined;
   const now = ctx.clock();
   const valid =
-    key !== undefined &&
     hashesEqual(sha256Hex(secret), key.secret_hash) &&
     !key.revoked_at &&
     !(key.expires_at && time(key.expires_at)! <= now.getTime()) &&
     !key.disabled_at;
   if (!valid) {
-    throw kind === 'device'
+    throw key.kind === 'device'
       ? new AppError('INVALID_TOKEN', 'Device API key is invalid')
       : new AppError('INVALID_API_TOKEN', 'API token is invalid');
   }
@@ -87,7 +90,7 @@ export async function authenticateApiKey(ctx: AuthContext, presented: string, ki
     userId: key.user_id,
     username: key.username,
     role: key.role,
-    via: kind === 'device' ? 'device-key' : 'api-token',
+    via: key.kind === 'device' ? 'device-key' : 'api-token',
     credentialId: key.id,
     ...(key.device_id === null ? {} : { deviceId: key.device_id }),
     ...(key.expires_at ? { expiresAt: new Date(key.expires_at) } : {}),

@@ -6,7 +6,7 @@ export type Clock = () => Date;
 // What the auth services need from their caller: a request-scoped EntityManager, settings and the time.
 export interface AuthContext {
   em: EntityManager;
-  config: Pick<Config, 'jwtSecret' | 'jwtTtlMs' | 'loginTokenTtlMs' | 'adminToken' | 'adminUsername'>;
+  config: Pick<Config, 'jwtSecret' | 'jwtTtlMs' | 'loginTokenTtlMs' | 'adminToken' | 'adminUsername' | 'apiToken'>;
   clock: Clock;
 }
 

@@ -15,19 +15,34 @@ import { requestPairing } from '../workers/sessions/pairing-requests.ts';
 // Devices (seed 004) as the API manages them: each belongs to a user; another user's device is "not found".
 // The session host (worker role) follows `desired_state`; the status comes from the devices projection.
 
-export function sessionIdOf(userId: number, alias: string): string {
-  return `user_${userId}_device_${alias}`;
+// Seed 004's session id: the user's own identifier and the alias, verbatim. Fixed at creation (a rename keeps it),
+// because clients store it and the event log records it.
+export function sessionIdOf(userKey: string, alias: string): string {
+  return `user_${userKey}_device_${alias}`;
 }
 
-// Seed 004 names users by `userId` in paths and bodies: our numeric id or the username. Non-admins only reach
-// themselves; anyone else is "not found".
+// Seed 004 names users by `userId`: the integrator's own identifier for them, which is our username. Only the
+// username is looked up (never our numeric id: an integrator whose ids are numbers would otherwise reach the
+// wrong user). Non-admins only reach themselves; anyone else is "not found".
 export async function resolveUser(em: EntityManager, principal: Principal, userId: string | number | undefined): Promise<User> {
-  const wanted = userId === undefined ? principal.userId : userId;
-  const user = /^\d+$/.test(String(wanted))
-    ? await em.findOne(UserSchema, { id: Number(wanted) })
-    : await em.findOne(UserSchema, { username: String(wanted) });
+  const wanted = userId === undefined ? principal.username : String(userId);
+  const user = await em.findOne(UserSchema, { username: wanted });
   if (!user || (principal.role !== 'admin' && user.id !== principal.userId)) throw new AppError('USER_NOT_FOUND', `User ${wanted} not found`);
   return user;
+}
+
+// An administrator creating a device for a user nobody has named before provisions that user: no password (it
+// cannot log in by password until an administrator sets one), listed and managed like any other. Two first
+// devices for the same new user racing: the second insert is ignored and both find the one row.
+async function resolveOrProvisionUser(ctx: AuthContext, principal: Principal, userId: string | number | undefined): Promise<User> {
+  if (userId !== undefined && principal.role === 'admin') {
+    await ctx.em.upsert(
+      UserSchema,
+      { username: String(userId), passwordHash: null, role: 'user', createdAt: ctx.clock() },
+      { onConflictFields: ['username'], onConflictAction: 'ignore' },
+    );
+  }
+  return resolveUser(ctx.em, principal, userId);
 }
 
 export async function findDevice(em: EntityManager, principal: Principal, id: number): Promise<Device> {
@@ -51,29 +66,34 @@ export async function findDeviceByPhone(em: EntityManager, principal: Principal,
   return findDevice(em, principal, device.id);
 }
 
+// One transaction: a refused device (its alias taken, say) provisions no user and leaves no key behind.
 export async function createDevice(
   ctx: AuthContext,
   principal: Principal,
-  input: { userId?: string | number; alias: string; metadata?: Record<string, unknown> },
+  input: { userId?: string | number; alias: string; name?: string; metadata?: Record<string, unknown> },
 ): Promise<{ device: Device; apiKey: string }> {
-  const user = await resolveUser(ctx.em, principal, input.userId);
-  const device = ctx.em.create(DeviceSchema, {
-    user,
-    alias: input.alias,
-    sessionId: sessionIdOf(user.id, input.alias),
-    metadata: input.metadata ?? {},
-    createdAt: ctx.clock(),
-  });
-  try {
-    await ctx.em.flush();
-  } catch (err) {
-    if (err instanceof UniqueConstraintViolationException) {
-      throw new AppError('DEVICE_ALREADY_EXISTS', `A device with alias "${input.alias}" already exists`);
+  return ctx.em.transactional(async (em) => {
+    const tx = { ...ctx, em: em as EntityManager };
+    const user = await resolveOrProvisionUser(tx, principal, input.userId);
+    const device = em.create(DeviceSchema, {
+      user,
+      alias: input.alias,
+      name: input.name ?? null,
+      sessionId: sessionIdOf(user.username, input.alias),
+      metadata: input.metadata ?? {},
+      createdAt: ctx.clock(),
+    });
+    try {
+      await em.flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new AppError('DEVICE_ALREADY_EXISTS', `A device with alias "${input.alias}" already exists`);
+      }
+      throw err;
     }
-    throw err;
-  }
-  const { secret } = await createApiKey(ctx, user, { kind: 'device', deviceId: device.id, name: `device ${device.alias}` });
-  return { device, apiKey: secret };
+    const { secret } = await createApiKey(tx, user, { kind: 'device', deviceId: device.id, name: `device ${device.alias}` });
+    return { device, apiKey: secret };
+  });
 }
 
 export async function setDesiredState(em: EntityManager, device: Device, state: 'running' | 'stopped'): Promise<void> {

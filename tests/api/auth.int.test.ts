@@ -22,7 +22,7 @@ describe('password login', () => {
     assert.equal(check.statusCode, 200);
     assert.deepEqual(
       { ...check.json().data, expiresAt: undefined },
-      { valid: true, userId: data.user.id, username: 'admin', role: 'admin', isMaster: true, via: 'jwt', expiresAt: undefined },
+      { valid: true, userId: 'admin', id: data.user.id, username: 'admin', role: 'admin', isMaster: true, via: 'jwt', expiresAt: undefined },
     );
   });
 
@@ -30,8 +30,17 @@ describe('password login', () => {
     for (const payload of [{ ...ADMIN, password: 'wrong' }, { username: 'nobody', password: 'x' }]) {
       const res = await platform.request({ method: 'POST', url: '/api/auth/login', payload });
       assert.equal(res.statusCode, 401);
-      assert.deepEqual(res.json(), { success: false, error: 'Invalid username or password', code: 'INVALID_CREDENTIALS' });
+      assert.deepEqual(res.json(), { success: false, error: 'Invalid username or password', message: 'Invalid username or password', code: 'INVALID_CREDENTIALS' });
     }
+  });
+
+  test("the token is at the top level (seed 000's `{token}`) and under `data` (seed 002)", async () => {
+    const body = (await platform.request({ method: 'POST', url: '/api/auth/login', payload: ADMIN })).json();
+    assert.deepEqual(Object.keys(body).sort(), ['data', 'expiresAt', 'success', 'token', 'user']);
+    assert.equal(body.token, body.data.token);
+    assert.equal(body.expiresAt, body.data.expiresAt);
+    assert.deepEqual(body.user, body.data.user);
+    assert.equal((await verify(bearer(body.token))).statusCode, 200);
   });
 
   test("seed 003's POST /api/login answers {success, token, user}", async () => {
@@ -89,7 +98,7 @@ describe('session tokens', () => {
     platform.advance(10 * 60_000 + 1000);
     const res = await verify(bearer(token));
     assert.equal(res.statusCode, 401);
-    assert.deepEqual(res.json(), { success: false, error: 'Token has expired', code: 'TOKEN_EXPIRED' });
+    assert.deepEqual(res.json(), { success: false, error: 'Token has expired', message: 'Token has expired', code: 'TOKEN_EXPIRED' });
   });
 });
 
@@ -112,7 +121,8 @@ describe('one-time login tokens', () => {
     const first = await exchange(oneTime);
     assert.equal(first.statusCode, 200);
     assert.equal(first.json().data.user.username, 'otp-user');
-    assert.equal((await verify(bearer(first.json().data.token))).json().data.userId, user.id);
+    assert.equal(first.json().token, first.json().data.token, 'a one-time token login answers both shapes too');
+    assert.equal((await verify(bearer(first.json().data.token))).json().data.id, user.id);
     const second = await exchange(oneTime);
     assert.equal(second.statusCode, 401);
     assert.equal(second.json().code, 'INVALID_TOKEN');
@@ -163,7 +173,7 @@ describe('API tokens', () => {
 
     const used = await verify({ 'x-api-token': token });
     assert.equal(used.statusCode, 200);
-    assert.equal(used.json().data.userId, user.id);
+    assert.equal(used.json().data.id, user.id);
     assert.equal((await verify(bearer(token))).json().data.via, 'api-token', 'also accepted as a Bearer token');
 
     const revoked = await platform.request({ method: 'DELETE', url: `/api/auth/api-tokens/${id}`, headers: bearer(user.token) });

@@ -12,7 +12,7 @@ import type { WhatsAppSimulator } from '../wa-sim/server.ts';
 let sim: WhatsAppSimulator;
 let platform: TestPlatform;
 let base: string;
-let user: { id: number; token: string };
+let user: { id: number; username: string; token: string };
 let device: LinkedDevice;
 useLinkedPlatform({}, { username: 'people', alias: 'desk', number: '6281400000001' }, (linked) => ({ sim, platform, base, user, device } = linked));
 
@@ -24,7 +24,7 @@ const contacts = async (url = `/api/whatsapp/devices/${device.id}/contacts`) => 
   return res.json().data.items as Record<string, unknown>[];
 };
 const received = async (text: string) => {
-  const res = await get(`/api/whatsapp/users/${user.id}/message-logs?limit=200`);
+  const res = await get(`/api/whatsapp/users/${user.username}/message-logs?limit=200`);
   return (res.json().data.items as Record<string, unknown>[]).find((m) => m.body === text);
 };
 
@@ -38,7 +38,7 @@ test('a sender becomes a contact with their push name, number and LID, on the de
   assert.equal(contact.lid, `${ann.lid}@lid`);
   assert.equal(contact.source, 'message');
   assert.equal(contact.contactName, null);
-  const everywhere = await contacts(`/api/whatsapp/users/${user.id}/contacts?search=ann`);
+  const everywhere = await contacts(`/api/whatsapp/users/${user.username}/contacts?search=ann`);
   assert.deepEqual(everywhere.map((c) => c.jid), [contact.jid]);
 
   ann.pushName = 'Ann B.';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { ADMIN_TOKEN, API_TOKEN, bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
@@ -25,7 +25,7 @@ after(async () => {
 test('create a device → its QR arrives on WebSocket, SSE and GET …/qr → the phone scans → connected everywhere', { timeout: 90_000 }, async () => {
   const user = await createUser(platform, 'device-owner');
   const phone = sim.createPhone('6281234567400');
-  const sessionId = `user_${user.id}_device_shop`;
+  const sessionId = "user_device-owner_device_shop";
 
   const ws = new WebSocket(`${base.replace('http', 'ws')}/ws?token=${user.token}`);
   const wsMessages: { type: string; [k: string]: unknown }[] = [];
@@ -79,18 +79,61 @@ test("devices are per user: another user's device is 404, duplicates 409", async
   const bob = await createUser(platform, 'device-bob');
   const created = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'a1' } });
   const { id } = created.json().device;
-  for (const [method, url] of [['GET', `/api/whatsapp/devices/${id}`], ['DELETE', `/api/whatsapp/devices/${id}`], ['POST', `/api/whatsapp/devices/${id}/logout`], ['GET', `/api/whatsapp/users/${alice.id}/devices`]] as const) {
+  for (const [method, url] of [['GET', `/api/whatsapp/devices/${id}`], ['DELETE', `/api/whatsapp/devices/${id}`], ['POST', `/api/whatsapp/devices/${id}/logout`], ['GET', `/api/whatsapp/users/${alice.username}/devices`]] as const) {
     const res = await platform.request({ method, url, headers: bearer(bob.token) });
     assert.equal(res.statusCode, 404, `${method} ${url}`);
   }
   const again = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'a1' } });
   assert.equal(again.statusCode, 409);
   assert.equal(again.json().code, 'DEVICE_ALREADY_EXISTS');
-  const forBob = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'x', userId: bob.id } });
+  const forBob = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(alice.token), payload: { alias: 'x', userId: bob.username } });
   assert.equal(forBob.statusCode, 404, 'a non-admin cannot create devices for someone else');
   const deleted = await platform.request({ method: 'DELETE', url: `/api/whatsapp/devices/${id}`, headers: bearer(alice.token) });
   assert.equal(deleted.statusCode, 200);
   assert.equal((await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}`, headers: bearer(alice.token) })).statusCode, 404);
+});
+
+test("seed 004 user ids: an admin's credential provisions the user it names; the session id spells it verbatim", async () => {
+  const create = (headers: Record<string, string>, payload: object) => platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers, payload });
+  const first = await create({ 'x-api-token': API_TOKEN }, { userId: 'test_user_123', alias: 'my-phone' });
+  assert.equal(first.statusCode, 201, first.body);
+  assert.equal(first.json().device.sessionId, 'user_test_user_123_device_my-phone');
+  assert.equal(first.json().device.userId, 'test_user_123');
+  const second = await create({ 'x-api-token': API_TOKEN }, { userId: 'test_user_123', alias: 'other-phone' });
+  assert.equal(second.statusCode, 201, 'the provisioned user is reused');
+  const listed = await platform.request({ method: 'GET', url: '/api/whatsapp/users/test_user_123/devices', headers: { 'x-api-token': API_TOKEN } });
+  assert.deepEqual(listed.json().data.map((d: { alias: string }) => d.alias), ['my-phone', 'other-phone']);
+  const users = await platform.request({ method: 'GET', url: '/api/whatsapp/admin/users?limit=200', headers: { 'x-admin-token': ADMIN_TOKEN } });
+  const provisioned = users.json().data.items.find((u: { username: string }) => u.username === 'test_user_123');
+  assert.equal(provisioned?.role, 'user', 'listed for the admin as an ordinary user');
+  const login = await platform.request({ method: 'POST', url: '/api/auth/login', payload: { username: 'test_user_123', password: 'anything-at-all' } });
+  assert.equal(login.statusCode, 401, 'no password until an admin sets one');
+
+  // A number is an identifier like any other, never our internal id.
+  const numeric = await create({ 'x-api-token': API_TOKEN }, { userId: 123, alias: 'n' });
+  assert.equal(numeric.json().device.sessionId, 'user_123_device_n');
+
+  // Refused creations provision nobody.
+  const duplicate = await create({ 'x-api-token': API_TOKEN }, { userId: 'dup_user', alias: 'my-phone' });
+  assert.equal(duplicate.statusCode, 201);
+  const again = await create({ 'x-api-token': API_TOKEN }, { userId: 'dup_user', alias: 'my-phone' });
+  assert.equal(again.statusCode, 409);
+  for (const userId of ['has space', 'a/b', '', 'x'.repeat(65), 'ümlaut']) {
+    const bad = await create({ 'x-api-token': API_TOKEN }, { userId, alias: 'p' });
+    assert.equal(bad.statusCode, 400, `userId ${JSON.stringify(userId)}`);
+    assert.equal(bad.json().code, 'VALIDATION_ERROR');
+  }
+  const count = async () => (await platform.request({ method: 'GET', url: '/api/whatsapp/admin/users?limit=200', headers: { 'x-admin-token': ADMIN_TOKEN } })).json().data.items.length;
+  const before = await count();
+  const ordinary = await createUser(platform, 'plain-user');
+  const foreign = await create(bearer(ordinary.token), { userId: 'someone_new', alias: 'p' });
+  assert.equal(foreign.statusCode, 404, 'an ordinary user may only name itself');
+  assert.equal(foreign.json().code, 'USER_NOT_FOUND');
+  const own = await create(bearer(ordinary.token), { userId: 'plain-user', alias: 'p' });
+  assert.equal(own.json().device.sessionId, 'user_plain-user_device_p');
+  assert.equal(await count(), before + 1, 'only plain-user itself was added');
+  const theirs = await platform.request({ method: 'GET', url: '/api/whatsapp/users/test_user_123/devices', headers: bearer(ordinary.token) });
+  assert.equal(theirs.statusCode, 404);
 });
 
 test("seed 003: create a session, connect it, get its QR on /api/ws/{id}, scan, see it connected; disconnect it", { timeout: 90_000 }, async () => {

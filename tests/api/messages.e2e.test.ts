@@ -14,7 +14,7 @@ const MIN_INTERVAL_MS = 300;
 let sim: WhatsAppSimulator;
 let platform: TestPlatform;
 let base: string;
-let user: { id: number; token: string };
+let user: { id: number; username: string; token: string };
 let device: LinkedDevice;
 useLinkedPlatform({ SEND_MIN_INTERVAL: `${MIN_INTERVAL_MS}ms` }, { username: 'sender', alias: 'shop', number: '6281300000001' }, (linked) => ({ sim, platform, base, user, device } = linked));
 
@@ -171,16 +171,16 @@ test("reads: a chat's history both ways, paged; message logs by status; sending 
   assert.deepEqual([chat.messages, chat.lastMessage.body, chat.lastMessage.direction, chat.isGroup], [4, 'a reply', 'in', false]);
   assert.equal(chats[0].chatJid, chat.chatJid, 'the most recently active chat first');
 
-  const logs = (await get(`/api/whatsapp/users/${user.id}/message-logs?status=read&limit=200`)).data.items;
+  const logs = (await get(`/api/whatsapp/users/${user.username}/message-logs?status=read&limit=200`)).data.items;
   for (const id of ids) assert.ok(logs.some((m: { messageId: string }) => m.messageId === id), `${id} in the read logs`);
   assert.ok(logs.every((m: { status: string }) => m.status === 'read'));
 
-  const stats = (await get(`/api/whatsapp/users/${user.id}/sending-stats`)).data;
+  const stats = (await get(`/api/whatsapp/users/${user.username}/sending-stats`)).data;
   assert.ok(stats.totalSent >= 3 && stats.byStatus.read >= 3 && stats.today.sent >= 3, JSON.stringify(stats));
   assert.ok(stats.byStatus.sent >= stats.byStatus.delivered && stats.byStatus.delivered >= stats.byStatus.read);
   assert.ok(stats.successRate > 0 && stats.successRate <= 100);
   const other = await createUser(platform, 'nosy');
-  assert.equal((await platform.request({ method: 'GET', url: `/api/whatsapp/users/${user.id}/sending-stats`, headers: bearer(other.token) })).statusCode, 404);
+  assert.equal((await platform.request({ method: 'GET', url: `/api/whatsapp/users/${user.username}/sending-stats`, headers: bearer(other.token) })).statusCode, 404);
   assert.equal((await platform.request({ method: 'GET', url: history, headers: bearer(other.token) })).statusCode, 404);
 });
 

@@ -40,7 +40,7 @@ test("revoking another user's API token is 404 and leaves it working", async () 
   assert.equal(missing.statusCode, 404, 'a foreign id answers exactly as a missing one');
   assert.deepEqual(missing.json().code, res.json().code);
   const still = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: { 'x-api-token': alices.token } });
-  assert.equal(still.json().data.userId, alice.id);
+  assert.equal(still.json().data.id, alice.id);
 });
 
 test("an API token acts as its owner only", async () => {
@@ -62,7 +62,7 @@ test('a device API key is scoped to its device and refused on user routes', asyn
 
   const who = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: { 'x-device-api-key': secret } });
   assert.equal(who.statusCode, 200);
-  assert.deepEqual([who.json().data.userId, who.json().data.deviceId, who.json().data.via], [alice.id, deviceId, 'device-key']);
+  assert.deepEqual([who.json().data.id, who.json().data.deviceId, who.json().data.via], [alice.id, deviceId, 'device-key']);
 
   const userRoute = await platform.request({ method: 'GET', url: '/api/auth/api-tokens', headers: { 'x-device-api-key': secret } });
   assert.equal(userRoute.statusCode, 403);

@@ -66,7 +66,7 @@ export async function loginAs(platform: TestPlatform, username: string, password
   return res.json().data.token;
 }
 
-export async function createUser(platform: TestPlatform, username: string, password = 'password-of-a-user'): Promise<{ id: number; token: string }> {
+export async function createUser(platform: TestPlatform, username: string, password = 'password-of-a-user'): Promise<{ id: number; username: string; token: string }> {
   const res = await platform.request({
     method: 'POST',
     url: '/api/whatsapp/admin/users',
@@ -74,7 +74,7 @@ export async function createUser(platform: TestPlatform, username: string, passw
     payload: { username, password },
   });
   if (res.statusCode !== 201) throw new Error(`user creation failed: ${res.statusCode} ${res.body}`);
-  return { id: res.json().data.id, token: await loginAs(platform, username, password) };
+  return { id: res.json().data.id, username, token: await loginAs(platform, username, password) };
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

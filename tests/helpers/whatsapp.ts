@@ -34,7 +34,7 @@ export interface LinkedPlatform {
   platform: TestPlatform;
   // The platform's HTTP address (it also listens, for SSE and WebSocket clients).
   base: string;
-  user: { id: number; token: string };
+  user: { id: number; username: string; token: string };
   // A device of `user`, linked to a simulated phone and connected.
   device: LinkedDevice;
 }

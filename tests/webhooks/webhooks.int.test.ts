@@ -28,7 +28,7 @@ before(async () => {
   const res = await api('POST', '/api/whatsapp/devices', { alias: 'hooks', metadata: { crm: 'acct-42' } });
   assert.equal(res.statusCode, 201, res.body);
   device = res.json().device;
-  adminId = res.json().device.userId;
+  adminId = (await api('GET', '/api/auth/verify')).json().data.id;
   // The device's session isn't wanted here (no WhatsApp): stopping it keeps its lifecycle events out of the way.
   await api('POST', `/api/whatsapp/devices/${device.id}/logout`);
 });

@@ -1,10 +1,9 @@
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
-import { authenticateApiKey } from '../../auth/api-keys.ts';
 import type { Principal } from '../../auth/context.ts';
-import { secretsEqual, sha256Hex } from '../../auth/secrets.ts';
+import { authenticateAdminToken, authenticateCredential, type CredentialSource } from '../../auth/credentials.ts';
+import { sha256Hex } from '../../auth/secrets.ts';
 import { checkPassword } from '../../auth/login.ts';
-import { authenticateJwt } from '../../auth/sessions.ts';
 import { UserSchema } from '../../db/entities/user.ts';
 import { AppError } from '../../domain/errors.ts';
 import { authContext } from './context.ts';
@@ -18,7 +17,7 @@ declare module 'fastify' {
     auth?: AuthMode;
     // Also accept HTTP Basic (username and password), for pages a browser opens such as the queue dashboard.
     basicAuth?: boolean;
-    // Also accept `?token=` (a JWT or key), for clients that cannot set headers: EventSource, browser WebSockets.
+    // Also accept `?token=` (any credential), for clients that cannot set headers: EventSource, browser WebSockets.
     queryToken?: boolean;
   }
   interface FastifyRequest {
@@ -50,36 +49,40 @@ async function authenticateBasic(request: FastifyRequest, encoded: string): Prom
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
 
+// Every credential is accepted in every place a credential goes: its own header, `Authorization: Bearer`, and
+// `?token=` on routes that browsers open without headers (SSE, WebSockets). X-Admin-Token is the one header
+// that takes one kind only, because seed 004 sends it beside X-API-Token and it must win.
+function presented(request: FastifyRequest): { credential: string; source: CredentialSource } | undefined {
+  const { headers } = request;
+  const authorization = header(headers.authorization);
+  if (authorization) {
+    const bearer = authorization.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!bearer) throw new AppError('INVALID_TOKEN', 'Authorization header must read "Bearer <token>"');
+    return { credential: bearer, source: 'bearer' };
+  }
+  const apiToken = header(headers['x-api-token']);
+  if (apiToken) return { credential: apiToken, source: 'x-api-token' };
+  const deviceKey = header(headers['x-device-api-key']);
+  if (deviceKey) return { credential: deviceKey, source: 'x-device-api-key' };
+  const queryToken = request.routeOptions.config.queryToken ? (request.query as { token?: unknown }).token : undefined;
+  if (typeof queryToken === 'string' && queryToken) return { credential: queryToken, source: 'query' };
+  return undefined;
+}
+
 async function authenticate(request: FastifyRequest, mode: AuthMode): Promise<Principal | null> {
   const ctx = authContext(request);
-  const { headers } = request;
+  const adminToken = header(request.headers['x-admin-token']);
+  if (adminToken !== undefined) return authenticateAdminToken(ctx, adminToken);
 
-  const adminToken = header(headers['x-admin-token']);
-  if (adminToken !== undefined) {
-    const expected = ctx.config.adminToken;
-    if (!expected || !secretsEqual(adminToken, expected)) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid');
-    const admin = await ctx.em.findOne(UserSchema, { username: ctx.config.adminUsername, role: 'admin', disabledAt: null });
-    if (!admin) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid: the admin user is missing or disabled');
-    return { userId: admin.id, username: admin.username, role: admin.role, via: 'admin-token' };
-  }
-
-  const authorization = header(headers.authorization);
-  const basic = authorization?.match(/^Basic\s+(\S+)$/i)?.[1];
+  const basic = header(request.headers.authorization)?.match(/^Basic\s+(\S+)$/i)?.[1];
   if (basic && request.routeOptions.config.basicAuth) return authenticateBasic(request, basic);
-  const queryToken = request.routeOptions.config.queryToken ? (request.query as { token?: string }).token : undefined;
-  const bearer = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? (authorization ? undefined : queryToken);
-  if (authorization && !bearer) throw new AppError('INVALID_TOKEN', 'Authorization header must read "Bearer <token>"');
-
-  // A key sent as a Bearer token is taken by its prefix, so clients that only know Bearer can use keys too.
-  if (bearer && !bearer.startsWith('wa_') && !bearer.startsWith('dev_')) return authenticateJwt(ctx, bearer);
-  const apiToken = header(headers['x-api-token']) ?? (bearer?.startsWith('wa_') ? bearer : undefined);
-  if (apiToken) return authenticateApiKey(ctx, apiToken, 'api-token');
-  const deviceKey = header(headers['x-device-api-key']) ?? bearer;
-  if (deviceKey) {
-    if (mode !== 'device' && mode !== 'any') throw new AppError('FORBIDDEN', 'A device API key cannot call this route');
-    return authenticateApiKey(ctx, deviceKey, 'device');
+  const given = presented(request);
+  if (!given) return null;
+  const principal = await authenticateCredential(ctx, given.credential, given.source);
+  if (principal.via === 'device-key' && mode !== 'device' && mode !== 'any') {
+    throw new AppError('FORBIDDEN', 'A device API key cannot call this route');
   }
-  return null;
+  return principal;
 }
 
 export default fp(async (app) => {

@@ -2,11 +2,12 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loginWithOneTimeToken, loginWithPassword, type LoginResult } from '../../auth/login.ts';
 import { refreshSession, revokeSession } from '../../auth/sessions.ts';
+import { findUser, updateUser } from '../../auth/users.ts';
 import { AppError } from '../../domain/errors.ts';
 import { authContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, ok, Success } from '../schemas.ts';
-import { publicUser, PublicUser } from './users.ts';
+import { errors, Nullable, ok, Success } from '../schemas.ts';
+import { PhoneNumber, publicUser, PublicUser } from './users.ts';
 
 const PasswordLogin = Type.Object(
   { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
@@ -20,6 +21,9 @@ const IssuedToken = Type.Object({
   token: Type.String(),
   expiresAt: Type.Integer({ description: 'Unix time in milliseconds' }),
 });
+
+// Seed 000 reads the token at the top level (`{token}`), seed 002 under `data`: the login answer carries both.
+const LoginAnswer = Type.Object({ ...IssuedToken.properties, user: PublicUser });
 
 function login(ctx: Parameters<typeof loginWithPassword>[0], body: { username: string; password: string } | { token: string }): Promise<LoginResult> {
   return 'token' in body ? loginWithOneTimeToken(ctx, body.token) : loginWithPassword(ctx, body.username, body.password);
@@ -35,11 +39,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['auth'],
       summary: 'Log in with a username and password, or exchange a one-time login token',
       body: Type.Union([PasswordLogin, TokenLogin]),
-      response: { 200: ok(Type.Object({ ...IssuedToken.properties, user: PublicUser })), ...errors(400, 401, 429) },
+      response: { 200: Type.Object({ success: Type.Literal(true), ...LoginAnswer.properties, data: LoginAnswer }), ...errors(400, 401, 429) },
     },
     handler: async (request) => {
       const result = await login(authContext(request), request.body);
-      return { success: true, data: { token: result.token, expiresAt: result.expiresAt.getTime(), user: publicUser(result.user) } } as const;
+      const answer = { token: result.token, expiresAt: result.expiresAt.getTime(), user: publicUser(result.user) };
+      return { success: true, ...answer, data: answer } as const;
     },
   });
 
@@ -69,7 +74,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         200: ok(
           Type.Object({
             valid: Type.Literal(true),
-            userId: Type.Integer(),
+            userId: Type.String({ description: 'Your identifier for the user (seed 004 `userId`, our username)' }),
+            id: Type.Integer({ description: "The user's numeric id (admin routes)" }),
             username: Type.String(),
             role: Type.String(),
             isMaster: Type.Boolean({ description: 'Whether the caller is an administrator' }),
@@ -87,7 +93,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         success: true,
         data: {
           valid: true,
-          userId: p.userId,
+          userId: p.username,
+          id: p.userId,
           username: p.username,
           role: p.role,
           isMaster: p.role === 'admin',
@@ -108,6 +115,24 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (request) => {
       const issued = await refreshSession(authContext(request), principalOf(request));
       return { success: true, data: { token: issued.token, expiresAt: issued.expiresAt.getTime() } } as const;
+    },
+  });
+
+  app.get('/api/auth/me', {
+    schema: { tags: ['auth'], summary: 'The calling user', response: { 200: ok(PublicUser), ...errors(401) } },
+    handler: async (request) => ({ success: true, data: publicUser(await findUser(authContext(request), principalOf(request).userId)) }) as const,
+  });
+
+  app.patch('/api/auth/me', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Set or clear (null) your own phone number, from which the login bot answers `/login`',
+      body: Type.Object({ phoneNumber: Nullable(PhoneNumber) }, { additionalProperties: false }),
+      response: { 200: ok(PublicUser), ...errors(400, 401, 409) },
+    },
+    handler: async (request) => {
+      const user = await updateUser(authContext(request), principalOf(request).userId, { phoneNumber: request.body.phoneNumber });
+      return { success: true, data: publicUser(user) } as const;
     },
   });
 

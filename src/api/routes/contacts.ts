@@ -4,7 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { baileysContactOf, listContacts, type ContactFilter } from '../../contacts/contact-views.ts';
 import { findDevice, resolveUser } from '../../devices/devices.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, IsoDate, Nullable, ok } from '../schemas.ts';
+import { errors, IdParams, IsoDate, Nullable, ok, UserParams } from '../schemas.ts';
 
 // Seed 004's contacts, from the contacts read model: the people each session has heard of (senders and their push
 // names, the phone's address book when WhatsApp sends it, lookups and group members that tie a LID to a number).
@@ -77,7 +77,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: "A user's contacts across their devices",
-      params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }),
+      params: UserParams,
       querystring: ContactsQuery,
       response: { 200: ContactsPage, ...errors(400, 401, 404, 429) },
     },

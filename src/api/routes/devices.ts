@@ -9,11 +9,11 @@ import type { LiveFeed } from '../../events/live-feed.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
 import { authContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, IsoDate, ok, Success } from '../schemas.ts';
+import { errors, IdParams, IsoDate, ok, Success, UserKey, UserParams } from '../schemas.ts';
 
 const DeviceView = Type.Object({
   id: Type.Integer(),
-  userId: Type.Integer(),
+  userId: Type.String({ description: 'The user it belongs to, by your identifier for them' }),
   alias: Type.String(),
   sessionId: Type.String(),
   status: Type.String({ description: 'pending, connecting, connected, disconnected, logged_out or error' }),
@@ -26,7 +26,7 @@ const DeviceView = Type.Object({
 function view(device: Device) {
   return {
     id: device.id,
-    userId: device.user.id,
+    userId: device.user.username,
     alias: device.alias,
     sessionId: device.sessionId,
     status: device.status,
@@ -39,8 +39,8 @@ function view(device: Device) {
 
 const Alias = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Yours to set; echoed in webhook payloads' });
-const UserRef = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1, maxLength: 64 })], {
-  description: 'A user id or username; yourself when omitted (administrators may name anyone)',
+const UserRef = Type.Union([UserKey, Type.Integer({ minimum: 0, description: 'Taken as the identifier spelled in digits' })], {
+  description: 'Your identifier for the user; yourself when omitted. An administrator may name anyone, and naming a new one provisions it',
 });
 
 // Seed 004's device API. Status changes arrive asynchronously from the session host (see the event log).
@@ -70,7 +70,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
   });
 
   app.get('/api/whatsapp/users/:userId/devices', {
-    schema: { tags, summary: "A user's devices", params: Type.Object({ userId: Type.String() }), response: { 200: ok(Type.Array(DeviceView)), ...errors(401, 404, 429) } },
+    schema: { tags, summary: "A user's devices", params: UserParams, response: { 200: ok(Type.Array(DeviceView)), ...errors(401, 404, 429) } },
     handler: async (request) => {
       const user = await resolveUser(request.em, principalOf(request), request.params.userId);
       const devices = await request.em.find(DeviceSchema, { user }, { orderBy: { id: 'asc' }, populate: ['user'] });

@@ -107,7 +107,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       summary: 'Server-Sent Events: your events live; reconnect with Last-Event-ID (or ?after=) to replay what was missed',
       querystring: Type.Object({
         after: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay after this event id (0: from the start)' })),
-        token: Type.Optional(Type.String({ description: 'A JWT or API token, for EventSource, which cannot set headers' })),
+        token: Type.Optional(Type.String({ description: 'Any credential (JWT, API token, API_TOKEN, ADMIN_TOKEN), for EventSource, which cannot set headers' })),
         ...FilterQuery,
       }),
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.Integer({ minimum: 0 })) }),

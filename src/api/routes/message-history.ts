@@ -5,7 +5,7 @@ import { AppError } from '../../domain/errors.ts';
 import { parseRecipient } from '../../domain/recipients.ts';
 import { chatHistory, chatsOf, messageLogs, sendingStats, type MessageRow, type Page } from '../../messages/message-views.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IsoDate, Nullable, ok } from '../schemas.ts';
+import { errors, IsoDate, Nullable, ok, UserParams } from '../schemas.ts';
 
 // Reading messages back (seed 004): a chat's history, a user's message logs, sending statistics — all from the
 // messages read model, newest first, with cursor pagination.
@@ -59,7 +59,6 @@ const Paging = {
   cursor: Type.Optional(Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page' })),
 };
 const PageOfMessages = ok(Type.Object({ items: Type.Array(MessageView), nextCursor: Nullable(Type.String()) }));
-const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) });
 
 const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['messages'];

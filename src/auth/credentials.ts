@@ -1,0 +1,57 @@
+import { UserSchema } from '../db/entities/user.ts';
+import { AppError } from '../domain/errors.ts';
+import { authenticateApiKey, BOOTSTRAP_PUBLIC_ID, parseKey } from './api-keys.ts';
+import type { AuthContext, Principal } from './context.ts';
+import { secretsEqual } from './secrets.ts';
+import { authenticateJwt } from './sessions.ts';
+
+// A credential is told apart by lookup, never by how it looks, because the environment's tokens may look like
+// anything (a JWT, a key, `test123`). Bearer and `?token=` take every kind; a named header takes its own kind
+// (X-API-Token: API tokens and API_TOKEN; X-Device-API-Key: device keys), and names the refusal.
+export type CredentialSource = 'x-api-token' | 'x-device-api-key' | 'bearer' | 'query';
+
+const refusal = (source: CredentialSource) =>
+  source === 'x-api-token'
+    ? new AppError('INVALID_API_TOKEN', 'API token is invalid')
+    : new AppError('INVALID_TOKEN', source === 'x-device-api-key' ? 'Device API key is invalid' : 'Token is invalid');
+
+// ADMIN_TOKEN acts as the ADMIN_USERNAME user.
+export async function authenticateAdminToken(ctx: AuthContext, presented: string): Promise<Principal> {
+  const expected = ctx.config.adminToken;
+  if (!expected || !secretsEqual(presented, expected)) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid');
+  const admin = await ctx.em.findOne(UserSchema, { username: ctx.config.adminUsername, role: 'admin', disabledAt: null });
+  if (!admin) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid: the admin user is missing or disabled');
+  return { userId: admin.id, username: admin.username, role: admin.role, via: 'admin-token' };
+}
+
+// In order: the environment's ADMIN_TOKEN and API_TOKEN (compared in constant time, no I/O), a key by its public
+// id, a JWT by its signature. The API_TOKEN row is still read, so a token unset at the last start is refused.
+export async function authenticateCredential(ctx: AuthContext, presented: string, source: CredentialSource): Promise<Principal> {
+  const principal = await identify(ctx, presented, source);
+  const wanted = ({ 'x-api-token': 'api-token', 'x-device-api-key': 'device-key' } as const)[source as 'x-api-token'];
+  if (wanted !== undefined && principal.via !== wanted) throw refusal(source);
+  return principal;
+}
+
+async function identify(ctx: AuthContext, presented: string, source: CredentialSource): Promise<Principal> {
+  if (ctx.config.adminToken && secretsEqual(presented, ctx.config.adminToken)) return authenticateAdminToken(ctx, presented);
+  if (ctx.config.apiToken && secretsEqual(presented, ctx.config.apiToken)) {
+    const principal = await authenticateApiKey(ctx, BOOTSTRAP_PUBLIC_ID, presented);
+    if (principal) return principal;
+    throw refusal(source);
+  }
+  const key = parseKey(presented);
+  if (key) {
+    const principal = await authenticateApiKey(ctx, key.publicId, key.secret);
+    if (principal) return principal;
+    throw refusal(source);
+  }
+  try {
+    return await authenticateJwt(ctx, presented);
+  } catch (err) {
+    // An expired login token says so wherever it was sent; anything else that is no JWT is refused as the
+    // header it came in names it.
+    if (err instanceof AppError && err.code === 'TOKEN_EXPIRED') throw err;
+    throw refusal(source);
+  }
+}
