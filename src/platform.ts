@@ -15,6 +15,7 @@ import { openRedis } from './redis.ts';
 import { closeQueues, createQueues } from './workers/queues.ts';
 import { sendDispatcher } from './workers/sending/dispatcher.ts';
 import { SendQueues } from './workers/sending/send-queues.ts';
+import { loginBotReactor } from './workers/login-bot/reactor.ts';
 import { startSessionHost } from './workers/sessions/session-host.ts';
 import { webhookDispatcher } from './workers/webhooks/dispatcher.ts';
 import { startWorkers } from './workers/worker.ts';
@@ -60,7 +61,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
       closers.push(() => workers.close());
       const sendQueues = new SendQueues(redis, config.redisPrefix);
       closers.push(() => sendQueues.close());
-      const runner = startProjections(orm, [...projections, sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks)], notifier, logger);
+      const reactors = [sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks), loginBotReactor({ config, clock })];
+      const runner = startProjections(orm, [...projections, ...reactors], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({
         orm,

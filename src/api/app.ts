@@ -26,6 +26,7 @@ import messageRoutes from './routes/messages.ts';
 import messageHistoryRoutes from './routes/message-history.ts';
 import campaignRoutes from './routes/campaigns.ts';
 import numbersAndGroupsRoutes from './routes/numbers-and-groups.ts';
+import loginBotRoutes from './routes/login-bot.ts';
 import userRoutes from './routes/users.ts';
 import webhookRoutes from './routes/webhooks.ts';
 
@@ -74,6 +75,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(authRoutes);
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
+  await app.register(loginBotRoutes);
   await app.register(deviceRoutes, { liveFeed });
   await app.register(sessionRoutes);
   await app.register(messageRoutes);

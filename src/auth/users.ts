@@ -1,24 +1,45 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { AppError } from '../domain/errors.ts';
+import { normalizePhoneNumber } from '../domain/phone-numbers.ts';
 import { UserSchema, type User } from '../db/entities/user.ts';
 import type { AuthContext, UserRole } from './context.ts';
 import { hashPassword } from './passwords.ts';
 
-export async function createUser(ctx: AuthContext, input: { username: string; password: string; role: UserRole }): Promise<User> {
-  const user = ctx.em.create(UserSchema, {
-    username: input.username,
-    passwordHash: await hashPassword(input.password),
-    role: input.role,
-    createdAt: ctx.clock(),
-  });
+// A user's own number as stored: `+digits`, or null to clear it.
+function storedPhoneNumber(input: string | null): string | null {
+  if (input === null) return null;
+  const digits = normalizePhoneNumber(input);
+  if (!digits) throw new AppError('INVALID_PHONE_NUMBER', `"${input}" is not a phone number (write it with its country code, such as +62 812 3456 7890)`);
+  return `+${digits}`;
+}
+
+// Usernames and phone numbers are unique; the constraint that refused the write says which was taken.
+async function flushUser(ctx: AuthContext, user: User): Promise<void> {
   try {
     await ctx.em.flush();
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) {
-      throw new AppError('USER_ALREADY_EXISTS', `A user named "${input.username}" already exists`);
+      if (err.message.includes('users_phone_number_unique')) {
+        throw new AppError('PHONE_NUMBER_TAKEN', `Another user has the phone number ${user.phoneNumber} already`);
+      }
+      throw new AppError('USER_ALREADY_EXISTS', `A user named "${user.username}" already exists`);
     }
     throw err;
   }
+}
+
+export async function createUser(
+  ctx: AuthContext,
+  input: { username: string; password: string; role: UserRole; phoneNumber?: string },
+): Promise<User> {
+  const user = ctx.em.create(UserSchema, {
+    username: input.username,
+    passwordHash: await hashPassword(input.password),
+    phoneNumber: input.phoneNumber === undefined ? null : storedPhoneNumber(input.phoneNumber),
+    role: input.role,
+    createdAt: ctx.clock(),
+  });
+  await flushUser(ctx, user);
   return user;
 }
 
@@ -38,12 +59,14 @@ export async function listUsers(ctx: AuthContext, limit: number, cursor = 0): Pr
 export async function updateUser(
   ctx: AuthContext,
   id: number,
-  changes: { password?: string; role?: UserRole; disabled?: boolean },
+  changes: { password?: string; role?: UserRole; disabled?: boolean; phoneNumber?: string | null },
 ): Promise<User> {
   const user = await findUser(ctx, id);
+  const phoneNumber = changes.phoneNumber === undefined ? undefined : storedPhoneNumber(changes.phoneNumber);
   if (changes.password !== undefined) user.passwordHash = await hashPassword(changes.password);
   if (changes.role !== undefined) user.role = changes.role;
   if (changes.disabled !== undefined) user.disabledAt = changes.disabled ? (user.disabledAt ?? ctx.clock()) : null;
-  await ctx.em.flush();
+  if (phoneNumber !== undefined) user.phoneNumber = phoneNumber;
+  await flushUser(ctx, user);
   return user;
 }

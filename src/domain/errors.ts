@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   USER_NOT_FOUND: 404,
   API_TOKEN_NOT_FOUND: 404,
   USER_ALREADY_EXISTS: 409,
+  // Another user has this phone number already (numbers are unique: the login bot finds a user by theirs).
+  PHONE_NUMBER_TAKEN: 409,
   DEVICE_NOT_FOUND: 404,
   DEVICE_NOT_CONNECTED: 409,
   DEVICE_ALREADY_EXISTS: 409,

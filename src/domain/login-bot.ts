@@ -43,3 +43,25 @@ export function loginReplyText(token: string, ttlMs: number): string {
     'If you did not ask for it, ignore this message.',
   ].join('\n');
 }
+
+export interface BotLoginRequest {
+  // When the request was recorded, and when it is being answered (a worker that was down answers late).
+  requestedAt: Date;
+  now: Date;
+  // When the same sender asked before (every outcome).
+  earlier: Date[];
+  rule: RateRule;
+  // How long a token lives: a request older than that is not answered, its sender has moved on.
+  ttlMs: number;
+  // The user with the sender's number, if any.
+  user: { disabled: boolean } | undefined;
+}
+
+// What comes of a request. The rate is checked first and for everyone, so refusals look the same whether or not
+// the number is registered.
+export function decideBotLogin({ requestedAt, now, earlier, rule, ttlMs, user }: BotLoginRequest): BotLoginOutcome {
+  if (now.getTime() - requestedAt.getTime() > ttlMs) return 'stale';
+  if (!withinRate(earlier, requestedAt, rule)) return 'rate-limited';
+  if (!user) return 'unknown-number';
+  return user.disabled ? 'user-disabled' : 'issued';
+}

@@ -4,7 +4,7 @@ import { issueLoginToken } from '../../auth/login.ts';
 import { createUser, findUser, listUsers, updateUser } from '../../auth/users.ts';
 import type { User } from '../../db/entities/user.ts';
 import { authContext } from '../plugins/context.ts';
-import { errors, IdParams, IsoDate, ok, page, PageQuery } from '../schemas.ts';
+import { errors, IdParams, IsoDate, Nullable, ok, page, PageQuery } from '../schemas.ts';
 
 export const PublicUser = Type.Object({
   id: Type.Integer(),
@@ -12,6 +12,7 @@ export const PublicUser = Type.Object({
   role: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
   createdAt: IsoDate,
   disabled: Type.Boolean(),
+  phoneNumber: Type.Union([Type.String(), Type.Null()], { description: 'The user’s own WhatsApp number (+digits): the login bot answers `/login` from it' }),
 });
 
 export function publicUser(user: User) {
@@ -21,12 +22,14 @@ export function publicUser(user: User) {
     role: user.role,
     createdAt: user.createdAt.toISOString(),
     disabled: user.disabledAt !== null && user.disabledAt !== undefined,
+    phoneNumber: user.phoneNumber ?? null,
   };
 }
 
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user')]);
 const Username = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$' });
 const Password = Type.String({ minLength: 8, maxLength: 1024 });
+export const PhoneNumber = Type.String({ minLength: 1, maxLength: 32, description: 'With its country code (+62 812 3456 7890); stored as +digits' });
 
 // Administrators manage the platform's users (seed 004 groups admin routes under /api/whatsapp/admin).
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -38,7 +41,10 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Create a user',
-      body: Type.Object({ username: Username, password: Password, role: Type.Optional(Role) }, { additionalProperties: false }),
+      body: Type.Object(
+        { username: Username, password: Password, role: Type.Optional(Role), phoneNumber: Type.Optional(PhoneNumber) },
+        { additionalProperties: false },
+      ),
       response: { 201: ok(PublicUser), ...errors(400, 401, 403, 409, 429) },
     },
     handler: async (request, reply) => {
@@ -66,13 +72,18 @@ const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: admin,
     schema: {
       tags,
-      summary: 'Change a user: password, role, or disable (which stops all of its tokens at once)',
+      summary: 'Change a user: password, role, phone number (null clears it), or disable (which stops all of its tokens at once)',
       params: IdParams,
       body: Type.Object(
-        { password: Type.Optional(Password), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()) },
+        {
+          password: Type.Optional(Password),
+          role: Type.Optional(Role),
+          disabled: Type.Optional(Type.Boolean()),
+          phoneNumber: Type.Optional(Nullable(PhoneNumber)),
+        },
         { additionalProperties: false, minProperties: 1 },
       ),
-      response: { 200: ok(PublicUser), ...errors(400, 401, 403, 404, 429) },
+      response: { 200: ok(PublicUser), ...errors(400, 401, 403, 404, 409, 429) },
     },
     handler: async (request) =>
       ({ success: true, data: publicUser(await updateUser(authContext(request), request.params.id, request.body)) }) as const,
