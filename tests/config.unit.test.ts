@@ -85,3 +85,9 @@ test('CORS_ORIGINS: any origin in development, none in production unless listed'
     'CORS_ORIGINS has app.example.com: origins read like https://app.example.com (or *, none, null)',
   ]);
 });
+
+test('LOGIN_BOT_RATE: 3 per 10 minutes by default, like the other rules when set', () => {
+  assert.deepEqual(loadConfig({}).loginBotRate, { max: 3, windowMs: 10 * 60_000 });
+  assert.deepEqual(loadConfig({ LOGIN_BOT_RATE: '5/1h' }).loginBotRate, { max: 5, windowMs: 3_600_000 });
+  assert.deepEqual(problemsOf({ LOGIN_BOT_RATE: 'often' }), ['LOGIN_BOT_RATE="often" must look like 100/15m (requests per window)']);
+});
