@@ -48,8 +48,8 @@ logger.info({ role: config.role }, 'platform started');
 closeWithGrace({ delay: config.shutdownTimeoutMs, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'shutting down after an error');
   else logger.info({ signal }, 'shutting down');
-  await wsPort?.close();
-  await close();
+  // The WebSocket port stops accepting at once and finishes when the app has closed its sockets (1001).
+  await Promise.all([wsPort?.close(), close()]);
   logger.info('stopped');
   logger.flush();
 });

@@ -60,7 +60,14 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(corsPlugin, { origins: config.corsOrigins });
   // Before the auth hook: its own hooks must see every upgrade request, so that a refused upgrade's socket is
   // closed after the error answer (otherwise it lingers and holds up shutdown).
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    // Clients hear 1001 (going away: reconnect) rather than a close without a code.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      this.websocketServer.close(() => done());
+    },
+  });
   await app.register(rateLimits, {
     enabled: config.rateLimit.enabled,
     rules: config.rateLimit,

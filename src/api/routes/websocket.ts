@@ -80,16 +80,8 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     });
   });
 
-  const open = new Set<WebSocket>();
-  app.addHook('preClose', async () => {
-    for (const socket of open) socket.close(1001, 'server shutting down');
-  });
   const track = (socket: WebSocket, subscription: Promise<LiveSubscription>) => {
-    open.add(socket);
-    socket.on('close', () => {
-      open.delete(socket);
-      void subscription.then((s) => s.close());
-    });
+    socket.on('close', () => void subscription.then((s) => s.close()));
   };
 
   const seed004Schema = {
