@@ -37,6 +37,8 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     RATE_LIMIT_SENDING: '100000/1m',
     // Nothing listens there: a test that needs WhatsApp starts the simulator and passes its URL.
     WA_WEBSOCKET_URL: 'ws://127.0.0.1:9/ws/chat',
+    // Only src/main.ts listens on WS_PORT; a test wanting seed 004's port starts listenWsPort on a free one.
+    WS_PORT: 'off',
     ...env,
   });
   let offset = 0;
