@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 // serves nothing else.
 export async function listenWsPort(app: FastifyInstance, port: number, host: string): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ success: false, error: 'WebSocket only', code: 'NOT_FOUND' }));
+    const message = 'This port serves WebSocket connections only: connect with ws://<host>:<port>/?token=<token>; the HTTP API is on the main port';
+    res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({ success: false, error: 'WebSocket only', message, code: 'NOT_FOUND' }));
   });
   server.on('upgrade', (req, socket, head) => {
     if (req.url?.startsWith('/?') || req.url === '/') req.url = `/ws${req.url.slice(1)}`;

@@ -43,7 +43,12 @@ describe('validation', () => {
   test('a body over BODY_LIMIT is 413 PAYLOAD_TOO_LARGE', async () => {
     const res = await platform.request({ method: 'POST', url: '/api/auth/login', payload: { username: 'a', password: 'x'.repeat(4000) } });
     assert.equal(res.statusCode, 413);
-    assert.deepEqual(res.json(), { success: false, error: 'Request body is too large', code: 'PAYLOAD_TOO_LARGE' });
+    assert.deepEqual(res.json(), {
+      success: false,
+      error: 'Request body is too large',
+      message: 'The request body is larger than this route accepts (2048 bytes)',
+      code: 'PAYLOAD_TOO_LARGE',
+    });
   });
 
   test('an unknown route is 404 in the envelope', async () => {
@@ -102,6 +107,57 @@ describe('rate limits', () => {
 
   test('probes and docs are never limited', async () => {
     for (let i = 0; i < 5; i++) assert.equal((await platform.request({ method: 'GET', url: '/health' })).statusCode, 200);
+  });
+});
+
+describe('error bodies', () => {
+  // Seed 003's clients read `{error, message}`, seed 004's `{success, error, code}`: every failure carries all of them.
+  const assertErrorBody = (res: { statusCode: number; json(): any }, status: number, code: string) => {
+    assert.equal(res.statusCode, status);
+    const body = res.json();
+    assert.equal(body.success, false);
+    assert.equal(body.code, code);
+    assert.equal(typeof body.error, 'string');
+    assert.ok(body.error.length > 0);
+    assert.equal(typeof body.message, 'string');
+    assert.ok(body.message.length >= body.error.length, `a message at least as telling as the error: ${JSON.stringify(body)}`);
+    return body;
+  };
+
+  test('400: the message names every field at fault', async () => {
+    const res = await platform.request({ method: 'POST', url: '/api/whatsapp/admin/users', headers: admin, payload: { username: 'x y', password: 'short' } });
+    const body = assertErrorBody(res, 400, 'VALIDATION_ERROR');
+    assert.equal(body.error, 'Request validation failed');
+    for (const { field, message } of body.details) assert.ok(body.message.includes(`${field} ${message}`), body.message);
+    assert.match(body.message, /^Request validation failed: body\.username .+; body\.password /);
+  });
+
+  test('401 and 404 (a route, a resource) carry error, message and code', async () => {
+    const unauthenticated = assertErrorBody(await platform.request({ method: 'GET', url: '/api/sessions' }), 401, 'UNAUTHORIZED');
+    assert.match(unauthenticated.message, /Authorization: Bearer/);
+    const noRoute = assertErrorBody(await platform.request({ method: 'GET', url: '/api/nothing-here?x=1', headers: admin }), 404, 'NOT_FOUND');
+    assert.equal(noRoute.error, 'Route GET /api/nothing-here not found');
+    assert.match(noRoute.message, /\/docs/);
+    // A caller of its own: this file's standard budget is 3 a minute.
+    const user = await createUser(platform, 'error-bodies');
+    const noSession = assertErrorBody(await platform.request({ method: 'GET', url: '/api/sessions/987654', headers: bearer(user.token) }), 404, 'DEVICE_NOT_FOUND');
+    assert.equal(noSession.message, 'Device 987654 not found');
+  });
+
+  test('429: the message says when to try again, as Retry-After does', async () => {
+    const user = await createUser(platform, 'limited-message');
+    let res;
+    for (let i = 0; i < 4; i++) res = await platform.request({ method: 'GET', url: '/api/sessions', headers: bearer(user.token) });
+    const body = assertErrorBody(res!, 429, 'RATE_LIMIT_EXCEEDED');
+    assert.equal(body.message, `${body.error} (try again in ${res!.headers['retry-after']} s)`);
+    assert.deepEqual(Object.keys(body.details).sort(), ['group', 'limit', 'resetAt']);
+  });
+
+  test('the OpenAPI error schema shows message', async () => {
+    const doc = (await platform.request({ method: 'GET', url: '/docs/json' })).json();
+    const schema = doc.paths['/api/sessions'].get.responses['401'].content['application/json'].schema;
+    assert.deepEqual(schema.required, ['success', 'error', 'message', 'code']);
+    assert.equal(schema.properties.message.type, 'string');
   });
 });
 

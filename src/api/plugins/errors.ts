@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyError } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
 
 interface ValidationIssue {
@@ -8,8 +8,13 @@ interface ValidationIssue {
   params?: Record<string, unknown>;
 }
 
+interface FieldIssue {
+  field: string;
+  message: string;
+}
+
 // Turns fastify's validation issues into `{field, message}` pairs a client can show next to its inputs.
-function fieldsOf(err: FastifyError): { field: string; message: string }[] {
+function fieldsOf(err: FastifyError): FieldIssue[] {
   return ((err.validation ?? []) as ValidationIssue[]).map((issue) => {
     const missing = issue.params?.missingProperty ?? issue.params?.requiredProperties;
     const path = `${(issue.instancePath ?? '').replaceAll('/', '.').replace(/^\./, '')}`;
@@ -20,37 +25,64 @@ function fieldsOf(err: FastifyError): { field: string; message: string }[] {
   });
 }
 
-const FASTIFY_CODES: Record<string, [ErrorCode, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'Request body is too large'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type'],
-  FST_ERR_CTP_INVALID_JSON_BODY: ['VALIDATION_ERROR', 'Body is not valid JSON'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: ['VALIDATION_ERROR', 'Body cannot be empty when Content-Type is application/json'],
+const isFieldList = (details: unknown): details is FieldIssue[] =>
+  Array.isArray(details) && details.length > 0 && details.every((d) => typeof d?.field === 'string' && typeof d?.message === 'string');
+
+// Seed 003's clients read `{error, message}` (a kind and its description), seed 004's `{success, error, code,
+// details}`. `error` stays seed 004's sentence; `message` tells a person the same with what they need to act on it:
+// the fields at fault, when to try again.
+function messageOf(error: string, details: unknown, reply: FastifyReply): string {
+  const fields = isFieldList(details) ? `: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}` : '';
+  const retryAfter = reply.getHeader('retry-after');
+  return `${error}${fields}${retryAfter === undefined ? '' : ` (try again in ${retryAfter} s)`}`;
+}
+
+function send(reply: FastifyReply, status: number, code: ErrorCode | 'BAD_REQUEST', error: string, options: { details?: unknown; message?: string } = {}) {
+  return reply.code(status).send({
+    success: false,
+    error,
+    message: options.message ?? messageOf(error, options.details, reply),
+    code,
+    ...(options.details === undefined ? {} : { details: options.details }),
+  });
+}
+
+// What fastify itself refuses before a route runs, in our codes and in words.
+const FASTIFY_CODES: Record<string, [ErrorCode, string, (request: FastifyRequest) => string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [
+    'PAYLOAD_TOO_LARGE',
+    'Request body is too large',
+    (request) => `The request body is larger than this route accepts (${request.routeOptions.bodyLimit} bytes)`,
+  ],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    'UNSUPPORTED_MEDIA_TYPE',
+    'Unsupported Content-Type',
+    (request) => `Content-Type "${request.headers['content-type']}" is not accepted here: send the body as application/json`,
+  ],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['VALIDATION_ERROR', 'Body is not valid JSON', () => 'The body could not be parsed as JSON: check its quotes, commas and brackets'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [
+    'VALIDATION_ERROR',
+    'Body cannot be empty when Content-Type is application/json',
+    () => 'The request says its body is JSON (Content-Type: application/json) but sends none: send a JSON body or drop the header',
+  ],
 };
 
 // One place decides what a failure looks like on the wire; 5xx details stay in the log.
 export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof AppError) {
-      return reply.code(err.statusCode).send({
-        success: false,
-        error: err.message,
-        code: err.code,
-        ...(err.details === undefined ? {} : { details: err.details }),
-      });
-    }
-    if (err.validation) {
-      return reply.code(400).send({ success: false, error: 'Request validation failed', code: 'VALIDATION_ERROR', details: fieldsOf(err) });
-    }
+    if (err instanceof AppError) return send(reply, err.statusCode, err.code, err.message, { details: err.details });
+    if (err.validation) return send(reply, 400, 'VALIDATION_ERROR', 'Request validation failed', { details: fieldsOf(err) });
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
-    if (known) return reply.code(err.statusCode ?? 400).send({ success: false, error: known[1], code: known[0] });
-    if (err.statusCode && err.statusCode < 500) {
-      return reply.code(err.statusCode).send({ success: false, error: err.message, code: 'BAD_REQUEST' });
-    }
+    if (known) return send(reply, err.statusCode ?? 400, known[0], known[1], { message: known[2](request) });
+    if (err.statusCode && err.statusCode < 500) return send(reply, err.statusCode, 'BAD_REQUEST', err.message);
     request.log.error({ err }, 'request failed');
-    return reply.code(500).send({ success: false, error: 'Internal server error', code: 'INTERNAL_ERROR' });
+    return send(reply, 500, 'INTERNAL_ERROR', 'Internal server error', {
+      message: `The request failed on our side and may not have taken effect; it is logged under request id ${request.id}`,
+    });
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ success: false, error: `Route ${request.method} ${request.url.split('?')[0]} not found`, code: 'NOT_FOUND' }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const route = `${request.method} ${request.url.split('?')[0]}`;
+    return send(reply, 404, 'NOT_FOUND', `Route ${route} not found`, { message: `There is no route ${route}: check the method and the path (the API is described at /docs)` });
+  });
 });

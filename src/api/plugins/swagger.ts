@@ -20,7 +20,7 @@ export default fp(async (app) => {
         title: 'WhatsApp multi-device API platform',
         version: '0.1.0',
         description:
-          'Every answer is `{success: true, data}` or `{success: false, error, code, details?}`. Authenticate with ' +
+          'Every answer is `{success: true, data}` or `{success: false, error, message, code, details?}`. Authenticate with ' +
           '`Authorization: Bearer <token>` (from POST /api/auth/login), `X-API-Token`, `X-Admin-Token` (admin routes) ' +
           'or `X-Device-API-Key` (device routes).',
       },
