@@ -1,21 +1,25 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DeviceSchema, type Device } from '../../db/entities/device.ts';
 import { WebhookEndpointSchema } from '../../db/entities/webhook-endpoint.ts';
 import type { Principal } from '../../auth/context.ts';
 import { createDevice, findDevice, setDesiredState } from '../../devices/devices.ts';
+import { AppError } from '../../domain/errors.ts';
+import { aliasOf, cleanSessionName, SESSION_NAME_MAX, SESSION_NAME_PATTERN } from '../../domain/session-names.ts';
 import { createEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } from '../../webhooks/endpoints.ts';
 import { authContext, serviceContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, Success } from '../schemas.ts';
 
 // Seed 003's multi-session API: the same devices under `/api/sessions`, in seed 003's shapes (`connected`,
-// `logged_in`, snake_case). A session's `name` is the device's alias.
+// `logged_in`, snake_case). A session's `name` is free text; the device's alias is its URL-safe form.
 const SessionView = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  session_id: Type.String(),
+  id: Type.Integer({ description: 'What /api/sessions/{id} takes, and the `session_id` of seed 003 webhook payloads' }),
+  name: Type.String({ description: 'As given ("Business Support"); the alias for devices created by seed 004' }),
+  alias: Type.String({ description: 'The URL-safe form of the name ("Business-Support"), seed 004’s alias' }),
+  session_id: Type.String({ description: 'Seed 004’s session id (`sessionId` of /api/whatsapp/send), fixed at creation' }),
   phone: Type.Union([Type.String(), Type.Null()]),
   status: Type.String(),
   connected: Type.Boolean(),
@@ -26,7 +30,8 @@ const SessionView = Type.Object({
 function view(device: Device, webhookUrl: string | null) {
   return {
     id: device.id,
-    name: device.alias,
+    name: device.name ?? device.alias,
+    alias: device.alias,
     session_id: device.sessionId,
     phone: device.phoneNumber?.replace(/^\+/, '') ?? null,
     status: device.status,
@@ -57,7 +62,17 @@ async function setSessionWebhook(ctx: WebhookContext, principal: Principal, devi
   }
 }
 
-const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Name = Type.String({
+  minLength: 1,
+  maxLength: SESSION_NAME_MAX,
+  pattern: SESSION_NAME_PATTERN,
+  description: 'Free text without control characters, trimmed; its URL-safe form ("Business Support" → "Business-Support") must be unique among your sessions',
+});
+
+// Two names with the same URL-safe form would share an alias: the second is refused, not silently renamed. (A
+// session renamed away from a name keeps that name's alias in its session id, which is fixed, so the name stays taken.)
+const nameTaken = (name: string, alias: string) =>
+  new AppError('DEVICE_ALREADY_EXISTS', `The session name "${name}" is taken: another of your sessions already uses its URL-safe form "${alias}" (as its alias or in its session id)`);
 const WebhookUrl = Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'Empty or null: none' });
 
 const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -80,9 +95,13 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     handler: async (request, reply) => {
       const ctx = serviceContext(request);
+      const name = cleanSessionName(request.body.name);
+      const alias = aliasOf(name);
       const { device, apiKey } = await ctx.em.transactional(async (em) => {
         const inTransaction = { ...ctx, em: em as EntityManager };
-        const created = await createDevice(inTransaction, principalOf(request), { alias: request.body.name });
+        const created = await createDevice(inTransaction, principalOf(request), { alias, name }).catch((err: unknown) => {
+          throw err instanceof AppError && err.code === 'DEVICE_ALREADY_EXISTS' ? nameTaken(name, alias) : err;
+        });
         // Seed 003 connects on demand, not at creation.
         await setDesiredState(em as EntityManager, created.device, 'stopped');
         if (request.body.webhook_url) await setSessionWebhook(inTransaction, principalOf(request), created.device, request.body.webhook_url);
@@ -121,11 +140,22 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.put('/api/sessions/:id/name', {
-    schema: { tags, summary: 'Rename a session', params: IdParams, body: Type.Object({ name: Name }), response: { 200: SessionView, ...errors(400, 401, 404, 429) } },
+    schema: {
+      tags,
+      summary: 'Rename a session (its alias follows the name; its id and session id stay)',
+      params: IdParams,
+      body: Type.Object({ name: Name }, { additionalProperties: false }),
+      response: { 200: SessionView, ...errors(400, 401, 404, 409, 429) },
+    },
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
-      device.alias = request.body.name;
-      await request.em.flush();
+      device.name = cleanSessionName(request.body.name);
+      device.alias = aliasOf(device.name);
+      try {
+        await request.em.flush();
+      } catch (err) {
+        throw err instanceof UniqueConstraintViolationException ? nameTaken(device.name, device.alias) : err;
+      }
       return viewOf(request.em, device);
     },
   });
