@@ -68,13 +68,16 @@ export async function seed004Data(event: RecordedEvent, device: PayloadDevice | 
   }
 }
 
-// Seed 004's envelope, with the event's stable id (the receiver's de-duplication key) and our own type beside the
-// public name.
+// Seed 004's envelope, with the event's stable id (the receiver's de-duplication key). Seed 004 names the event
+// `event` in its payloads and reads `type` in its Express receiver, so both carry the public name (`message`,
+// `connection`, …); our own event type (`message.received`) is `eventType`.
 export async function standardPayload(event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown>> {
+  const name = publicNameOf(event.type);
   return {
     id: event.eventId,
-    event: publicNameOf(event.type),
-    type: event.type,
+    event: name,
+    type: name,
+    eventType: event.type,
     timestamp: event.recordedAt.toISOString(),
     deviceId: device ? String(device.id) : null,
     sessionId: device?.sessionId ?? event.metadata.sessionId ?? null,
@@ -83,13 +86,15 @@ export async function standardPayload(event: RecordedEvent, device: PayloadDevic
   };
 }
 
-// Seed 003's receivers know one payload: a received message. Undefined for anything else.
+// Seed 003's receivers know one payload: a received message. Undefined for anything else. Its `session_id` is the
+// session's `id` as a string, what `/api/sessions/{id}` takes.
 export function seed003Payload(event: RecordedEvent, device: PayloadDevice | undefined): Record<string, unknown> | undefined {
   if (event.type !== 'message.received') return undefined;
   const data = event.data;
+  const sessionId = device?.id ?? event.metadata.deviceId;
   return {
     id: event.eventId,
-    session_id: device?.sessionId ?? event.metadata.sessionId,
+    session_id: sessionId === undefined ? null : String(sessionId),
     metadata: device?.metadata ?? {},
     message: {
       id: data.waMessageId,

@@ -95,8 +95,9 @@ test('a delivery is signed both ways, in seed 004’s envelope with the device m
   assert.equal(request!.headers['x-tenant'], 'blue');
   assert.equal(request!.headers['x-webhook-event'], 'message');
   assert.deepEqual(
-    { id: payload.id, event: payload.event, deviceId: payload.deviceId, sessionId: payload.sessionId, metadata: payload.metadata },
-    { id: eventId, event: 'message', deviceId: String(device.id), sessionId: device.sessionId, metadata: { crm: 'acct-42' } },
+    { id: payload.id, event: payload.event, type: payload.type, eventType: payload.eventType, deviceId: payload.deviceId, sessionId: payload.sessionId, metadata: payload.metadata },
+    { id: eventId, event: 'message', type: 'message', eventType: 'message.received', deviceId: String(device.id), sessionId: device.sessionId, metadata: { crm: 'acct-42' } },
+    "seed 004's Express receiver switches on `type`: the seed's name; ours is `eventType`",
   );
   assert.equal(payload.data.message, 'Hello!');
   assert.equal(payload.data.fromNumber, '+6281200000001');
@@ -181,10 +182,10 @@ test('qr and connection events in seed 004’s shapes', async () => {
   await until(() => (hook.requests.length === 2 ? true : undefined), 'both events');
   // Deliveries of different events may arrive in any order.
   const [connection, qr] = hook.requests.map((r) => JSON.parse(r.body)).sort((a, b) => a.event.localeCompare(b.event));
-  assert.equal(qr.event, 'qr');
+  assert.deepEqual([qr.event, qr.type, qr.eventType], ['qr', 'qr', 'device.qr-issued']);
   assert.match(qr.data.qrCode, /^data:image\/png;base64,/);
   assert.equal(qr.data.qr, '2@abc,def,ghi');
-  assert.equal(connection.event, 'connection');
+  assert.deepEqual([connection.event, connection.type, connection.eventType], ['connection', 'connection', 'device.connected']);
   assert.deepEqual(connection.data, { status: 'connected', phoneNumber: '+6281200000009', device: 'Toko Ana' });
 });
 
@@ -196,6 +197,8 @@ test('a slow receiver does not delay a fast one: the fast gets everything while 
   await endpoint({ url: fast.url, events: ['campaign.*'] });
   for (let i = 0; i < 20; i++) await emit({ type: 'campaign.paused', data: { campaignId: `cmp_${i}` } });
   await until(() => (fast.requests.length === 20 ? true : undefined), 'the fast receiver got all 20');
+  const { event, type, eventType } = JSON.parse(fast.requests[0]!.body);
+  assert.deepEqual([event, type, eventType], ['campaign.paused', 'campaign.paused', 'campaign.paused'], 'an event seed 004 has no name for keeps ours');
   assert.equal(slow.requests.length, 3, 'the slow one has exactly its 3 slots (WEBHOOK_ENDPOINT_CONCURRENCY) in flight');
   const release = async () => {
     while (held.length) held.shift()!();
@@ -268,8 +271,8 @@ test('the test ping reports the receiver’s answer', async () => {
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.json().data.delivered, true);
   assert.equal(res.json().data.statusCode, 202);
-  const payload = new Webhook(secret).verify(hook.requests[0]!.body, hook.requests[0]!.headers as Record<string, string>) as { event: string };
-  assert.equal(payload.event, 'ping');
+  const payload = new Webhook(secret).verify(hook.requests[0]!.body, hook.requests[0]!.headers as Record<string, string>) as Record<string, string>;
+  assert.deepEqual([payload.event, payload.type, payload.eventType], ['ping', 'ping', 'webhook.ping']);
 });
 
 test('seed 004 device settings: PUT creates or changes the device’s endpoint, GET shows it, an empty URL removes it', async () => {
@@ -299,7 +302,7 @@ test('seed 004 device settings: PUT creates or changes the device’s endpoint, 
   assert.equal((await api('GET', `/api/whatsapp/webhooks/${got.webhookId}`)).statusCode, 404);
 });
 
-test('seed 003: webhook_url on a session gets {session_id, message} for received messages only', async () => {
+test('seed 003: webhook_url on a session gets {session_id, message} for received messages only, session_id its id', async () => {
   const hook = await receiver();
   const created = await api('POST', '/api/sessions', { name: 'seed3-hooks', webhook_url: hook.url });
   assert.equal(created.statusCode, 201, created.body);
@@ -316,7 +319,8 @@ test('seed 003: webhook_url on a session gets {session_id, message} for received
   await until(() => (other.requests.length ? true : undefined), 'the seed 003 delivery');
   const body = JSON.parse(other.requests[0]!.body);
   assert.deepEqual(body.message, { id: '3EB0AA', from: '6281200000001@s.whatsapp.net', to: null, message: 'hi seed 3', timestamp: 1_795_000_000 });
-  assert.equal(body.session_id, session.session_id);
+  assert.equal(body.session_id, String(session.id), "the session's id, as /api/sessions/{id} takes it");
+  assert.equal((await api('GET', `/api/sessions/${body.session_id}`)).json().session_id, session.session_id);
   assert.equal(hook.requests.length, 0, 'the replaced URL gets nothing');
   assert.equal(other.requests.length, 1, 'message.sent is not a seed 003 payload');
   assert.equal((await api('PUT', `/api/sessions/${session.id}/webhook`, { webhook_url: '' })).json().webhook_url, null);
