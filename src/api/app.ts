@@ -85,7 +85,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(loginBotRoutes);
   await app.register(deviceRoutes, { liveFeed });
   await app.register(sessionRoutes);
-  await app.register(messageRoutes);
+  await app.register(messageRoutes, { liveFeed });
   await app.register(messageHistoryRoutes);
   await app.register(campaignRoutes);
   await app.register(numbersAndGroupsRoutes);

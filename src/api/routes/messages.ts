@@ -7,6 +7,9 @@ import { AppError } from '../../domain/errors.ts';
 import { MAX_TEXT_LENGTH, type MessageContent } from '../../domain/messages.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import { parseRecipient, type Recipient } from '../../domain/recipients.ts';
+import { SEND_WAIT_DEFAULT_SECONDS, SEND_WAIT_MAX_SECONDS, sendWaitOf } from '../../domain/send-wait.ts';
+import type { LiveFeed } from '../../events/live-feed.ts';
+import { queueAndAwaitSent } from '../../messages/await-send.ts';
 import { findMessage, refOf } from '../../messages/message-views.ts';
 import { queueMessage, resendMessage, type QueuedMessage } from '../../messages/queue-message.ts';
 import { principalOf } from '../plugins/auth.ts';
@@ -14,7 +17,8 @@ import { errors, IsoDate, ok } from '../schemas.ts';
 
 // Sending (seed 004, and seed 003's two routes on the same code). A send is accepted, not performed: the answer is
 // 202 with the message id and `queued`; the status moves on in the log (SSE, WebSocket, webhooks) and at
-// GET /messages/{id}/status.
+// GET /messages/{id}/status. A client that wants seed 004's `sent` answer opts in to waiting for WhatsApp's ack
+// (`?wait=sent`, `Prefer: wait=N`): 200 once acked, the failure if it fails, 202 `timedOut` if time runs out.
 
 const Text = Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH, description: `1 to ${MAX_TEXT_LENGTH} characters` });
 const Address = Type.String({ minLength: 1, maxLength: 64, description: 'A phone number in international form (with or without +), or a group JID' });
@@ -33,12 +37,32 @@ const TextFields = {
   ...Delivery,
 };
 const Session = { sessionId: Type.String({ minLength: 1, maxLength: 200 }) };
-const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) });
+const PreferHeader = {
+  prefer: Type.Optional(
+    Type.String({ maxLength: 200, description: `RFC 7240: \`wait=N\` waits up to N seconds (1 to ${SEND_WAIT_MAX_SECONDS}) for WhatsApp's ack, as ?wait=sent does` }),
+  ),
+};
+const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), ...PreferHeader });
+const WaitQuery = Type.Object({
+  wait: Type.Optional(Type.Literal('sent', { description: `Answer once WhatsApp acknowledged the message (200), waiting up to ${SEND_WAIT_DEFAULT_SECONDS} s` })),
+});
+type WaitInput = Static<typeof WaitQuery>;
 
-const Accepted = ok(Type.Object({ messageId: Type.String(), status: Type.String(), timestamp: IsoDate }));
-const acceptedResponses = { 202: Accepted, ...errors(400, 401, 404, 409, 429) };
+const Answer = Type.Object({
+  messageId: Type.String(),
+  status: Type.String({ description: 'queued; after a wait, sent (or a later status)' }),
+  timestamp: Type.String({ format: 'date-time', description: 'When the message was accepted; once sent, when WhatsApp acknowledged it' }),
+  timedOut: Type.Optional(Type.Boolean({ description: 'Only after a wait: true when it ran out before the ack (the message is still on its way: do not send it again)' })),
+});
+const acceptedResponses = { 200: ok(Answer), 202: ok(Answer), ...errors(400, 401, 404, 409, 429, 502) };
 
 type DeliveryInput = { sendAt?: string; priority?: number; clientMessageId?: string };
+interface SendAnswer {
+  messageId: string;
+  status: string;
+  timestamp: string;
+  timedOut?: boolean;
+}
 
 function recipientOf(address: string): Recipient {
   const recipient = parseRecipient(address);
@@ -51,37 +75,75 @@ function textOf(text: string): string {
   return text;
 }
 
+// How the routes wait: on the live feed, and no longer once the server is closing.
+interface Waiting {
+  liveFeed: LiveFeed;
+  closing: AbortSignal;
+}
+
 async function accept(
   request: FastifyRequest,
   reply: FastifyReply,
+  waiting: Waiting,
   device: Device,
   recipient: Recipient,
   content: MessageContent,
   delivery: DeliveryInput = {},
-): Promise<QueuedMessage> {
+): Promise<SendAnswer> {
   if (device.status === 'logged_out') {
     throw new AppError('DEVICE_NOT_CONNECTED', 'The device is logged out; link it again (POST /api/whatsapp/devices/{id}/login) before sending');
   }
   const sendAt = delivery.sendAt ? new Date(delivery.sendAt) : undefined;
   const idempotencyKey = (request.headers['idempotency-key'] as string | undefined) ?? delivery.clientMessageId;
-  const queued = await queueMessage(
-    request.em,
-    {
-      device: { id: device.id, userId: device.user.id, sessionId: device.sessionId },
-      recipient,
-      content,
-      ...(idempotencyKey ? { idempotencyKey } : {}),
-      ...(sendAt ? { sendAt } : {}),
-      ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
-    },
-    request.server.clock(),
-  );
-  if (queued.replayed) reply.header('idempotent-replayed', 'true');
-  reply.code(202);
-  return queued;
+  const queue = () =>
+    queueMessage(
+      request.em,
+      {
+        device: { id: device.id, userId: device.user.id, sessionId: device.sessionId },
+        recipient,
+        content,
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+        ...(sendAt ? { sendAt } : {}),
+        ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
+      },
+      request.server.clock(),
+    );
+  return settle(request, reply, waiting, { tenantId: device.user.id, deviceId: device.id }, queue);
 }
 
-const answer = ({ messageId, status, timestamp }: QueuedMessage) => ({ success: true, data: { messageId, status, timestamp } }) as const;
+// Queues, and waits for WhatsApp's ack when the client asked to. Bad wait input is refused before anything is queued.
+async function settle(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  waiting: Waiting,
+  device: { tenantId: number; deviceId?: number },
+  queue: () => Promise<QueuedMessage>,
+): Promise<SendAnswer> {
+  // Node joins repeated Prefer headers with commas, as RFC 7240 reads them.
+  const prefer = request.headers.prefer as string | undefined;
+  const waitMs = sendWaitOf(request.query as WaitInput, prefer);
+  // Marked before any wait, so a replay that answers with the message's failure says so too.
+  const queueMarked = async () => {
+    const queued = await queue();
+    if (queued.replayed) reply.header('idempotent-replayed', 'true');
+    return queued;
+  };
+  if (waitMs === undefined) {
+    const queued = await queueMarked();
+    reply.code(202);
+    return { messageId: queued.messageId, status: queued.status, timestamp: queued.timestamp };
+  }
+  const { queued, sent } = await queueAndAwaitSent({ em: request.em, liveFeed: waiting.liveFeed }, device, waitMs, queueMarked, waiting.closing);
+  if (!sent) {
+    reply.code(202);
+    return { messageId: queued.messageId, status: queued.status, timestamp: queued.timestamp, timedOut: true };
+  }
+  reply.code(200);
+  return { messageId: queued.messageId, status: sent.status, timestamp: sent.sentAt.toISOString(), timedOut: false };
+}
+
+const answer = ({ messageId, status, timestamp, timedOut }: SendAnswer) =>
+  ({ success: true, data: { messageId, status, timestamp, ...(timedOut === undefined ? {} : { timedOut }) } }) as const;
 
 const TextBody = Type.Object(TextFields);
 
@@ -96,8 +158,12 @@ async function textContent(request: FastifyRequest, body: Static<typeof TextBody
   };
 }
 
-const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (app, { liveFeed }) => {
   const tags = ['messages'];
+  // A wait cut short by shutdown answers 202 `timedOut` at once instead of holding up the close.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+  const waiting: Waiting = { liveFeed, closing: closing.signal };
 
   app.post('/api/whatsapp/send', {
     config: { rateLimitGroup: 'sending' },
@@ -105,13 +171,14 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Queue a text (a reply with quotedMessageId; @mentions); 202 with the message id',
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object({ ...Session, ...TextFields }),
       response: acceptedResponses,
     },
     handler: async (request, reply) => {
       const device = await findDeviceBySession(request.em, principalOf(request), request.body.sessionId);
       const content = await textContent(request, request.body);
-      return answer(await accept(request, reply, device, recipientOf(request.body.phoneNumber), content, request.body));
+      return answer(await accept(request, reply, waiting, device, recipientOf(request.body.phoneNumber), content, request.body));
     },
   });
 
@@ -121,6 +188,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Queue a text from the device of the X-Device-API-Key',
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: TextBody,
       response: acceptedResponses,
     },
@@ -128,7 +196,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const principal = principalOf(request);
       const device = await findDevice(request.em, principal, principal.deviceId!);
       const content = await textContent(request, request.body);
-      return answer(await accept(request, reply, device, recipientOf(request.body.phoneNumber), content, request.body));
+      return answer(await accept(request, reply, waiting, device, recipientOf(request.body.phoneNumber), content, request.body));
     },
   });
 
@@ -138,6 +206,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Queue a location',
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object({
         ...Session,
         phoneNumber: Address,
@@ -153,7 +222,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { sessionId, phoneNumber, latitude, longitude, name, address } = request.body;
       const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
       const content: MessageContent = { type: 'location', latitude, longitude, ...(name ? { name } : {}), ...(address ? { address } : {}) };
-      return answer(await accept(request, reply, device, recipientOf(phoneNumber), content, request.body));
+      return answer(await accept(request, reply, waiting, device, recipientOf(phoneNumber), content, request.body));
     },
   });
 
@@ -163,6 +232,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Queue a contact card',
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object({
         ...Session,
         phoneNumber: Address,
@@ -177,7 +247,7 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const digits = normalizePhoneNumber(contact.phoneNumber);
       if (!digits) throw new AppError('INVALID_PHONE_NUMBER', `contact.phoneNumber "${contact.phoneNumber}" is not a phone number in international form`);
       const content: MessageContent = { type: 'contact', displayName: contact.name, phoneNumber: digits };
-      return answer(await accept(request, reply, device, recipientOf(phoneNumber), content, request.body));
+      return answer(await accept(request, reply, waiting, device, recipientOf(phoneNumber), content, request.body));
     },
   });
 
@@ -197,12 +267,13 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'React to a message with an emoji (an empty emoji removes the reaction)',
       params: MessageIdParams,
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object({ emoji: Type.String({ maxLength: 16 }) }),
       response: acceptedResponses,
     },
     handler: async (request, reply) => {
       const { ref, device, recipient } = await actOn(request, request.params.messageId);
-      return answer(await accept(request, reply, device, recipient, { type: 'reaction', target: ref, emoji: request.body.emoji }));
+      return answer(await accept(request, reply, waiting, device, recipient, { type: 'reaction', target: ref, emoji: request.body.emoji }));
     },
   });
 
@@ -213,13 +284,14 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Edit the text of a message we sent',
       params: MessageIdParams,
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object({ message: Text }),
       response: acceptedResponses,
     },
     handler: async (request, reply) => {
       const { target, ref, device, recipient } = await actOn(request, request.params.messageId);
       if (target.direction !== 'out') throw new AppError('VALIDATION_ERROR', 'Only messages we sent can be edited');
-      return answer(await accept(request, reply, device, recipient, { type: 'edit', target: ref, text: textOf(request.body.message) }));
+      return answer(await accept(request, reply, waiting, device, recipient, { type: 'edit', target: ref, text: textOf(request.body.message) }));
     },
   });
 
@@ -230,12 +302,13 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete a message we sent, for everyone',
       params: MessageIdParams,
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       response: acceptedResponses,
     },
     handler: async (request, reply) => {
       const { target, ref, device, recipient } = await actOn(request, request.params.messageId);
       if (target.direction !== 'out') throw new AppError('VALIDATION_ERROR', 'Only messages we sent can be deleted for everyone');
-      return answer(await accept(request, reply, device, recipient, { type: 'delete', target: ref }));
+      return answer(await accept(request, reply, waiting, device, recipient, { type: 'delete', target: ref }));
     },
   });
 
@@ -272,17 +345,32 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/api/whatsapp/messages/:messageId/resend', {
     config: { auth: 'any', rateLimitGroup: 'sending' },
-    schema: { tags, summary: 'Queue a failed message again (same id)', params: MessageIdParams, response: acceptedResponses },
+    schema: {
+      tags,
+      summary: 'Queue a failed message again (same id)',
+      params: MessageIdParams,
+      headers: Type.Object(PreferHeader),
+      querystring: WaitQuery,
+      response: acceptedResponses,
+    },
     handler: async (request, reply) => {
       const message = await findMessage(request.em, principalOf(request), request.params.messageId);
-      reply.code(202);
-      return answer(await resendMessage(request.em, message.messageId, request.server.clock()));
+      const device = { tenantId: message.tenantId, ...(message.deviceId === null ? {} : { deviceId: message.deviceId }) };
+      return answer(await settle(request, reply, waiting, device, () => resendMessage(request.em, message.messageId, request.server.clock())));
     },
   });
 
   // Seed 003.
-  const Seed003Accepted = Type.Object({ success: Type.Literal(true), message_id: Type.String(), status: Type.String(), timestamp: IsoDate });
-  const seed003 = (queued: QueuedMessage) => ({ success: true, message_id: queued.messageId, status: queued.status, timestamp: queued.timestamp }) as const;
+  const Seed003Accepted = Type.Object({
+    success: Type.Literal(true),
+    message_id: Type.String(),
+    status: Type.String(),
+    timestamp: IsoDate,
+    timed_out: Type.Optional(Type.Boolean({ description: 'Only after a wait (?wait=sent, Prefer: wait=N): true when it ran out before the ack' })),
+  });
+  const seed003 = ({ messageId, status, timestamp, timedOut }: SendAnswer) =>
+    ({ success: true, message_id: messageId, status, timestamp, ...(timedOut === undefined ? {} : { timed_out: timedOut }) }) as const;
+  const seed003Responses = { 200: Seed003Accepted, 202: Seed003Accepted, ...errors(400, 401, 404, 409, 429, 502) };
   const Seed003Body = { recipient: Address, message: Text };
 
   app.post('/api/sessions/:id/send', {
@@ -292,12 +380,13 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Queue a text from this session',
       params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object(Seed003Body),
-      response: { 202: Seed003Accepted, ...errors(400, 401, 404, 409, 429) },
+      response: seed003Responses,
     },
     handler: async (request, reply) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
-      return seed003(await accept(request, reply, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
+      return seed003(await accept(request, reply, waiting, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
     },
   });
 
@@ -307,14 +396,15 @@ const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['sessions (seed 003)'],
       summary: 'Queue a text from the session with this phone number',
       headers: IdempotencyHeaders,
+      querystring: WaitQuery,
       body: Type.Object({ phone: Type.String({ minLength: 1, maxLength: 32, description: 'The number of one of your sessions' }), ...Seed003Body }),
-      response: { 202: Seed003Accepted, ...errors(400, 401, 404, 409, 429) },
+      response: seed003Responses,
     },
     handler: async (request, reply) => {
       const digits = normalizePhoneNumber(request.body.phone);
       if (!digits) throw new AppError('INVALID_PHONE_NUMBER', `phone "${request.body.phone}" is not a phone number in international form`);
       const device = await findDeviceByPhone(request.em, principalOf(request), digits);
-      return seed003(await accept(request, reply, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
+      return seed003(await accept(request, reply, waiting, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
     },
   });
 };
