@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
+import { streamOf } from '../../src/domain/events.ts';
+import { appendToStream } from '../../src/events/event-store.ts';
 import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
@@ -292,7 +294,18 @@ test('numbers and groups through the live session: check-number (seed 003 and ba
     [[`+${member.number}`, true, null], ['6289999999999', false, null], ['nope', false, 'INVALID_PHONE_NUMBER']],
   );
   const seed3 = await ask('POST', `/api/sessions/${device.id}/check-number`, { number: member.number });
-  assert.deepEqual(seed3.json(), { success: true, number: member.number, on_whatsapp: true, verified: false });
+  assert.deepEqual(seed3.json(), { success: true, number: member.number, on_whatsapp: true, verified: false, verified_name: null });
+  // A business name the session learned (Baileys reports it with the contact), as the session host records it.
+  const memberJid = `${member.number}@s.whatsapp.net`;
+  await appendToStream(platform.app.orm.em.fork(), streamOf.contacts(device.id), [{ event: { type: 'contact.updated', data: { jid: memberJid, verifiedName: 'Shop Supplies Ltd', source: 'contact' } } }], {
+    expectedVersion: 'any',
+    metadata: { tenantId: user.id, deviceId: device.id, sessionId: device.sessionId },
+  });
+  const named = await until(async () => {
+    const answer = (await ask('POST', `/api/sessions/${device.id}/check-number`, { number: member.number })).json();
+    return answer.verified_name ? answer : undefined;
+  }, 'the verified name in check-number');
+  assert.deepEqual([named.verified, named.verified_name], [false, 'Shop Supplies Ltd']);
 
   const groups = (await ask('GET', `/api/whatsapp/devices/${device.id}/groups`)).json().data;
   const mine = groups.find((g: { jid: string }) => g.jid === group.jid);

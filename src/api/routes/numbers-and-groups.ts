@@ -1,12 +1,13 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ContactSchema } from '../../db/entities/contact.ts';
 import type { Device } from '../../db/entities/device.ts';
 import { findDevice } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import { SessionQuestions } from '../../workers/sessions/session-requests.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, ok } from '../schemas.ts';
+import { errors, IdParams, Nullable, ok } from '../schemas.ts';
 import contactRoutes from './contacts.ts';
 import profileRoutes from './profiles.ts';
 
@@ -136,7 +137,13 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       body: Type.Object({ number: Type.String({ minLength: 1, maxLength: 64 }) }),
       response: {
-        200: Type.Object({ success: Type.Literal(true), number: Type.String(), on_whatsapp: Type.Boolean(), verified: Type.Boolean(), verified_name: Type.Optional(Type.String()) }),
+        200: Type.Object({
+          success: Type.Literal(true),
+          number: Type.String({ description: 'As asked' }),
+          on_whatsapp: Type.Boolean(),
+          verified: Type.Boolean({ description: 'A verified (green-tick) business account: the platform cannot tell, so always false' }),
+          verified_name: Nullable(Type.String({ description: 'The business name the account registered, when the session has seen it' })),
+        }),
         ...live,
       },
     },
@@ -144,7 +151,8 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
       const [result] = await check(device, [request.body.number]);
       if (result!.error) throw new AppError('INVALID_PHONE_NUMBER', `"${request.body.number}" is not a phone number in international form`);
-      return { success: true, number: request.body.number, on_whatsapp: result!.onWhatsApp, verified: false } as const;
+      const contact = result!.onWhatsApp ? await request.em.findOne(ContactSchema, { deviceId: device.id, jid: result!.jid! }, { fields: ['verifiedName'] }) : null;
+      return { success: true, number: request.body.number, on_whatsapp: result!.onWhatsApp, verified: false, verified_name: contact?.verifiedName ?? null } as const;
     },
   });
 
