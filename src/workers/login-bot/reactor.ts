@@ -68,10 +68,10 @@ async function answer(em: EntityManager, sql: Sql, deps: LoginBotDeps, bot: Bot,
   const sender = accountJid(from) ?? from;
   const stream = streamOf.botLogin(number ? number.slice(1) : `lid-${sender.split('@')[0]}`);
   const { windowMs } = deps.config.loginBotRate;
-  const [earlier, [version]] = await Promise.all([
-    sql(`select data->>'requestedAt' as at from events where stream_id = ? and recorded_at > ?`, [stream, new Date(event.recordedAt.getTime() - windowMs).toISOString()]),
-    sql('select version from streams where stream_id = ?', [stream]),
-  ]);
+  // Attempts are recorded after their request, so this bound keeps every one the window may count.
+  const since = new Date(event.recordedAt.getTime() - windowMs).toISOString();
+  const earlier = await sql(`select data->>'requestedAt' as at from events where stream_id = ? and recorded_at > ?`, [stream, since]);
+  const [version] = await sql('select version from streams where stream_id = ?', [stream]);
   const user = number ? await em.findOne(UserSchema, { phoneNumber: number }) : null;
   const now = deps.clock();
   const outcome: BotLoginOutcome = decideBotLogin({
