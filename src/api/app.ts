@@ -13,6 +13,7 @@ import bullBoard from './plugins/bull-board.ts';
 import contextPlugin from './plugins/context.ts';
 import corsPlugin from './plugins/cors.ts';
 import errorsPlugin from './plugins/errors.ts';
+import formBodies from './plugins/form-bodies.ts';
 import rateLimits from './plugins/rate-limits.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import apiTokenRoutes from './routes/api-tokens.ts';
@@ -54,6 +55,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(errorsPlugin);
+  await app.register(formBodies);
   await app.register(contextPlugin, { config, orm, redis, clock });
   await app.register(swaggerPlugin);
   // Before rate limits and auth: a preflight carries no credentials and must not count.

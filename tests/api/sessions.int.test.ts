@@ -118,3 +118,21 @@ test('delete: gone from the list, then 404', async () => {
   assert.equal(gone.statusCode, 404);
   assert.deepEqual(Object.keys(gone.json()).sort(), ['code', 'error', 'message', 'success']);
 });
+
+test("Scenario 2's curl -d without Content-Type (sent as a form) is read as the JSON it is; a real form as its fields", async () => {
+  const asCurl = (url: string, body: string, headers: Record<string, string> = {}) =>
+    platform.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, payload: body });
+  const login = await asCurl('/api/login', JSON.stringify({ username: 'seed3-sessions', password: 'password-of-a-user' }));
+  assert.equal(login.statusCode, 200, login.body);
+  const created = await asCurl('/api/sessions', '{"name": "User 1 Session"}', bearer(login.json().token));
+  assert.equal(created.statusCode, 201, created.body);
+  assert.deepEqual([created.json().name, created.json().alias], ['User 1 Session', 'User-1-Session']);
+  const form = await asCurl('/api/login', 'username=seed3-sessions&password=password-of-a-user');
+  assert.equal(form.statusCode, 200, form.body);
+  const broken = await asCurl('/api/sessions', '{"name": ', bearer(login.json().token));
+  assert.equal(broken.statusCode, 400);
+  assert.equal(broken.json().code, 'VALIDATION_ERROR');
+  const unnamed = await asCurl('/api/sessions', 'webhook_url=', bearer(login.json().token));
+  assert.equal(unnamed.statusCode, 400, 'a form is checked by the schema like any body');
+  assert.ok(unnamed.json().details.some((d: { field: string }) => d.field === 'body.name'));
+});
