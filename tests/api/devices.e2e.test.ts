@@ -139,10 +139,10 @@ test("seed 004 user ids: an admin's credential provisions the user it names; the
 test("seed 003: create a session, connect it, get its QR on /api/ws/{id}, scan, see it connected; disconnect it", { timeout: 90_000 }, async () => {
   const user = await createUser(platform, 'seed3-owner');
   const phone = sim.createPhone('6281234567401');
-  const created = await platform.request({ method: 'POST', url: '/api/sessions', headers: bearer(user.token), payload: { name: 'support' } });
+  const created = await platform.request({ method: 'POST', url: '/api/sessions', headers: bearer(user.token), payload: { name: 'Business Support' } });
   assert.equal(created.statusCode, 201, created.body);
   const session = created.json();
-  assert.deepEqual([session.name, session.connected, session.logged_in], ['support', false, false]);
+  assert.deepEqual([session.name, session.alias, session.connected, session.logged_in], ['Business Support', 'Business-Support', false, false]);
 
   const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws/${session.id}?token=${user.token}`);
   const messages: { type: string; data: Record<string, unknown> }[] = [];
