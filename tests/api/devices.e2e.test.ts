@@ -106,6 +106,7 @@ test("seed 004 user ids: an admin's credential provisions the user it names; the
   const users = await platform.request({ method: 'GET', url: '/api/whatsapp/admin/users?limit=200', headers: { 'x-admin-token': ADMIN_TOKEN } });
   const provisioned = users.json().data.items.find((u: { username: string }) => u.username === 'test_user_123');
   assert.equal(provisioned?.role, 'user', 'listed for the admin as an ordinary user');
+  assert.equal(provisioned?.hasPassword, false);
   const login = await platform.request({ method: 'POST', url: '/api/auth/login', payload: { username: 'test_user_123', password: 'anything-at-all' } });
   assert.equal(login.statusCode, 401, 'no password until an admin sets one');
 

@@ -12,6 +12,7 @@ export const PublicUser = Type.Object({
   role: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
   createdAt: IsoDate,
   disabled: Type.Boolean(),
+  hasPassword: Type.Boolean({ description: 'False for a user provisioned by an administrator’s first device for it, until a password is set' }),
   phoneNumber: Type.Union([Type.String(), Type.Null()], { description: 'The user’s own WhatsApp number (+digits): the login bot answers `/login` from it' }),
 });
 
@@ -22,6 +23,7 @@ export function publicUser(user: User) {
     role: user.role,
     createdAt: user.createdAt.toISOString(),
     disabled: user.disabledAt !== null && user.disabledAt !== undefined,
+    hasPassword: Boolean(user.passwordHash),
     phoneNumber: user.phoneNumber ?? null,
   };
 }
