@@ -10,7 +10,7 @@ import { signatureHeaders } from '../../webhooks/signatures.ts';
 import type { Queues } from '../../workers/queues.ts';
 import { serviceContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, IsoDate, ok, Success } from '../schemas.ts';
+import { errors, IdParams, IsoDate, ok, Success, UserKey } from '../schemas.ts';
 
 const EventFilter = Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '^(\\*|[a-z_-]+(\\.[a-z_-]+)*(\\.\\*)?)$' }), {
   minItems: 1,
@@ -134,7 +134,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
       tags,
       summary: 'Add a webhook endpoint (its secret is shown once)',
       body: Type.Object(
-        { ...EndpointFields, secret: Type.Optional(Secret), userId: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })])) },
+        { ...EndpointFields, secret: Type.Optional(Secret), userId: Type.Optional(UserKey) },
         { additionalProperties: false },
       ),
       response: { 201: ok(WithSecret), ...errors(400, 401, 404, 429) },
