@@ -98,7 +98,12 @@ describe('session tokens', () => {
     platform.advance(10 * 60_000 + 1000);
     const res = await verify(bearer(token));
     assert.equal(res.statusCode, 401);
-    assert.deepEqual(res.json(), { success: false, error: 'Token has expired', message: 'Token has expired', code: 'TOKEN_EXPIRED' });
+    assert.deepEqual(res.json(), {
+      success: false,
+      error: 'Token has expired',
+      message: 'Token has expired. Log in again (POST /api/auth/login), or refresh a token before it expires (POST /api/auth/refresh).',
+      code: 'TOKEN_EXPIRED',
+    });
   });
 });
 

@@ -141,7 +141,7 @@ describe('error bodies', () => {
     // A caller of its own: this file's standard budget is 3 a minute.
     const user = await createUser(platform, 'error-bodies');
     const noSession = assertErrorBody(await platform.request({ method: 'GET', url: '/api/sessions/987654', headers: bearer(user.token) }), 404, 'DEVICE_NOT_FOUND');
-    assert.equal(noSession.message, 'Device 987654 not found');
+    assert.equal(noSession.message, "Device 987654 not found. It does not exist, or it is not yours: another user's resources answer as missing ones.");
   });
 
   test('429: the message says when to try again, as Retry-After does', async () => {

@@ -28,20 +28,29 @@ function fieldsOf(err: FastifyError): FieldIssue[] {
 const isFieldList = (details: unknown): details is FieldIssue[] =>
   Array.isArray(details) && details.length > 0 && details.every((d) => typeof d?.field === 'string' && typeof d?.message === 'string');
 
+// What to do about the failures whose sentence does not say it.
+function hintOf(code: string): string | undefined {
+  if (code === 'TOKEN_EXPIRED') return 'Log in again (POST /api/auth/login), or refresh a token before it expires (POST /api/auth/refresh).';
+  if (code === 'INVALID_TOKEN') return 'Send a current token: log in again (POST /api/auth/login) for a new one.';
+  if (code.endsWith('_NOT_FOUND')) return "It does not exist, or it is not yours: another user's resources answer as missing ones.";
+  return undefined;
+}
+
 // Seed 003's clients read `{error, message}` (a kind and its description), seed 004's `{success, error, code,
 // details}`. `error` stays seed 004's sentence; `message` tells a person the same with what they need to act on it:
-// the fields at fault, when to try again.
-function messageOf(error: string, details: unknown, reply: FastifyReply): string {
+// the fields at fault, what to do, when to try again.
+function messageOf(code: string, error: string, details: unknown, reply: FastifyReply): string {
   const fields = isFieldList(details) ? `: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}` : '';
+  const hint = hintOf(code);
   const retryAfter = reply.getHeader('retry-after');
-  return `${error}${fields}${retryAfter === undefined ? '' : ` (try again in ${retryAfter} s)`}`;
+  return `${error}${fields}${hint ? `. ${hint}` : ''}${retryAfter === undefined ? '' : ` (try again in ${retryAfter} s)`}`;
 }
 
 function send(reply: FastifyReply, status: number, code: ErrorCode | 'BAD_REQUEST', error: string, options: { details?: unknown; message?: string } = {}) {
   return reply.code(status).send({
     success: false,
     error,
-    message: options.message ?? messageOf(error, options.details, reply),
+    message: options.message ?? messageOf(code, error, options.details, reply),
     code,
     ...(options.details === undefined ? {} : { details: options.details }),
   });
