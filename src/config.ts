@@ -44,6 +44,8 @@ export interface Config {
   sending: SendPacing;
   // How long the API waits for a worker to produce a pairing code.
   pairingCodeTimeoutMs: number;
+  // How long creating a device and POST …/login wait for its session's first QR (or connection) to answer with.
+  loginQrWaitMs: number;
   webhooks: WebhookSettings;
   rateLimit: {
     enabled: boolean;
@@ -208,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessionLeaseTtlMs: duration('SESSION_LEASE_TTL', '15s'),
     sessionScanMs: duration('SESSION_SCAN_INTERVAL', '5s'),
     pairingCodeTimeoutMs: duration('PAIRING_CODE_TIMEOUT', '30s'),
+    loginQrWaitMs: duration('LOGIN_QR_WAIT', '5s', { allowZero: true }),
     sending: {
       minIntervalMs: duration('SEND_MIN_INTERVAL', '1000ms'),
       jitterMs: duration('SEND_JITTER', '500ms', { allowZero: true }),

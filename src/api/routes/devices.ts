@@ -1,9 +1,11 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import type { Device } from '../../db/entities/device.ts';
 import { AppError } from '../../domain/errors.ts';
-import { createDevice, currentQr, findDevice, logoutDevice, requestPairingCode, resolveUser, setDesiredState } from '../../devices/devices.ts';
+import { startAndShow, type Shown } from '../../devices/device-login.ts';
+import { createDevice, currentQr, findDevice, logoutDevice, requestPairingCode, resolveUser } from '../../devices/devices.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
@@ -43,9 +45,15 @@ const UserRef = Type.Union([UserKey, Type.Integer({ minimum: 0, description: 'Ta
   description: 'Your identifier for the user; yourself when omitted. An administrator may name anyone, and naming a new one provisions it',
 });
 
+// What the answer says while the devices projection catches up with what the session just showed.
+const statusShown = (shown: Shown, device: Device) => ('qr' in shown ? 'pending' : 'connected' in shown ? 'connected' : device.status);
+const QR_FOLLOWS = 'The QR code follows on the WebSocket (subscribe to its sessionId), on SSE and at GET /api/whatsapp/devices/{id}/qr.';
+
 // Seed 004's device API. Status changes arrive asynchronously from the session host (see the event log).
 const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (app, { liveFeed }) => {
   const tags = ['devices'];
+  const start = (request: FastifyRequest, device: Device) =>
+    startAndShow({ em: request.em, redis: app.redis, redisPrefix: app.config.redisPrefix, liveFeed, waitMs: app.config.loginQrWaitMs }, device);
 
   app.post('/api/whatsapp/devices', {
     schema: {
@@ -57,6 +65,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
           success: Type.Literal(true),
           device: Type.Object({ ...DeviceView.properties, apiKey: Type.String({ description: 'X-Device-API-Key, shown once' }) }),
           data: Type.Object({ ...DeviceView.properties, apiKey: Type.String() }),
+          qr: Type.Optional(Type.String({ description: 'The QR to scan, when the session showed one within LOGIN_QR_WAIT; otherwise it follows on the WebSocket and at GET …/qr' })),
           message: Type.String(),
         }),
         ...errors(400, 401, 404, 409, 429),
@@ -64,8 +73,14 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
     },
     handler: async (request, reply) => {
       const { device, apiKey } = await createDevice(authContext(request), principalOf(request), request.body);
-      const shown = { ...view(device), apiKey };
-      return reply.code(201).send({ success: true, device: shown, data: shown, message: 'Device created. Scan the QR code when it arrives.' });
+      const shown = await start(request, device);
+      const created = { ...view(device), status: statusShown(shown, device), apiKey };
+      return reply.code(201).send({
+        success: true,
+        device: created,
+        data: created,
+        ...('qr' in shown ? { qr: shown.qr, message: 'Device created successfully. Please scan the QR code.' } : { message: `Device created successfully. ${QR_FOLLOWS}` }),
+      });
     },
   });
 
@@ -110,12 +125,29 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
     },
   });
 
+  const LoginAnswer = Type.Object({
+    success: Type.Literal(true),
+    data: DeviceView,
+    status: Type.String({ description: 'pending (a QR to scan), connected, or as it was when neither came within LOGIN_QR_WAIT' }),
+    qr: Type.Optional(Type.String({ description: 'The QR to scan, raw (render it yourself)' })),
+    qrCode: Type.Optional(Type.String({ description: 'The same QR as a PNG data URL' })),
+    message: Type.String(),
+  });
   app.post('/api/whatsapp/devices/:id/login', {
-    schema: { tags, summary: 'Connect (or reconnect) the device; a new QR follows if it is not linked', params: IdParams, response: { 202: ok(DeviceView), ...errors(401, 404, 429) } },
+    schema: {
+      tags,
+      summary: 'Connect (or reconnect) the device; answers with its QR when it needs one (200), connected (200), or 202 while neither came within LOGIN_QR_WAIT',
+      params: IdParams,
+      response: { 200: LoginAnswer, 202: LoginAnswer, ...errors(401, 404, 429) },
+    },
     handler: async (request, reply) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
-      await setDesiredState(request.em, device, 'running');
-      return reply.code(202).send({ success: true, data: view(device) });
+      const shown = await start(request, device);
+      const status = statusShown(shown, device);
+      const data = { ...view(device), status };
+      if ('qr' in shown) return reply.code(200).send({ success: true, data, status, qr: shown.qr, qrCode: await QRCode.toDataURL(shown.qr), message: 'Please scan the QR code.' });
+      if ('connected' in shown) return reply.code(200).send({ success: true, data, status, message: 'Device connected.' });
+      return reply.code(202).send({ success: true, data, status, message: `Connecting. ${QR_FOLLOWS}` });
     },
   });
 

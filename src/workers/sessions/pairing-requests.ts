@@ -9,6 +9,12 @@ const channelOf = (prefix: string) => `${prefix}:session-commands`;
 
 export async function requestPairing(redis: Redis, prefix: string, deviceId: number, phoneDigits: string, ttlMs: number): Promise<void> {
   await redis.set(keyOf(prefix, deviceId), phoneDigits, 'PX', ttlMs);
+  await announceSession(redis, prefix, deviceId);
+}
+
+// Tells the session hosts a device wants attention now (a pairing request, or it was just set running): its holder
+// looks for a request, the others scan for sessions to open at once instead of at their next interval.
+export async function announceSession(redis: Redis, prefix: string, deviceId: number): Promise<void> {
   await redis.publish(channelOf(prefix), String(deviceId));
 }
 

@@ -286,6 +286,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
   const pairingRequests = listenForPairingRequests(options.redis, options.redisPrefix, (deviceId) => {
     const held = sessions.get(deviceId);
     if (held) void offerPairingCode(held).catch((err) => logger.warn({ err, deviceId }, 'pairing code request failed'));
+    else if (!closing) tick();
   }).catch((err) => {
     // Requests still reach a session when it next shows a QR.
     logger.error({ err }, 'cannot listen for pairing-code requests');
