@@ -7,6 +7,7 @@ import { UserSchema, type User } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
 import { appendToStream, readStream, sqlOf } from '../events/event-store.ts';
 import type { Redis } from 'ioredis';
+import { listenFor } from '../events/event-wait.ts';
 import type { LiveFeed } from '../events/live-feed.ts';
 import { failStrandedMessages, LOGGED_OUT } from '../messages/fail-stranded.ts';
 import { wipeAuthState } from '../workers/sessions/auth-state.ts';
@@ -131,26 +132,16 @@ export interface PairingDeps {
 // `device.pairing-code-issued` event, which this waits for (and which SSE, WebSocket and webhooks carry too).
 export async function requestPairingCode(deps: PairingDeps, device: Device, phoneDigits: string): Promise<string> {
   if (device.status === 'connected') throw new AppError('DEVICE_ALREADY_CONNECTED', 'Device is already connected; log it out to link another number');
-  let settle: (code: string) => void = () => {};
-  const issued = new Promise<string>((resolve) => (settle = resolve));
-  // Listening before asking, so the answer cannot pass unseen.
-  const subscription = await deps.liveFeed.subscribe({
-    from: 'now',
-    filter: { tenantId: device.user.id, deviceId: device.id, types: ['device.pairing-code-issued'] },
-    deliver: (event) => settle(String(event.data.code)),
-  });
-  let timer: NodeJS.Timeout | undefined;
+  const wait = await listenFor(deps.liveFeed, { tenantId: device.user.id, deviceId: device.id, types: ['device.pairing-code-issued'] });
   try {
     await setDesiredState(deps.em, device, 'running');
     await requestPairing(deps.redis, deps.redisPrefix, device.id, phoneDigits, deps.timeoutMs);
-    const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deps.timeoutMs)));
-    const code = await Promise.race([issued, timedOut]);
+    const code = await wait.next((event) => String(event.data.code), deps.timeoutMs);
     if (code === undefined) {
       throw new AppError('SERVICE_UNAVAILABLE', 'No worker produced a pairing code in time: is a worker running and reaching WhatsApp?');
     }
     return code;
   } finally {
-    clearTimeout(timer);
-    subscription.close();
+    wait.close();
   }
 }
