@@ -239,7 +239,7 @@ test("seed 004's ws://host:WS_PORT?token= reaches the same WebSocket, with a use
     assert.equal(refused.code, 4401);
     const plain = await fetch(`http://127.0.0.1:${extra.port}/`);
     assert.equal(plain.status, 426);
-    const body = (await plain.json()) as Record<string, string>;
+    const body = (await plain.json()) as { success: boolean; error: string; message: string; code: string };
     assert.deepEqual([body.success, body.error, body.code], [false, 'WebSocket only', 'NOT_FOUND']);
     assert.match(body.message, /WebSocket connections only/);
   } finally {
