@@ -14,7 +14,7 @@ export interface EventWait {
 export async function listenFor(feed: LiveFeed, filter: FeedFilter): Promise<EventWait> {
   const early: RecordedEvent[] = [];
   let waiter: ((event: RecordedEvent) => void) | undefined;
-  const subscription = await feed.subscribe({ from: 'now', filter, deliver: (event) => (waiter ? waiter(event) : early.push(event)) });
+  const subscription = await feed.subscribe({ from: 'now', filter, internal: true, deliver: (event) => (waiter ? waiter(event) : early.push(event)) });
   return {
     next(pick, timeoutMs, signal) {
       for (const event of early.splice(0)) {

@@ -26,6 +26,8 @@ export interface SubscribeOptions {
   accept?: (event: RecordedEvent) => boolean;
   // Must not block: a slow consumer buffers or drops itself, it never slows the feed.
   deliver: (event: RecordedEvent) => void;
+  // A request of ours waiting for an event (a send's ack), not a client: left out of clientCount.
+  internal?: boolean;
 }
 
 export interface LiveFeed {
@@ -104,7 +106,7 @@ export async function createLiveFeed(orm: Orm, notifier: AppendNotifier, logger:
         },
       };
     },
-    clientCount: () => subscribers.size,
+    clientCount: () => [...subscribers].filter((sub) => !sub.internal).length,
     close() {
       unsubscribe();
       clearInterval(poll);

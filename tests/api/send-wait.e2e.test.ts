@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bearer, type TestPlatform } from '../helpers/platform.ts';
+import { ADMIN_TOKEN, bearer, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
 import { useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
 import type { WhatsAppSimulator } from '../wa-sim/server.ts';
@@ -97,7 +97,14 @@ test('a device that never connects: the wait runs out with 202 `timedOut` and th
   assert.ok(ms >= 900 && ms < 5000, `waited about a second (${ms} ms)`);
 
   // Waiting again (same key): the worker gives up after SEND_MAX_WAIT and the wait answers with that failure.
-  const failed = await post('/api/whatsapp/send', payload, { 'idempotency-key': 'stranded', prefer: 'wait=30' });
+  // A waiting request is no live client in the server's figures.
+  const liveClients = async () =>
+    (await platform.request({ method: 'GET', url: '/api/whatsapp/server/stats', headers: { 'x-admin-token': ADMIN_TOKEN } })).json().data.liveClients as number;
+  const clientsBefore = await liveClients();
+  const waiting = post('/api/whatsapp/send', payload, { 'idempotency-key': 'stranded', prefer: 'wait=30' });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(await liveClients(), clientsBefore);
+  const failed = await waiting;
   assert.equal(failed.statusCode, 409, failed.body);
   assert.equal(failed.json().success, false);
   assert.equal(failed.json().code, 'DEVICE_NOT_CONNECTED');
