@@ -5,7 +5,7 @@ import type { AuthContext, Principal } from '../auth/context.ts';
 import { DeviceSchema, type Device } from '../db/entities/device.ts';
 import { UserSchema, type User } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
-import { appendToStream, readStream, sqlOf } from '../events/event-store.ts';
+import { appendToStream, readStream, sqlOf, type RecordedEvent } from '../events/event-store.ts';
 import type { Redis } from 'ioredis';
 import { listenFor } from '../events/event-wait.ts';
 import type { LiveFeed } from '../events/live-feed.ts';
@@ -113,10 +113,15 @@ export async function logoutDevice(em: EntityManager, device: Device): Promise<v
 }
 
 // The QR the device shows now: the last one issued, unless the session connected, closed or stopped since.
-export async function currentQr(em: EntityManager, device: Device): Promise<string | undefined> {
+export async function currentQrEvent(em: EntityManager, device: Pick<Device, 'id'>): Promise<RecordedEvent | undefined> {
   const events = await readStream(em, `device-${device.id}`);
   const last = events.filter((e) => ['device.qr-issued', 'device.connected', 'device.disconnected', 'device.logged-out', 'device.failed'].includes(e.type)).at(-1);
-  return last?.type === 'device.qr-issued' ? String(last.data.qr) : undefined;
+  return last?.type === 'device.qr-issued' ? last : undefined;
+}
+
+export async function currentQr(em: EntityManager, device: Device): Promise<string | undefined> {
+  const event = await currentQrEvent(em, device);
+  return event && String(event.data.qr);
 }
 
 export interface PairingDeps {

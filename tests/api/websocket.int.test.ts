@@ -5,15 +5,23 @@ import WebSocket from 'ws';
 import type { DomainEvent } from '../../src/domain/events.ts';
 import { appendToStream } from '../../src/events/event-store.ts';
 import { listenWsPort } from '../../src/api/ws-port.ts';
-import { API_TOKEN, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { API_TOKEN, bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { until } from '../helpers/wait.ts';
+import { WhatsAppSimulator } from '../wa-sim/server.ts';
 
+let sim: WhatsAppSimulator;
 let platform: TestPlatform;
 let wsBase: string;
 before(async () => {
-  platform = await startTestPlatform();
+  sim = new WhatsAppSimulator();
+  const { url } = await sim.listen();
+  platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '200ms' });
   wsBase = (await platform.app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
 });
-after(() => platform.close());
+after(async () => {
+  await platform.close();
+  await sim.close();
+});
 
 async function append(tenantId: number, sessionId: string, event: DomainEvent) {
   await appendToStream(platform.app.orm.em.fork(), `device-${randomUUID()}`, [{ event }], { expectedVersion: 'any', metadata: { tenantId, deviceId: 1, sessionId } });
@@ -173,6 +181,31 @@ test('seed 004 /ws by default sends each event in both schemes, flat first; a su
   ]);
   client.socket.send(JSON.stringify({ type: 'subscribe', sessionId: both, format: 'xml' }));
   assert.deepEqual(await client.next(), { type: 'error', error: 'format must be one of both, flat, data' });
+  client.socket.close();
+});
+
+test("subscribing to a device showing a QR sends that QR first; an administrator may subscribe to any user's session", async () => {
+  const user = await createUser(platform, 'ws-current-qr');
+  const created = await platform.request({ method: 'POST', url: '/api/whatsapp/devices', headers: bearer(user.token), payload: { alias: 'current-qr' } });
+  const { id, sessionId } = created.json().device;
+  const qr = await until(async () => {
+    const res = await platform.request({ method: 'GET', url: `/api/whatsapp/devices/${id}/qr`, headers: bearer(user.token) });
+    return res.statusCode === 200 ? String(res.json().qr) : undefined;
+  }, 'a QR');
+  // Seed 004's flow: the QR may be issued between creating the device and subscribing.
+  for (const token of [user.token, API_TOKEN]) {
+    const client = await connect(`${wsBase}/ws?token=${token}&format=flat`);
+    client.socket.send(JSON.stringify({ type: 'subscribe', sessionId }));
+    assert.deepEqual(await client.next(), { type: 'subscribed', sessionId, format: 'flat' });
+    assert.deepEqual(await client.next(), { type: 'qr', sessionId, qr });
+    client.socket.close();
+  }
+  const stranger = await createUser(platform, 'ws-stranger');
+  const client = await connect(`${wsBase}/ws?token=${stranger.token}&format=flat`);
+  client.socket.send(JSON.stringify({ type: 'subscribe', sessionId }));
+  assert.deepEqual(await client.next(), { type: 'subscribed', sessionId, format: 'flat' });
+  client.socket.send(JSON.stringify({ type: 'ping' }));
+  assert.equal((await client.next()).type, 'error', "another user's QR never arrives");
   client.socket.close();
 });
 

@@ -365,7 +365,8 @@ export class WhatsAppSimulator {
     const payload = connection.payload!;
     if (!payload.username) {
       // A new companion: offer QR refs, each of which a phone can scan.
-      const refs = Array.from({ length: this.#options.refsPerPairing }, () => randomBytes(16).toString('base64url'));
+      // As long as WhatsApp's (`2@` and about 64 characters), so the QR a client draws has a real QR's length.
+      const refs = Array.from({ length: this.#options.refsPerPairing }, () => `2@${randomBytes(48).toString('base64')}`);
       for (const ref of refs) this.issuedRefs.push({ ref, connectionId: connection.id });
       connection.send({
         tag: 'iq',

@@ -4,7 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { WebSocket } from 'ws';
 import type { RecordedEvent } from '../../events/event-store.ts';
 import type { LiveFeed, LiveSubscription } from '../../events/live-feed.ts';
+import type { Principal } from '../../auth/context.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
+import { currentQrEvent } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { SEED004_FORMATS, seed003Message, seed004Messages, type Seed004Format } from './websocket-messages.ts';
@@ -35,6 +37,9 @@ Choose one with \`?format=flat|data\` on connecting, or per session with \`"form
 
 A refused connection (bad token, bad query) is accepted, answered \`{"type": "error", "success": false, error, code}\` and closed
 with code 4000 + the HTTP status (4401 not authenticated, 4403 forbidden, 4400 bad request) and the error as the reason.`;
+
+// A user hears their own sessions; an administrator, who creates and manages devices for every user, any session.
+const tenantOf = (principal: Principal) => (principal.role === 'admin' ? {} : { tenantId: principal.userId });
 
 // Close reasons are limited to 123 bytes.
 function closeReason(text: string): string {
@@ -93,7 +98,18 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
   };
   app.get('/ws', { websocket: true, config: { queryToken: true }, schema: seed004Schema }, (socket, request) => {
     const send = sender(socket, maxBufferBytes);
+    const principal = principalOf(request);
     const connectionFormat = request.query.format ?? 'both';
+    // Shapes are made one event at a time (a QR's PNG takes a moment), so messages leave in the log's order.
+    let queue = Promise.resolve();
+    const enqueue = (event: () => Promise<RecordedEvent | undefined>, format: Seed004Format) => {
+      queue = queue
+        .then(async () => {
+          const recorded = await event();
+          if (recorded) for (const message of await seed004Messages(recorded, format)) send(message);
+        })
+        .catch((err: unknown) => request.log.error({ err }, 'websocket message failed'));
+    };
     // Subscribed sessions and the scheme each was subscribed with.
     const sessions = new Map<string, Seed004Format>();
     socket.on('message', (raw) => {
@@ -114,23 +130,21 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
       if (!SEED004_FORMATS.includes(chosen as Seed004Format)) return send({ type: 'error', error: `format must be one of ${SEED004_FORMATS.join(', ')}` });
       sessions.set(sessionId, chosen as Seed004Format);
       send({ type: 'subscribed', sessionId, format: chosen });
+      // Seed 004 creates a device, then connects and subscribes: a QR issued in between would otherwise be missed
+      // for the QR's whole lifetime, so the one showing now comes first (ahead of any live event that follows).
+      enqueue(async () => {
+        const em = app.orm.em.fork();
+        const device = await em.findOne(DeviceSchema, { sessionId, ...(principal.role === 'admin' ? {} : { user: principal.userId }) });
+        return device ? currentQrEvent(em, device) : undefined;
+      }, chosen as Seed004Format);
     });
-    // Shapes are made one event at a time (a QR's PNG takes a moment), so messages leave in the log's order.
-    let queue = Promise.resolve();
     track(
       socket,
       liveFeed.subscribe({
         from: 'now',
-        filter: { tenantId: principalOf(request).userId },
+        filter: tenantOf(principal),
         accept: (event) => sessions.has(event.metadata.sessionId ?? ''),
-        deliver: (event: RecordedEvent) => {
-          const chosen = sessions.get(event.metadata.sessionId ?? '') ?? connectionFormat;
-          queue = queue
-            .then(async () => {
-              for (const message of await seed004Messages(event, chosen)) send(message);
-            })
-            .catch((err: unknown) => request.log.error({ err, eventId: event.eventId }, 'websocket message failed'));
-        },
+        deliver: (event: RecordedEvent) => enqueue(async () => event, sessions.get(event.metadata.sessionId ?? '') ?? connectionFormat),
       }),
     );
   });
@@ -147,12 +161,13 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     const principal = principalOf(request);
     // Seed 003 names a session by the id /api/sessions answered; seed 004 style session ids work too.
     const { sessionId } = request.params;
-    const device = /^\d+$/.test(sessionId) ? await request.em.findOne(DeviceSchema, { id: Number(sessionId), user: principal.userId }) : null;
+    const owner = principal.role === 'admin' ? {} : { user: principal.userId };
+    const device = /^\d+$/.test(sessionId) ? await request.em.findOne(DeviceSchema, { id: Number(sessionId), ...owner }) : null;
     track(
       socket,
       liveFeed.subscribe({
         from: 'now',
-        filter: { tenantId: principal.userId, sessionId: device?.sessionId ?? sessionId },
+        filter: { ...tenantOf(principal), sessionId: device?.sessionId ?? sessionId },
         deliver: (event) => {
           const message = seed003Message(event);
           if (message) send(message);
