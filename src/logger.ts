@@ -1,18 +1,8 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
+import { scrub } from './log-safety.ts';
 
 export type { Logger };
-
-// Secrets never reach a log line, whichever header or field carries them.
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers["x-api-token"]',
-  'req.headers["x-admin-token"]',
-  'req.headers["x-device-api-key"]',
-  'req.headers.cookie',
-  '*.password',
-  '*.token',
-];
 
 interface LoggedRequest {
   method: string;
@@ -25,6 +15,16 @@ function request(req: LoggedRequest) {
   return { method: req.method, url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]'), ip: req.ip };
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: request } });
+// Fastify's raw request and reply: their serializers keep only harmless fields (no headers at all).
+const SERIALIZED = new Set(['req', 'res']);
+
+// Secrets never reach a log line, whichever field carries them and at whatever depth (src/log-safety.ts). Errors
+// arrive already serialized by `scrub`.
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options = {
+    level: config.logLevel,
+    formatters: { log: (object: Record<string, unknown>) => scrub(object, SERIALIZED) },
+    serializers: { req: request, err: (err: unknown) => (err instanceof Error ? pino.stdSerializers.err(err) : err) },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
