@@ -4,6 +4,7 @@ import { buildApp } from './api/app.ts';
 import { bootstrapAuth } from './auth/bootstrap.ts';
 import type { Clock } from './auth/context.ts';
 import type { Config } from './config.ts';
+import { captureConsole } from './console-capture.ts';
 import { openOrm } from './db/orm.ts';
 import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
@@ -17,6 +18,7 @@ import { sendDispatcher } from './workers/sending/dispatcher.ts';
 import { SendQueues } from './workers/sending/send-queues.ts';
 import { loginBotReactor } from './workers/login-bot/reactor.ts';
 import { startSessionHost } from './workers/sessions/session-host.ts';
+import { sealPlainHeaders } from './webhooks/headers.ts';
 import { webhookDispatcher } from './workers/webhooks/dispatcher.ts';
 import { startWorkers } from './workers/worker.ts';
 
@@ -28,8 +30,13 @@ export interface Platform {
 // Starts what the configured role runs (`all`: API and worker in one process). Migrations and the admin
 // bootstrap run first, under a lock, whichever role starts first.
 export async function startPlatform(config: Config, logger: Logger, clock: Clock = () => new Date()): Promise<Platform> {
-  const orm = await openOrm(config);
-  const closers: (() => Promise<unknown>)[] = [() => orm.close()];
+  // From here on, installed packages' console output (libsignal's session dumps) goes to pino, reduced; given back last.
+  const releaseConsole = captureConsole(logger);
+  const orm = await openOrm(config).catch((err: unknown) => {
+    releaseConsole();
+    throw err;
+  });
+  const closers: (() => Promise<unknown>)[] = [async () => releaseConsole(), () => orm.close()];
   const close = async () => {
     for (const closeOne of closers.reverse()) await closeOne();
   };
@@ -37,6 +44,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     const applied = await migrate(orm);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     await bootstrapAuth(orm.em.fork(), config, clock());
+    const sealed = await sealPlainHeaders(orm.em.fork(), config.encryptionKey);
+    if (sealed) logger.info({ endpoints: sealed }, 'custom webhook headers sealed');
 
     const redis = await openRedis(config.redisUrl);
     closers.push(() => redis.quit());

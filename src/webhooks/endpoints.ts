@@ -10,10 +10,11 @@ import { appendToStream } from '../events/event-store.ts';
 import { open, seal } from '../secret-box.ts';
 import { findDevice, resolveUser } from '../devices/devices.ts';
 import { checkWebhookUrl } from './destinations.ts';
+import { checkHeaders, maskedHeaders, sealHeaders } from './headers.ts';
 
 // Webhook endpoints as the API manages them: each belongs to a user and optionally to one of their devices. The
 // secret is sealed at rest (a stolen database must not let anyone forge our signatures) and shown only when it is
-// created or rotated.
+// created or rotated; custom header values are sealed too (src/webhooks/headers.ts) and never shown.
 
 export interface WebhookContext {
   em: EntityManager;
@@ -32,14 +33,6 @@ export interface EndpointInput {
   retryOnFailure?: boolean;
   maxRetries?: number | null;
   rateLimit?: number | null;
-}
-
-// Headers we set ourselves; a custom header can't replace them.
-const RESERVED_HEADERS = /^(host|content-type|content-length|connection|transfer-encoding|user-agent|webhook-.*|x-webhook-signature|x-hub-signature-256)$/i;
-
-function checkHeaders(headers: Record<string, string>): void {
-  const reserved = Object.keys(headers).find((name) => RESERVED_HEADERS.test(name));
-  if (reserved) throw new AppError('VALIDATION_ERROR', `the header ${reserved} is set by the platform and cannot be configured`);
 }
 
 const sealSecret = (ctx: WebhookContext, id: string, secret: string) => seal(ctx.config.encryptionKey, secret, `webhook-endpoint-${id}`);
@@ -83,7 +76,8 @@ export async function createEndpoint(
     url: input.url,
     description: input.description ?? null,
     events: input.events ?? ['*'],
-    headers: input.headers ?? {},
+    sealedHeaders: sealHeaders(ctx.config.encryptionKey, id, input.headers ?? {}),
+    plainHeaders: null,
     secret: sealSecret(ctx, id, secret),
     enabled: input.enabled ?? true,
     retryOnFailure: input.retryOnFailure ?? true,
@@ -105,7 +99,8 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
   }
   if (input.headers !== undefined) {
     checkHeaders(input.headers);
-    endpoint.headers = input.headers;
+    endpoint.sealedHeaders = sealHeaders(ctx.config.encryptionKey, endpoint.id, input.headers);
+    endpoint.plainHeaders = null;
   }
   if (input.events !== undefined) endpoint.events = input.events;
   if (input.description !== undefined) endpoint.description = input.description;
@@ -180,7 +175,7 @@ export function endpointView(endpoint: WebhookEndpoint) {
     url: endpoint.url,
     description: endpoint.description ?? null,
     events: endpoint.events,
-    headers: endpoint.headers,
+    headers: maskedHeaders(endpoint),
     enabled: endpoint.enabled,
     disabledReason: endpoint.disabledReason ?? null,
     disabledAt: endpoint.disabledAt?.toISOString() ?? null,

@@ -41,14 +41,23 @@ export interface SentEntry {
 }
 
 export class Handset {
-  readonly signal: PhoneSignal;
+  signal: PhoneSignal;
   // Every delivery, repeats included, so tests can check exactly-once.
   readonly inbox: InboxEntry[] = [];
   readonly sent = new Map<string, SentEntry>();
   receipts: ReceiptPolicy = { policy: 'read', delayMs: 200 };
 
+  readonly #phone: Phone;
+
   constructor(phone: Phone) {
+    this.#phone = phone;
     this.signal = new PhoneSignal(phone.identity, phone.jid, `${phone.lid}@lid`);
+  }
+
+  // WhatsApp reinstalled on the phone: same account, a fresh Signal store (new registration id, signed pre-key and
+  // no sessions), so its next message to a companion starts a new session the companion must replace its own with.
+  reinstall(): void {
+    this.signal = new PhoneSignal(this.#phone.identity, this.#phone.jid, `${this.#phone.lid}@lid`);
   }
 }
 

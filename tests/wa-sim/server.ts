@@ -327,6 +327,11 @@ export class WhatsAppSimulator {
     return [...this.router.phones.handset(this.#phone(number)).sent.values()];
   }
 
+  // The phone's user reinstalls WhatsApp: its Signal sessions with every companion are gone (see Handset.reinstall).
+  reinstall(number: string): void {
+    this.router.phones.handset(this.#phone(number)).reinstall();
+  }
+
   setReceipts(number: string, receipts: ReceiptPolicy): void {
     this.router.phones.handset(this.#phone(number)).receipts = receipts;
   }

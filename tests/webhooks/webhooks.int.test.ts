@@ -8,6 +8,7 @@ import { appendToStream, readStream } from '../../src/events/event-store.ts';
 import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { answerWith, startReceiver, type Receiver } from '../helpers/receivers.ts';
 import { until } from '../helpers/wait.ts';
+import { MASKED, sealPlainHeaders } from '../../src/webhooks/headers.ts';
 
 // The webhook pipeline on the real platform (API, worker, PostgreSQL, Redis) with real HTTP receivers on loopback.
 // Events are appended to the log as the session host appends them; what follows is the platform's own doing.
@@ -54,6 +55,10 @@ async function endpoint(body: Record<string, unknown>) {
 }
 
 const em = () => platform.app.orm.em.fork() as EntityManager;
+
+// An endpoint's row as stored.
+const stored = (id: string) =>
+  em().getConnection().execute<{ headers: Record<string, string> | null; sealed_headers: Record<string, string> }[]>('select headers, sealed_headers from webhook_endpoints where id = ?', [id]);
 
 // An event of the device, as the session host would append it.
 async function emit(event: DomainEvent): Promise<string> {
@@ -273,6 +278,58 @@ test('the test ping reports the receiver’s answer', async () => {
   assert.equal(res.json().data.statusCode, 202);
   const payload = new Webhook(secret).verify(hook.requests[0]!.body, hook.requests[0]!.headers as Record<string, string>) as Record<string, string>;
   assert.deepEqual([payload.event, payload.type, payload.eventType], ['ping', 'ping', 'webhook.ping']);
+});
+
+test('custom headers: values sealed at rest, sent with deliveries and the test ping, masked in every view, resealed on change', async () => {
+  const hook = await receiver();
+  const auth = `Bearer receiver-own-${randomUUID()}`;
+  const created = await api('POST', '/api/whatsapp/webhooks', { url: hook.url, events: ['message'], headers: { Authorization: auth, 'x-tenant': 'blue' } });
+  assert.equal(created.statusCode, 201, created.body);
+  const { id } = created.json().data;
+  const masked = { Authorization: MASKED, 'x-tenant': MASKED };
+  assert.deepEqual(created.json().data.headers, masked, 'names shown, values masked, even in the answer that created it');
+  assert.deepEqual((await api('GET', `/api/whatsapp/webhooks/${id}`)).json().data.headers, masked);
+  assert.deepEqual((await api('GET', '/api/whatsapp/webhooks')).json().data.find((e: { id: string }) => e.id === id).headers, masked);
+
+  const [row] = await stored(id);
+  assert.equal(row!.headers, null, 'nothing in the plain column');
+  assert.deepEqual(Object.keys(row!.sealed_headers).sort(), ['Authorization', 'x-tenant']);
+  for (const value of Object.values(row!.sealed_headers)) assert.match(value, /^v1\./);
+  assert.ok(!JSON.stringify(row).includes(auth) && !JSON.stringify(row).includes('blue'), 'no value in the row');
+
+  await emit(received('with headers'));
+  await until(() => (hook.requests.length ? true : undefined), 'the delivery');
+  assert.equal(hook.requests[0]!.headers.authorization, auth);
+  assert.equal(hook.requests[0]!.headers['x-tenant'], 'blue');
+
+  const changed = await api('PUT', `/api/whatsapp/webhooks/${id}`, { headers: { Authorization: 'Bearer rotated-receiver-key' } });
+  assert.equal(changed.statusCode, 200, changed.body);
+  assert.deepEqual(changed.json().data.headers, { Authorization: MASKED });
+  assert.ok(!JSON.stringify(await stored(id)).includes('rotated-receiver-key'));
+  assert.equal((await api('POST', `/api/whatsapp/webhooks/${id}/test`)).json().data.delivered, true);
+  assert.equal(hook.requests.at(-1)!.headers.authorization, 'Bearer rotated-receiver-key');
+  assert.equal(hook.requests.at(-1)!.headers['x-tenant'], undefined, 'the new set replaced the old');
+
+  // A value sealed for one endpoint does not open for another (a swapped row fails, it is not sent).
+  const other = await endpoint({ url: hook.url, events: ['nothing.*'] });
+  await em().getConnection().execute('update webhook_endpoints set sealed_headers = (select sealed_headers from webhook_endpoints where id = ?) where id = ?', [id, other.id]);
+  const swapped = await api('POST', `/api/whatsapp/webhooks/${other.id}/test`);
+  assert.equal(swapped.statusCode, 500);
+});
+
+test('headers stored in plain text before sealing are sealed at start-up, once, and still delivered', async () => {
+  const hook = await receiver();
+  const { id } = await endpoint({ url: hook.url, events: ['nothing.*'] });
+  // As the migration leaves a row written before it: the plain values in `headers`, nothing sealed.
+  await em().getConnection().execute(`update webhook_endpoints set headers = '{"Authorization": "Bearer from-before"}', sealed_headers = '{}' where id = ?`, [id]);
+  assert.ok((await sealPlainHeaders(em(), platform.config.encryptionKey)) >= 1);
+  assert.equal(await sealPlainHeaders(em(), platform.config.encryptionKey), 0, 'nothing left to seal');
+  const [row] = await stored(id);
+  assert.equal(row!.headers, null);
+  assert.match(row!.sealed_headers.Authorization!, /^v1\./);
+  assert.deepEqual((await api('GET', `/api/whatsapp/webhooks/${id}`)).json().data.headers, { Authorization: MASKED });
+  assert.equal((await api('POST', `/api/whatsapp/webhooks/${id}/test`)).json().data.delivered, true);
+  assert.equal(hook.requests.at(-1)!.headers.authorization, 'Bearer from-before');
 });
 
 test('seed 004 device settings: PUT creates or changes the device’s endpoint, GET shows it, an empty URL removes it', async () => {

@@ -5,6 +5,7 @@ import { WebhookEndpointSchema, type WebhookEndpoint } from '../../db/entities/w
 import { findDevice } from '../../devices/devices.ts';
 import { createEndpoint, deviceEndpoint, endpointView, findEndpoint, liveSecrets, rotateSecret, updateEndpoint, type EndpointInput } from '../../webhooks/endpoints.ts';
 import { findDelivery, listDeliveries, redeliver, replay } from '../../webhooks/deliveries.ts';
+import { openHeaders } from '../../webhooks/headers.ts';
 import { createWebhookPoster } from '../../webhooks/post.ts';
 import { signatureHeaders } from '../../webhooks/signatures.ts';
 import type { Queues } from '../../workers/queues.ts';
@@ -47,7 +48,7 @@ const EndpointView = Type.Object({
   url: Type.String(),
   description: Type.Union([Type.String(), Type.Null()]),
   events: Type.Array(Type.String()),
-  headers: Type.Record(Type.String(), Type.String()),
+  headers: Type.Record(Type.String(), Type.String(), { description: 'The custom headers set, values masked (••••): they are sealed at rest and never shown again' }),
   enabled: Type.Boolean(),
   disabledReason: Type.Union([Type.String(), Type.Null()]),
   disabledAt: Type.Union([IsoDate, Type.Null()]),
@@ -288,7 +289,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
       const deviceId = endpoint.device ? String(endpoint.device.id) : null;
       const body = JSON.stringify({ id, event: 'ping', type: 'ping', eventType: 'webhook.ping', timestamp: now.toISOString(), deviceId, data: { webhookId: endpoint.id } });
       const secrets = liveSecrets(endpoint, request.server.config.encryptionKey, now);
-      const headers = { ...endpoint.headers, ...signatureHeaders(body, secrets, id, Math.floor(now.getTime() / 1000)), 'x-webhook-event': 'ping' };
+      const headers = { ...openHeaders(request.server.config.encryptionKey, endpoint), ...signatureHeaders(body, secrets, id, Math.floor(now.getTime() / 1000)), 'x-webhook-event': 'ping' };
       const outcome = await poster.post(new URL(endpoint.url), headers, body);
       const delivered = outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300;
       return {

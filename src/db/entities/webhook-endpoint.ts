@@ -22,7 +22,11 @@ export const WebhookEndpointSchema = defineEntity({
     description: p.string().length(200).nullable(),
     // `*`, exact names (`message`, `message.received`) or prefixes (`message.*`).
     events: p.json<string[]>().default('["*"]'),
-    headers: p.json<Record<string, string>>().default('{}'),
+    // Custom headers: name → value sealed under ENCRYPTION_KEY, bound to the endpoint's id and the name.
+    sealedHeaders: p.json<Record<string, string>>().default('{}'),
+    // Headers written in plain text before values were sealed; sealed at start-up (src/webhooks/headers.ts), then
+    // null. Nothing writes it any more.
+    plainHeaders: p.json<Record<string, string>>().fieldName('headers').nullable(),
     // Sealed under ENCRYPTION_KEY, bound to the endpoint's id.
     secret: p.text(),
     previousSecret: p.text().nullable(),

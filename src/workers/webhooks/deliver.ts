@@ -10,6 +10,7 @@ import { attemptsAllowed, parseRetryAfter, publicNameOf, retryDelayMs } from '..
 import { eventIdOf } from '../../events/event-ids.ts';
 import { appendToStream, readStream, type RecordedEvent } from '../../events/event-store.ts';
 import { disableEndpoint, liveSecrets } from '../../webhooks/endpoints.ts';
+import { openHeaders } from '../../webhooks/headers.ts';
 import { seed003Payload, standardPayload, type PayloadDevice } from '../../webhooks/payloads.ts';
 import type { PostOutcome, WebhookPoster } from '../../webhooks/post.ts';
 import { signatureHeaders } from '../../webhooks/signatures.ts';
@@ -145,7 +146,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
       const body = JSON.stringify(payload);
       const now = clock();
       const headers = {
-        ...endpoint.headers,
+        ...openHeaders(encryptionKey, endpoint),
         ...signatureHeaders(body, opened.of(endpoint, encryptionKey, now), event.eventId, Math.floor(now.getTime() / 1000)),
         'x-webhook-event': publicNameOf(event.type),
         'x-webhook-delivery': deliveryId,
