@@ -27,7 +27,12 @@ const ContactsQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page' })),
   search: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Part of a name, number or LID' })),
 });
-const ContactsPage = ok(Type.Object({ items: Type.Array(ContactView), nextCursor: Nullable(Type.String()) }));
+// Seed 004 reads the list as top-level `contacts`; `data` holds the same page with its cursor, as our other lists do.
+const ContactsPage = Type.Object({
+  ...ok(Type.Object({ items: Type.Array(ContactView), nextCursor: Nullable(Type.String()) })).properties,
+  contacts: Type.Array(ContactView, { description: 'The same items as data.items (seed 004)' }),
+});
+const contactsPage = (page: Awaited<ReturnType<typeof listContacts>>) => ({ success: true, contacts: page.items, data: page }) as const;
 // Baileys' `Contact`: absent fields are unknown (never null), as in Baileys' own store.
 const BaileysContact = Type.Object(
   {
@@ -52,7 +57,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, summary: "A device's contacts", params: IdParams, querystring: ContactsQuery, response: { 200: ContactsPage, ...errors(400, 401, 404, 429) } },
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
-      return { success: true, data: await list(request.em, { tenantId: device.user.id, deviceId: device.id }, request.query) } as const;
+      return contactsPage(await list(request.em, { tenantId: device.user.id, deviceId: device.id }, request.query));
     },
   });
 
@@ -83,7 +88,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     handler: async (request) => {
       const user = await resolveUser(request.em, principalOf(request), request.params.userId);
-      return { success: true, data: await list(request.em, { tenantId: user.id }, request.query) } as const;
+      return contactsPage(await list(request.em, { tenantId: user.id }, request.query));
     },
   });
 };
