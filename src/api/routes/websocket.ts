@@ -22,7 +22,8 @@ const upgraded = { 101: Type.Null({ description: 'Switching Protocols: the conne
 
 const SEED004_DESCRIPTION = `Also served at \`ws://host:WS_PORT/?token=…\` (port 3001 unless WS_PORT says otherwise), the URL seed 004's
 examples use. After connecting, send \`{"type": "subscribe", "sessionId": "…"}\` (answered \`{"type": "subscribed", sessionId, format}\`)
-and \`{"type": "unsubscribe", "sessionId": "…"}\`; only the caller's own sessions' events arrive, live (no replay).
+and \`{"type": "unsubscribe", "sessionId": "…"}\`; only the caller's own sessions' events arrive (an administrator's: any
+session's), live (no replay), a subscription starting with the QR the device shows now, if any.
 
 Seed 004 shows two schemes; every message carries \`type\` and \`sessionId\`:
 - \`flat\` (its "WebSocket Events"): \`qr\` {qr}, \`pairing_code\` {code}, \`connection\` {status: "connected", phoneNumber},
