@@ -172,7 +172,9 @@ test('a worker at LOG_LEVEL=debug prints no key material and no credential throu
     for (const running of [apiProcess, survivor]) assert.equal(await stopProcess(running), 0, running.output().slice(-3000));
 
     const output = processes.map((p) => p.output()).join('\n');
-    assert.ok(output.includes('"level":20'), `the processes logged at debug: ${output.slice(0, 2000)}`);
+    // What the test is about happened in the workers, and is there to search.
+    assert.match(output, /Closing open session in favor of incoming prekey bundle/, 'libsignal replaced the session');
+    assert.match(output, /incoming request/, 'request lines are logged');
     assertAbsent(output, keyMaterial);
     assertAbsent(
       output,
