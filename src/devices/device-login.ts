@@ -4,7 +4,7 @@ import type { Device } from '../db/entities/device.ts';
 import { listenFor } from '../events/event-wait.ts';
 import type { LiveFeed } from '../events/live-feed.ts';
 import { announceSession } from '../workers/sessions/pairing-requests.ts';
-import { currentQr, setDesiredState } from './devices.ts';
+import { currentQr, SCREEN_CHANGES, setDesiredState } from './devices.ts';
 
 export interface StartDeps {
   em: EntityManager;
@@ -18,14 +18,11 @@ export interface StartDeps {
 // opened in time, or it closed: the QR then follows on WebSocket, SSE and GET …/qr, or not at all).
 export type Shown = { qr: string } | { connected: true } | Record<string, never>;
 
-// What ends the wait: whatever changes what the device shows.
-const SHOWN = ['device.qr-issued', 'device.connected', 'device.disconnected', 'device.logged-out', 'device.failed'];
-
 // Seed 004's creation and login answers carry the QR "if needed": set the device running, wake the session hosts
-// (rather than leave it to their next scan), and wait up to `waitMs` for what its session shows. A QR already on
-// screen answers at once; so does a device already connected.
+// (rather than leave it to their next scan), and wait up to `waitMs` for the first change to what its session shows.
+// A QR already on screen answers at once; so does a device already connected.
 export async function startAndShow(deps: StartDeps, device: Device): Promise<Shown> {
-  const wait = await listenFor(deps.liveFeed, { tenantId: device.user.id, deviceId: device.id, types: SHOWN });
+  const wait = await listenFor(deps.liveFeed, { tenantId: device.user.id, deviceId: device.id, types: SCREEN_CHANGES });
   try {
     await setDesiredState(deps.em, device, 'running');
     if (device.status === 'connected') return { connected: true };

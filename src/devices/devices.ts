@@ -112,10 +112,13 @@ export async function logoutDevice(em: EntityManager, device: Device): Promise<v
   await failStrandedMessages(em, { now: new Date(), maxWaitMs: 0, deviceId: device.id, reason: LOGGED_OUT });
 }
 
+// The events that change what a device shows: a QR, or its session connected, closed or stopped.
+export const SCREEN_CHANGES = ['device.qr-issued', 'device.connected', 'device.disconnected', 'device.logged-out', 'device.failed'];
+
 // The QR the device shows now: the last one issued, unless the session connected, closed or stopped since.
 export async function currentQrEvent(em: EntityManager, device: Pick<Device, 'id'>): Promise<RecordedEvent | undefined> {
   const events = await readStream(em, `device-${device.id}`);
-  const last = events.filter((e) => ['device.qr-issued', 'device.connected', 'device.disconnected', 'device.logged-out', 'device.failed'].includes(e.type)).at(-1);
+  const last = events.filter((e) => SCREEN_CHANGES.includes(e.type)).at(-1);
   return last?.type === 'device.qr-issued' ? last : undefined;
 }
 
