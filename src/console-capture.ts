@@ -34,7 +34,7 @@ function callerPackage(skip: Function): string | undefined {
   Error.captureStackTrace(holder, skip);
   Error.stackTraceLimit = limit;
   const frame = holder.stack?.split('\n')[1] ?? '';
-  return /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(frame)?.[1]?.replace('\\', '/');
+  return /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame)?.[1];
 }
 
 function argText(arg: unknown): string {

@@ -77,7 +77,6 @@ export async function createEndpoint(
     description: input.description ?? null,
     events: input.events ?? ['*'],
     sealedHeaders: sealHeaders(ctx.config.encryptionKey, id, input.headers ?? {}),
-    plainHeaders: null,
     secret: sealSecret(ctx, id, secret),
     enabled: input.enabled ?? true,
     retryOnFailure: input.retryOnFailure ?? true,
@@ -100,6 +99,7 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
   if (input.headers !== undefined) {
     checkHeaders(input.headers);
     endpoint.sealedHeaders = sealHeaders(ctx.config.encryptionKey, endpoint.id, input.headers);
+    // A row not sealed yet must not have its old values sealed over the new ones.
     endpoint.plainHeaders = null;
   }
   if (input.events !== undefined) endpoint.events = input.events;
