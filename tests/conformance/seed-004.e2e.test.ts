@@ -29,7 +29,8 @@ import {
 let sim: WhatsAppSimulator;
 let base: string;
 let wsBase: string;
-useSeedPlatform({}, (seed) => {
+// A message for a device nobody linked fails soon (8. Resend Failed Message needs one).
+useSeedPlatform({ SEND_MAX_WAIT: '3s' }, (seed) => {
   ({ sim, API_BASE: base, WS_BASE: wsBase } = seed);
 });
 const env = () => ({ API_BASE: base, API_TOKEN: SEED_API_TOKEN, USER_ID: 'test_user_123' });
@@ -44,6 +45,7 @@ const withSession = (snippet: string) => snippet.replaceAll('user_123_device_my-
 
 let deviceApiKey: string;
 let sentMessageId: string;
+let pythonMessageId: string;
 
 // GET with the seed's header, for the waits between snippets (what a user would look at before the next step).
 const api = async (path: string, init: RequestInit = {}): Promise<any> =>
@@ -806,6 +808,20 @@ test('seed 004 › Complete Integration Examples › Python Integration (and the
   // The seed's own session id for it, `user_123_device_my-device`, drops the `user_` of its userId.
   const result = await send_message(device.data.sessionId, '+1234567890', 'Hello from Python!');
   assert.match(result.data.messageId, /^msg_/);
+  pythonMessageId = result.data.messageId;
+});
+
+test('seed 004 › Message Sending › 8. Resend Failed Message (curl)', { timeout: 60_000 }, async () => {
+  // The Python example's message: its device was never linked, so it failed.
+  await until(async () => ((await api(`/api/whatsapp/messages/${pythonMessageId}/status`)).data.status === 'failed' ? true : undefined), 'failed');
+  const answer = await curlJson(
+    sh`curl -X POST "${API_BASE}/api/whatsapp/messages/msg_abc123/resend" \
+  -H "X-API-Token: ${API_TOKEN}"`.replace('msg_abc123', pythonMessageId),
+    env(),
+  );
+  assert.equal(answer.success, true, JSON.stringify(answer));
+  assert.equal(answer.data.messageId, pythonMessageId);
+  assert.equal(answer.data.status, 'queued');
 });
 
 test('seed 004 › Device Management › 6. Logout Device (curl)', { timeout: 60_000 }, async () => {
