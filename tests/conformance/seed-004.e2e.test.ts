@@ -791,6 +791,42 @@ test('seed 004 › Error Handling › Error Handling Example', async () => {
   assert.equal(errors.at(-1), `Error sending message: ${unknown.error.error}`);
 });
 
+test('seed 004 › Business Templates › Using Templates in Messages', { timeout: 60_000 }, async () => {
+  // The templates API is not built; the snippet fills a template itself and sends the text.
+  const API_BASE = base;
+  const API_TOKEN = SEED_API_TOKEN;
+  // Example: Using template variables
+  const template = 'Welcome to {businessName}! Your order #{orderId} for {productName} is ready.';
+  const variables = {
+    businessName: "Joe's Coffee",
+    orderId: '12345',
+    productName: 'Cappuccino',
+  };
+
+  // Replace variables
+  let message = template;
+  for (const [key, value] of Object.entries(variables)) {
+    message = message.replace(new RegExp(`\\{${key}\\}`, 'g'), value);
+  }
+
+  // Send the message
+  const response = await fetch(`${API_BASE}/api/whatsapp/send`, {
+    method: 'POST',
+    headers: {
+      'X-API-Token': API_TOKEN,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({
+      sessionId: SESSION_ID,
+      phoneNumber: '+1234567890',
+      message: message,
+    }),
+  });
+  assert.ok(response.ok, await response.clone().text());
+  const text = "Welcome to Joe's Coffee! Your order #12345 for Cappuccino is ready.";
+  await until(() => (sim.inbox(CONTACT).some((m) => m.text === text) ? true : undefined), 'the filled template on the phone');
+});
+
 test('seed 004 › Complete Integration Examples › Python Integration (and the PHP one: the same requests)', { timeout: 60_000 }, async () => {
   // class WhatsAppAPI, with requests' raise_for_status as a status check.
   const headers = { 'X-API-Token': SEED_API_TOKEN, 'Content-Type': 'application/json' };
