@@ -10,7 +10,8 @@ import { curlJson, curlJsonEach, scanWithPhone, useSeedPlatform, waitFor } from 
 // Seed 003 ("WhatsApp Multi-Session API Guide"), snippet by snippet. Its curl commands run through bash as written,
 // with the seed's placeholders replaced as a user fills them in: `http://localhost:8080` (this platform's
 // address), `YOUR_TOKEN` (the token its login answered), `1234567890`/`SESSION_ID_1` (a session's id). Its
-// JavaScript is browser code with relative URLs: the same calls, against this platform's address.
+// JavaScript is browser code with relative URLs: the same calls, against this platform's address. Its server setup
+// and deployment sections (a Go binary, MySQL settings) are another product's.
 let sim: WhatsAppSimulator;
 let base: string;
 // The seed's admin/admin.

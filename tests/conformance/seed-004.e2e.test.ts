@@ -24,8 +24,9 @@ import {
 // Seed 004 ("WhatsApp API Integration Guide"), snippet by snippet, in the seed's words. Its curl commands run
 // through bash with `API_BASE`, `API_TOKEN=test123` and `USER_ID=test_user_123` in the environment; its
 // JavaScript runs as written against the platform (fetch, the `ws` package, the browser's WebSocket).
-// Not here: files, media sends, AI, business templates, the warmer and the admin AI routes (not built yet), and the
-// Python/PHP device snippets (the same requests as the curl and JavaScript ones below, in other languages).
+// Not here: files, media sends, AI, the business templates API, the warmer and the admin AI routes (not built yet),
+// and the Python/PHP device snippets (the same requests as the curl and JavaScript ones below, in other languages).
+// Its rate-limit handler runs in seed-004-rate-limits.int.test.ts, against a platform with a small budget.
 let sim: WhatsAppSimulator;
 let base: string;
 let wsBase: string;
