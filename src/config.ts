@@ -27,6 +27,10 @@ export interface Config {
   loginTokenTtlMs: number;
   // How many `/login` requests one sender may make to the login bot per window.
   loginBotRate: RateLimitRule;
+  // Failed password logins one account may have within the window before each further try must wait.
+  loginFailureLimit: RateLimitRule;
+  // Strict-Transport-Security max-age; undefined (HSTS_MAX_AGE unset) sends no HSTS, for deployments without TLS.
+  hstsMaxAgeMs: number | undefined;
   encryptionKey: Buffer;
   adminUsername: string;
   adminPassword: string;
@@ -197,6 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtTtlMs: duration('JWT_TTL', '24h'),
     loginTokenTtlMs: duration('LOGIN_TOKEN_TTL', '5m'),
     loginBotRate: rule('LOGIN_BOT_RATE', '3/10m'),
+    loginFailureLimit: rule('LOGIN_FAILURE_LIMIT', '5/1h'),
+    hstsMaxAgeMs: env.HSTS_MAX_AGE?.trim() ? duration('HSTS_MAX_AGE', '365d') : undefined,
     encryptionKey: encryptionKey ?? Buffer.alloc(32),
     adminUsername: str('ADMIN_USERNAME', 'admin'),
     adminPassword: secret('ADMIN_PASSWORD', true) ?? '',

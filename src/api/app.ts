@@ -15,6 +15,7 @@ import corsPlugin from './plugins/cors.ts';
 import errorsPlugin from './plugins/errors.ts';
 import formBodies from './plugins/form-bodies.ts';
 import rateLimits from './plugins/rate-limits.ts';
+import securityHeaders from './plugins/security-headers.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import apiTokenRoutes from './routes/api-tokens.ts';
 import authRoutes from './routes/auth.ts';
@@ -57,6 +58,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(errorsPlugin);
   await app.register(formBodies);
   await app.register(contextPlugin, { config, orm, redis, clock });
+  await app.register(securityHeaders, { hstsMaxAgeMs: config.hstsMaxAgeMs });
   await app.register(swaggerPlugin);
   // Before rate limits and auth: a preflight carries no credentials and must not count.
   await app.register(corsPlugin, { origins: config.corsOrigins });
