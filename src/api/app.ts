@@ -12,7 +12,8 @@ import authPlugin from './plugins/auth.ts';
 import bullBoard from './plugins/bull-board.ts';
 import contextPlugin from './plugins/context.ts';
 import corsPlugin from './plugins/cors.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { frameworkErrors } from './plugins/errors.ts';
+import inputGuard from './plugins/input-guard.ts';
 import formBodies from './plugins/form-bodies.ts';
 import rateLimits from './plugins/rate-limits.ts';
 import securityHeaders from './plugins/security-headers.ts';
@@ -52,10 +53,17 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     // allErrors: a client learns of every field at fault in one answer (bodies are bounded by bodyLimit).
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true } },
+    // strictNumbers: NaN and Infinity are not numbers to a client (the input guard bounds the rest).
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true, strictNumbers: true } },
+    // Above the longest path parameter any route takes (200), so that schemas name the field; beyond it, and for
+    // a URL that does not decode, fastify refuses before routing, in our shape.
+    routerOptions: { maxParamLength: 256 },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(errorsPlugin);
+  // Before anything reads a parameter, the query string (credentials travel in ?token=) or the body.
+  await app.register(inputGuard);
   await app.register(formBodies);
   await app.register(contextPlugin, { config, orm, redis, clock });
   await app.register(securityHeaders, { hstsMaxAgeMs: config.hstsMaxAgeMs });

@@ -8,6 +8,7 @@ import { hashesEqual, randomSecret, sha256Hex } from './secrets.ts';
 // Keys read `wa_<publicId>_<secret>` (user API tokens) or `dev_<publicId>_<secret>` (device keys): the public
 // id finds the row, the secret is compared by hash in constant time. The token set through API_TOKEN may look
 // like anything and lives under the reserved public id below.
+import { sqlOf } from '../events/event-store.ts';
 const PREFIX = { 'api-token': 'wa', device: 'dev' } as const;
 export const BOOTSTRAP_PUBLIC_ID = 'env-api-token';
 
@@ -69,7 +70,7 @@ const KEY_QUERY = `select k.id, k.kind, k.secret_hash, k.device_id, k.expires_at
 // The key stored under `publicId` whose secret is `secret`, of whichever kind it is; undefined when there is no
 // such row. A row whose secret, expiry, revocation or user refuses it is an error.
 export async function authenticateApiKey(ctx: AuthContext, publicId: string, secret: string): Promise<Principal | undefined> {
-  const [key] = await ctx.em.getConnection().execute<KeyRow[]>(KEY_QUERY, [publicId]);
+  const [key] = (await sqlOf(ctx.em)(KEY_QUERY, [publicId])) as unknown as KeyRow[];
   if (key === undefined) return undefined;
   const now = ctx.clock();
   const valid =

@@ -3,6 +3,7 @@ import type { Principal } from './context.ts';
 import { DeviceSchema } from '../db/entities/device.ts';
 import { LoginBotSchema, type LoginBot } from '../db/entities/login-bot.ts';
 import { AppError } from '../domain/errors.ts';
+import { sqlOf } from '../events/event-store.ts';
 
 // The login bot's designation (seed 002): which device answers `/login`. The reactor in src/workers/login-bot/
 // reads it on every batch, so a change takes effect with the next message.
@@ -22,7 +23,7 @@ export async function designateLoginBot(em: EntityManager, principal: Principal,
   if (device.user.id !== principal.userId) {
     throw new AppError('FORBIDDEN', `Device ${deviceId} belongs to another user; the login bot must be one of your own devices`);
   }
-  await em.getConnection().execute(
+  await sqlOf(em)(
     `insert into login_bot (id, device_id, designated_at, designated_by_id) values (?, ?, ?, ?)
      on conflict (id) do update set device_id = excluded.device_id, designated_at = excluded.designated_at, designated_by_id = excluded.designated_by_id
      where login_bot.device_id <> excluded.device_id`,

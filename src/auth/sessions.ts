@@ -7,6 +7,7 @@ import type { AuthContext, Principal, UserRole } from './context.ts';
 
 // JWTs name a server-side session row (`jti`): the signature and expiry are checked without I/O, the row
 // makes logout and refresh take effect at once in every process.
+import { sqlOf } from '../events/event-store.ts';
 
 export interface IssuedToken {
   token: string;
@@ -55,7 +56,7 @@ export async function authenticateJwt(ctx: AuthContext, token: string): Promise<
     if (err instanceof joseErrors.JWTExpired) throw new AppError('TOKEN_EXPIRED', 'Token has expired');
     throw new AppError('INVALID_TOKEN', 'Token is invalid');
   }
-  const [session] = jti ? await ctx.em.getConnection().execute<SessionRow[]>(SESSION_QUERY, [jti]) : [];
+  const [session] = jti ? ((await sqlOf(ctx.em)(SESSION_QUERY, [jti])) as unknown as SessionRow[]) : [];
   if (!session || session.revoked_at || session.disabled_at) throw new AppError('INVALID_TOKEN', 'Token is invalid');
   const expiresAt = new Date(session.expires_at);
   if (expiresAt <= ctx.clock()) throw new AppError('TOKEN_EXPIRED', 'Token has expired');

@@ -12,6 +12,7 @@ import type { LiveFeed } from '../events/live-feed.ts';
 import { failStrandedMessages, LOGGED_OUT } from '../messages/fail-stranded.ts';
 import { wipeAuthState } from '../workers/sessions/auth-state.ts';
 import { requestPairing } from '../workers/sessions/pairing-requests.ts';
+import { transaction } from '../db/transactions.ts';
 
 // Devices (seed 004) as the API manages them: each belongs to a user; another user's device is "not found".
 // The session host (worker role) follows `desired_state`; the status comes from the devices projection.
@@ -73,7 +74,7 @@ export async function createDevice(
   principal: Principal,
   input: { userId?: string | number; alias: string; name?: string; metadata?: Record<string, unknown> },
 ): Promise<{ device: Device; apiKey: string }> {
-  return ctx.em.transactional(async (em) => {
+  return transaction(ctx.em, async (em) => {
     const tx = { ...ctx, em: em as EntityManager };
     const user = await resolveOrProvisionUser(tx, principal, input.userId);
     const device = em.create(DeviceSchema, {

@@ -45,6 +45,10 @@ export const ERROR_STATUS = {
   // A webhook URL that is not http(s) or points into a private network.
   INVALID_WEBHOOK_URL: 400,
   WEBHOOK_NOT_FOUND: 404,
+  // A device's webhook of a kind it may have one of (seed 003's, seed 004's) exists already.
+  WEBHOOK_ALREADY_EXISTS: 409,
+  // A unique value taken, where no more precise code says which (src/db/database-errors.ts).
+  ALREADY_EXISTS: 409,
   DELIVERY_NOT_FOUND: 404,
   INTERNAL_ERROR: 500,
 } as const;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { EVENT_VERSIONS, type DomainEvent } from '../domain/events.ts';
+import { bindParameters } from '../db/sql-parameters.ts';
+import { transaction } from '../db/transactions.ts';
 
 // The append-only log in PostgreSQL (tables in migrations/…_event_store.ts). Appends check the stream's
 // expected version in the same transaction; reads of the global feed go by (transaction_id, global_position)
@@ -67,20 +69,13 @@ export interface AppendResult {
 export type Row = Record<string, unknown>;
 export type Sql = (query: string, params?: unknown[]) => Promise<Row[]>;
 
-// Plain SQL on the EntityManager's connection, inside its transaction when it has one.
+// Plain SQL on the EntityManager's connection, inside its transaction when it has one. Values are bind
+// parameters (src/db/sql-parameters.ts), never text of the statement.
 export function sqlOf(em: EntityManager): Sql {
-  return (query, params = []) => em.getConnection().execute<Row[]>(query, params, 'all', em.getTransactionContext());
-}
-
-// MikroORM's `execute` inlines parameters into the SQL text (escaped) — fine for small values, slow for megabytes
-// of JSON. This sends `?` parameters as bind parameters instead (no array expansion), on the same connection and
-// transaction. For bulk statements; a query must not hold a literal `?`.
-export function boundSqlOf(em: EntityManager): Sql {
   return async (query, params = []) => {
-    let n = 0;
-    const compiled = CompiledQuery.raw(query.replace(/\?/g, () => `$${++n}`), params);
+    const { sql, parameters } = bindParameters(query, params);
     const executor = (em.getTransactionContext() as Kysely<unknown> | undefined) ?? em.getConnection().getClient();
-    return (await executor.executeQuery(compiled)).rows as Row[];
+    return (await executor.executeQuery(CompiledQuery.raw(sql, parameters))).rows as Row[];
   };
 }
 
@@ -131,7 +126,7 @@ export async function appendToStream(
   const ids = events.map((e) => e.eventId ?? randomUUID());
   const metadata = options.metadata ?? {};
   if (options.expectedVersion === 'any') return appendAnyVersion(em, streamId, events, ids, metadata);
-  return em.transactional(async (tx) => {
+  return transaction(em, async (tx) => {
     const run = sqlOf(tx);
 
     // Only ids the caller chose can have been appended before.
@@ -177,7 +172,7 @@ export async function appendToStream(
 // transaction's five.
 async function appendAnyVersion(em: EntityManager, streamId: string, events: NewEvent[], ids: string[], metadata: EventMetadata): Promise<AppendResult> {
   const candidates = events.map(({ event }, i) => ({ event_id: ids[i], idx: i, type: event.type, type_version: EVENT_VERSIONS[event.type], data: event.data }));
-  const rows = await boundSqlOf(em)(
+  const rows = await sqlOf(em)(
     `with candidate as (
        select * from jsonb_to_recordset(?::jsonb) as r(event_id uuid, idx int, type text, type_version int, data jsonb)
      ), existing as (
@@ -233,8 +228,8 @@ export async function appendToManyStreams(
     session_id: metadata.sessionId ?? null,
   }));
   const streams = JSON.stringify(rows.map((r) => ({ stream_id: r.stream_id })));
-  return em.transactional(async (tx) => {
-    const run = boundSqlOf(tx);
+  return transaction(em, async (tx) => {
+    const run = sqlOf(tx);
     const claimed =
       options.expectedVersion === 'no-stream'
         ? await run(

@@ -8,6 +8,7 @@ import { eventIdOf } from '../events/event-ids.ts';
 import { appendToManyStreams, appendToStream, readStream, sqlOf, type EventMetadata } from '../events/event-store.ts';
 import { sendJobOptions, type SendQueues } from '../workers/sending/send-queues.ts';
 import type { SendingDevice } from './queue-message.ts';
+import { transaction } from '../db/transactions.ts';
 
 // Bulk sends (seed 004's /send/bulk): a campaign is a stream of its own (`campaign.*` events) plus one ordinary
 // message per recipient, tagged with the campaign. Creating one is two bulk statements in one transaction; the
@@ -90,7 +91,9 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
       metadata,
     });
   });
-  await em.transactional(async (tx) => {
+  // A campaign nobody can be sent to is a mistake to point out, not one to record.
+  if (!messages.length) throw noRecipients(rejected);
+  await transaction(em, async (tx) => {
     await appendToStream(
       tx,
       streamOf.campaign(campaignId),
@@ -100,6 +103,17 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
     await appendToManyStreams(tx, messages, { expectedVersion: 'no-stream' });
   });
   return { campaignId, total: recipients.length, accepted: messages.length, rejected };
+}
+
+// The first rows at fault, named like validation errors (a client fixes those and learns of the rest next).
+const SHOWN_REJECTIONS = 20;
+function noRecipients(rejected: Rejection[]): AppError {
+  const details = rejected.slice(0, SHOWN_REJECTIONS).map(({ index, phoneNumber, error }) =>
+    error === 'INVALID_PHONE_NUMBER'
+      ? { field: `body.recipients.${index}.phoneNumber`, message: `${JSON.stringify(phoneNumber)} is not a phone number` }
+      : { field: `body.recipients.${index}.message`, message: error },
+  );
+  return new AppError('VALIDATION_ERROR', `None of the ${rejected.length} recipients can be sent to`, details);
 }
 
 export interface CampaignView {

@@ -12,6 +12,7 @@ import { findDevice, resolveUser } from '../devices/devices.ts';
 import { checkWebhookUrl } from './destinations.ts';
 import { checkHeaders, maskedHeaders, sealHeaders } from './headers.ts';
 
+import { transaction } from '../db/transactions.ts';
 // Webhook endpoints as the API manages them: each belongs to a user and optionally to one of their devices. The
 // secret is sealed at rest (a stolen database must not let anyone forge our signatures) and shown only when it is
 // created or rotated; custom header values are sealed too (src/webhooks/headers.ts) and never shown.
@@ -146,7 +147,7 @@ export async function rotateSecret(ctx: WebhookContext, endpoint: WebhookEndpoin
 // Disabled by the platform (410 Gone, or failing for too long), with the reason on the endpoint and, in the same
 // transaction, in the log.
 export async function disableEndpoint(em: EntityManager, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<void> {
-  await em.transactional(async (tx) => {
+  await transaction(em, async (tx) => {
     const updated = await tx.nativeUpdate(
       WebhookEndpointSchema,
       { id: endpoint.id, enabled: true },

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode } from '../../domain/errors.ts';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
+import { databaseRefusal } from '../../db/database-errors.ts';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -76,10 +77,26 @@ const FASTIFY_CODES: Record<string, [ErrorCode, string, (request: FastifyRequest
   ],
 };
 
+// What fastify's router refuses before any route or hook runs (fastify's `frameworkErrors` option): a path that
+// does not percent-decode, a path parameter longer than the router takes.
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  return send(reply, 400, 'VALIDATION_ERROR', tooLong ? 'A path parameter is too long' : 'The URL is malformed', {
+    details: [{ field: 'params', message: tooLong ? 'is longer than any route takes' : 'is not valid percent-encoded UTF-8' }],
+  });
+}
+
 // One place decides what a failure looks like on the wire; 5xx details stay in the log.
 export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof AppError) return send(reply, err.statusCode, err.code, err.message, { details: err.details });
+    // Never the statement, the constraint or the value: the log has them.
+    const refusal = databaseRefusal(err);
+    if (refusal) {
+      request.log.warn({ err }, 'database refused the request');
+      if (refusal.retryAfterSeconds) reply.header('retry-after', refusal.retryAfterSeconds);
+      return send(reply, ERROR_STATUS[refusal.code], refusal.code, refusal.message);
+    }
     if (err.validation) return send(reply, 400, 'VALIDATION_ERROR', 'Request validation failed', { details: fieldsOf(err) });
     const known = err.code ? FASTIFY_CODES[err.code] : undefined;
     if (known) return send(reply, err.statusCode ?? 400, known[0], known[1], { message: known[2](request) });

@@ -12,6 +12,7 @@ import { createEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } f
 import { authContext, serviceContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, Success } from '../schemas.ts';
+import { transaction } from '../../db/transactions.ts';
 
 // Seed 003's multi-session API: the same devices under `/api/sessions`, in seed 003's shapes (`connected`,
 // `logged_in`, snake_case). A session's `name` is free text; the device's alias is its URL-safe form.
@@ -97,7 +98,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ctx = serviceContext(request);
       const name = cleanSessionName(request.body.name);
       const alias = aliasOf(name);
-      const { device, apiKey } = await ctx.em.transactional(async (em) => {
+      const { device, apiKey } = await transaction(ctx.em, async (em) => {
         const inTransaction = { ...ctx, em: em as EntityManager };
         const created = await createDevice(inTransaction, principalOf(request), { alias, name }).catch((err: unknown) => {
           throw err instanceof AppError && err.code === 'DEVICE_ALREADY_EXISTS' ? nameTaken(name, alias) : err;

@@ -10,6 +10,7 @@ import { currentQrEvent } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { SEED004_FORMATS, seed003Message, seed004Messages, type Seed004Format } from './websocket-messages.ts';
+import { inputIssues } from '../../domain/input-safety.ts';
 
 const token = Type.Optional(Type.String({ description: 'Any credential the headers take (browsers cannot set headers on a WebSocket)' }));
 const Token = Type.Object({ token });
@@ -120,6 +121,9 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
       } catch {
         return send({ type: 'error', error: 'messages must be JSON' });
       }
+      // The same refusals as HTTP input's (src/api/plugins/input-guard.ts): this JSON is parsed here, not by fastify.
+      const [issue] = inputIssues(message, 'message');
+      if (issue) return send({ type: 'error', error: `${issue.field} ${issue.message}` });
       const { sessionId } = message;
       if (typeof sessionId !== 'string' || !sessionId) return send({ type: 'error', error: 'sessionId is required' });
       if (message.type === 'unsubscribe') {

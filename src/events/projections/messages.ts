@@ -1,6 +1,7 @@
 import type { EventPayloads } from '../../domain/events.ts';
 import { advance, reachedBy, statusOf, type MessageStatus } from '../../domain/message-status.ts';
 import { summaryOf } from '../../domain/messages.ts';
+import { quotedName } from '../../db/sql-parameters.ts';
 import type { RecordedEvent, Sql } from '../event-store.ts';
 import type { Projection } from './projection.ts';
 
@@ -142,11 +143,14 @@ async function saveRows(sql: Sql, rows: StatusRow[]): Promise<void> {
   );
 }
 
+// message_stats_daily's count columns, one per status.
+const DAILY_COLUMNS: readonly MessageStatus[] = ['queued', 'sent', 'delivered', 'read', 'played', 'failed', 'cancelled', 'received'];
+
 async function addCount(sql: Sql, { tenant, device, day, status, n }: DailyCount): Promise<void> {
-  // `status` is one of the fixed column names of message_stats_daily, never client input.
+  const column = quotedName(status, DAILY_COLUMNS);
   await sql(
-    `insert into message_stats_daily (tenant_id, device_id, day, "${status}") values (?, ?, ?, ?)
-     on conflict (tenant_id, device_id, day) do update set "${status}" = message_stats_daily."${status}" + excluded."${status}"`,
+    `insert into message_stats_daily (tenant_id, device_id, day, ${column}) values (?, ?, ?, ?)
+     on conflict (tenant_id, device_id, day) do update set ${column} = message_stats_daily.${column} + excluded.${column}`,
     [tenant, device, day, n],
   );
 }

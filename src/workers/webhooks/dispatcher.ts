@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Orm } from '../../db/orm.ts';
 import { deliveryIdOf, wantsEvent, type EndpointScope } from '../../domain/webhooks.ts';
-import { readTimeRange, type RecordedEvent, type Sql } from '../../events/event-store.ts';
+import { readTimeRange, sqlOf, type RecordedEvent, type Sql } from '../../events/event-store.ts';
 import type { Projection } from '../../events/projections/projection.ts';
 import { jobEventOf, type DeliveryJobData } from './deliver.ts';
 
@@ -65,13 +65,13 @@ const REPLAY_PAGE = 500;
 // (delivery ids make a page scheduled twice harmless).
 export async function replayRange(orm: Orm, queue: Queue, { endpointId, replayId, since, until, events: names }: ReplayJobData): Promise<number> {
   const em = orm.em.fork();
-  const [row] = await em.getConnection().execute('select id, user_id, device_id, format, events from webhook_endpoints where id = ?', [endpointId]);
+  const [row] = await sqlOf(em)('select id, user_id, device_id, format, events from webhook_endpoints where id = ?', [endpointId]);
   if (!row) return 0;
   const endpoint: EndpointScope = {
     userId: Number(row.user_id),
     deviceId: row.device_id === null ? null : Number(row.device_id),
-    format: row.format,
-    events: row.events,
+    format: row.format as EndpointScope['format'],
+    events: row.events as EndpointScope['events'],
   };
   const filter = { tenantId: endpoint.userId, ...(endpoint.deviceId !== null ? { deviceId: endpoint.deviceId } : {}) };
   let after = 0;
