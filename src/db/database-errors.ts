@@ -18,7 +18,7 @@ const sqlState = (err: unknown) => {
 export const isRetryable = (err: unknown) => ['40001', '40P01'].includes(sqlState(err) ?? '');
 
 // Each unique constraint a request can run into (migrations/ names them), and what the client is told.
-const UNIQUE: Record<string, [ErrorCode, string]> = {
+export const UNIQUE_CONSTRAINTS: Record<string, [ErrorCode, string]> = {
   users_username_unique: ['USER_ALREADY_EXISTS', 'A user with this username already exists'],
   users_phone_number_unique: ['PHONE_NUMBER_TAKEN', 'Another user has this phone number'],
   devices_user_id_alias_unique: ['DEVICE_ALREADY_EXISTS', 'Another of your devices has this alias'],
@@ -38,7 +38,7 @@ export function databaseRefusal(err: unknown): DatabaseRefusal | undefined {
   if (!state) return undefined;
   if (state === '23505') {
     const constraint = (err as PgFailure).constraint;
-    const [code, message] = (typeof constraint === 'string' && UNIQUE[constraint]) || ['ALREADY_EXISTS', 'This conflicts with something that exists already'];
+    const [code, message] = (typeof constraint === 'string' && UNIQUE_CONSTRAINTS[constraint]) || ['ALREADY_EXISTS', 'This conflicts with something that exists already'];
     return { code, message };
   }
   // Still failing after the transaction's own retries (src/db/transactions.ts): the client may try again.
