@@ -80,3 +80,29 @@ export function renderTemplate(template: string, variables: Record<string, strin
 export function newCampaignId(): string {
   return `cmp_${randomBytes(12).toString('base64url')}`;
 }
+
+// WhatsApp's name for a received message's content (Baileys' key, e.g. `extendedTextMessage`) in the names our
+// API and seed 004 use for content (`text`, `image`, …); a kind with no name of ours keeps WhatsApp's.
+const CONTENT_TYPES: Record<string, string> = {
+  conversation: 'text',
+  extendedTextMessage: 'text',
+  imageMessage: 'image',
+  videoMessage: 'video',
+  ptvMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  documentWithCaptionMessage: 'document',
+  stickerMessage: 'sticker',
+  locationMessage: 'location',
+  liveLocationMessage: 'location',
+  contactMessage: 'contact',
+  contactsArrayMessage: 'contact',
+  reactionMessage: 'reaction',
+  pollCreationMessage: 'poll',
+  pollCreationMessageV2: 'poll',
+  pollCreationMessageV3: 'poll',
+};
+
+export function contentTypeOf(waMessageType: string): string {
+  return CONTENT_TYPES[waMessageType] ?? waMessageType;
+}

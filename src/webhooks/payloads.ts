@@ -1,5 +1,6 @@
 import QRCode from 'qrcode';
 import type { RecordedEvent } from '../events/event-store.ts';
+import { contentTypeOf } from '../domain/messages.ts';
 import { publicNameOf } from '../domain/webhooks.ts';
 
 // What a receiver gets for an event. Built from the event and the device as they are now, never from anything
@@ -42,7 +43,7 @@ export async function seed004Data(event: RecordedEvent, device: PayloadDevice | 
         fromLid: data.fromLid,
         pushName: data.pushName,
         message: data.text,
-        type: data.messageType,
+        type: contentTypeOf(String(data.messageType)),
         timestamp: Number(data.timestamp) * 1000,
       };
     case 'connection':

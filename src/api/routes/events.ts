@@ -75,6 +75,9 @@ export interface EventRoutesOptions {
 
 // The caller's own events: a Server-Sent Events stream that replays from Last-Event-ID then follows the log
 // live, and a polling read of the same log.
+// Positions in the event log are bigints, wider than the input guard's default bound for integers.
+const POSITION = { minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
+
 const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { liveFeed, maxBufferBytes }) => {
   const tags = ['events'];
   // Open streams end when the server closes; clients reconnect elsewhere and resume from the log.
@@ -87,7 +90,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
     schema: {
       tags,
       summary: 'Read your events after a position (for clients that cannot hold a stream)',
-      querystring: Type.Object({ after: Type.Integer({ minimum: 0, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), ...FilterQuery }),
+      querystring: Type.Object({ after: Type.Integer({ ...POSITION, default: 0 }), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }), ...FilterQuery }),
       response: {
         200: ok(Type.Object({ items: Type.Array(EventView), nextCursor: Type.Integer({ description: 'Pass as ?after= for the next page' }) })),
         ...errors(400, 401, 429),
@@ -106,11 +109,11 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       tags,
       summary: 'Server-Sent Events: your events live; reconnect with Last-Event-ID (or ?after=) to replay what was missed',
       querystring: Type.Object({
-        after: Type.Optional(Type.Integer({ minimum: 0, description: 'Replay after this event id (0: from the start)' })),
+        after: Type.Optional(Type.Integer({ ...POSITION, description: 'Replay after this event id (0: from the start)' })),
         token: Type.Optional(Type.String({ description: 'Any credential (JWT, API token, API_TOKEN, ADMIN_TOKEN), for EventSource, which cannot set headers' })),
         ...FilterQuery,
       }),
-      headers: Type.Object({ 'last-event-id': Type.Optional(Type.Integer({ minimum: 0 })) }),
+      headers: Type.Object({ 'last-event-id': Type.Optional(Type.Integer(POSITION)) }),
       response: { 200: Type.String({ description: 'text/event-stream' }), ...errors(400, 401, 429) },
     },
     handler: async (request, reply) => {

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../../events/event-store.ts';
+import { contentTypeOf } from '../../domain/messages.ts';
 import { seed004Data } from '../../webhooks/payloads.ts';
 
 // Domain events in the shapes the seeds' WebSocket clients expect.
@@ -33,7 +34,7 @@ export function seed004FlatMessage(event: RecordedEvent): Message | undefined {
       return {
         type: 'message',
         sessionId,
-        message: { id: data.waMessageId, from: data.from, fromLid: data.fromLid, body: data.text, type: data.messageType, timestamp: data.timestamp },
+        message: { id: data.waMessageId, from: data.from, fromLid: data.fromLid, body: data.text, type: contentTypeOf(String(data.messageType)), timestamp: data.timestamp },
       };
     default:
       return undefined;

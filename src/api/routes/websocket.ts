@@ -1,12 +1,12 @@
 import { Type } from 'typebox';
-import type { FastifyError } from 'fastify';
+import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { WebSocket } from 'ws';
 import type { RecordedEvent } from '../../events/event-store.ts';
 import type { LiveFeed, LiveSubscription } from '../../events/live-feed.ts';
 import type { Principal } from '../../auth/context.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
-import { currentQrEvent } from '../../devices/devices.ts';
+import { currentQrEvent, reachableDevices } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { SEED004_FORMATS, seed003Message, seed004Messages, type Seed004Format } from './websocket-messages.ts';
@@ -40,8 +40,13 @@ Choose one with \`?format=flat|data\` on connecting, or per session with \`"form
 A refused connection (bad token, bad query) is accepted, answered \`{"type": "error", "success": false, error, code}\` and closed
 with code 4000 + the HTTP status (4401 not authenticated, 4403 forbidden, 4400 bad request) and the error as the reason.`;
 
-// A user hears their own sessions; an administrator, who creates and manages devices for every user, any session.
-const tenantOf = (principal: Principal) => (principal.role === 'admin' ? {} : { tenantId: principal.userId });
+// A user hears their own sessions; an administrator, who creates and manages devices for every user, any session;
+// a bound token only its devices'.
+const tenantOf = (principal: Principal) => ({
+  ...(principal.role === 'admin' ? {} : { tenantId: principal.userId }),
+  ...(principal.deviceIds === undefined ? {} : { deviceIds: principal.deviceIds }),
+});
+const ownedBy = (principal: Principal) => ({ ...(principal.role === 'admin' ? {} : { user: principal.userId }), ...reachableDevices(principal) });
 
 // Close reasons are limited to 123 bytes.
 function closeReason(text: string): string {
@@ -59,6 +64,19 @@ function sender(socket: WebSocket, maxBufferBytes: number) {
       return;
     }
     socket.send(JSON.stringify(message));
+  };
+}
+
+// Shapes are made one event at a time (a QR's PNG takes a moment, the current QR is read from the log), so
+// messages leave in the order they were asked for.
+function sendInOrder(send: (message: object) => void, log: FastifyBaseLogger) {
+  let queue = Promise.resolve();
+  return (messages: () => Promise<object[]>) => {
+    queue = queue
+      .then(async () => {
+        for (const message of await messages()) send(message);
+      })
+      .catch((err: unknown) => log.error({ err }, 'websocket message failed'));
   };
 }
 
@@ -98,20 +116,16 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     querystring: Seed004Query,
     response: upgraded,
   };
-  app.get('/ws', { websocket: true, config: { queryToken: true }, schema: seed004Schema }, (socket, request) => {
+  app.get('/ws', { websocket: true, config: { scope: 'read', queryToken: true }, schema: seed004Schema }, (socket, request) => {
     const send = sender(socket, maxBufferBytes);
     const principal = principalOf(request);
     const connectionFormat = request.query.format ?? 'both';
-    // Shapes are made one event at a time (a QR's PNG takes a moment), so messages leave in the log's order.
-    let queue = Promise.resolve();
-    const enqueue = (event: () => Promise<RecordedEvent | undefined>, format: Seed004Format) => {
-      queue = queue
-        .then(async () => {
-          const recorded = await event();
-          if (recorded) for (const message of await seed004Messages(recorded, format)) send(message);
-        })
-        .catch((err: unknown) => request.log.error({ err }, 'websocket message failed'));
-    };
+    const inOrder = sendInOrder(send, request.log);
+    const enqueue = (event: () => Promise<RecordedEvent | undefined>, format: Seed004Format) =>
+      inOrder(async () => {
+        const recorded = await event();
+        return recorded ? seed004Messages(recorded, format) : [];
+      });
     // Subscribed sessions and the scheme each was subscribed with.
     const sessions = new Map<string, Seed004Format>();
     socket.on('message', (raw) => {
@@ -139,7 +153,7 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
       // for the QR's whole lifetime, so the one showing now comes first (ahead of any live event that follows).
       enqueue(async () => {
         const em = app.orm.em.fork();
-        const device = await em.findOne(DeviceSchema, { sessionId, ...(principal.role === 'admin' ? {} : { user: principal.userId }) });
+        const device = await em.findOne(DeviceSchema, { sessionId, ...ownedBy(principal) });
         return device ? currentQrEvent(em, device) : undefined;
       }, chosen as Seed004Format);
     });
@@ -161,22 +175,28 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     querystring: Token,
     response: upgraded,
   };
-  app.get('/api/ws/:sessionId', { websocket: true, config: { queryToken: true }, schema: seed003Schema }, async (socket, request) => {
+  app.get('/api/ws/:sessionId', { websocket: true, config: { scope: 'read', queryToken: true }, schema: seed003Schema }, async (socket, request) => {
     const send = sender(socket, maxBufferBytes);
     const principal = principalOf(request);
     // Seed 003 names a session by the id /api/sessions answered; seed 004 style session ids work too.
     const { sessionId } = request.params;
-    const owner = principal.role === 'admin' ? {} : { user: principal.userId };
-    const device = /^\d+$/.test(sessionId) ? await request.em.findOne(DeviceSchema, { id: Number(sessionId), ...owner }) : null;
+    const device = await request.em.findOne(DeviceSchema, { ...(/^\d+$/.test(sessionId) ? { id: Number(sessionId) } : { sessionId }), ...ownedBy(principal) });
+    // Seed 003 connects the session, then opens this socket: the QR showing by then comes first, then live events
+    // in the log's order (a QR issued meanwhile may arrive twice, never out of order).
+    const inOrder = sendInOrder(send, request.log);
+    const enqueue = (event: () => Promise<RecordedEvent | undefined>) =>
+      inOrder(async () => {
+        const recorded = await event();
+        const message = recorded && seed003Message(recorded);
+        return message ? [message] : [];
+      });
+    if (device) enqueue(() => currentQrEvent(app.orm.em.fork(), device));
     track(
       socket,
       liveFeed.subscribe({
         from: 'now',
         filter: { ...tenantOf(principal), sessionId: device?.sessionId ?? sessionId },
-        deliver: (event) => {
-          const message = seed003Message(event);
-          if (message) send(message);
-        },
+        deliver: (event) => enqueue(async () => event),
       }),
     );
   });

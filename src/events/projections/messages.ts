@@ -1,6 +1,6 @@
 import type { EventPayloads } from '../../domain/events.ts';
 import { advance, reachedBy, statusOf, type MessageStatus } from '../../domain/message-status.ts';
-import { summaryOf } from '../../domain/messages.ts';
+import { contentTypeOf, summaryOf } from '../../domain/messages.ts';
 import { quotedName } from '../../db/sql-parameters.ts';
 import type { RecordedEvent, Sql } from '../event-store.ts';
 import type { Projection } from './projection.ts';
@@ -129,7 +129,7 @@ function describe(row: StatusRow, event: RecordedEvent): void {
     row.chat_jid = data.chatJid ?? null;
     row.sender = data.from ?? null;
     row.sender_lid = data.fromLid ?? null;
-    row.content_type = data.messageType ?? null;
+    row.content_type = data.messageType ? contentTypeOf(data.messageType) : null;
     row.body = data.text ?? null;
   }
 }
