@@ -86,7 +86,9 @@ test('1e400 in a numeric query parameter is 400 naming it, never Infinity in SQL
     assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
     assertRefused(res, field);
   }
-  // A body's 1e400 (JSON parses it to Infinity) too.
+  // A header validation coerces (Last-Event-ID), and a body's 1e400 (JSON parses it to Infinity), too.
+  const resume = await platform.request({ method: 'GET', url: '/api/whatsapp/events/stream', headers: { ...bearer(alice.token), 'last-event-id': '1e400' } });
+  assertRefused(resume, 'headers.last-event-id');
   const body = await platform.request({
     method: 'POST',
     url: '/api/whatsapp/send/location',
