@@ -76,10 +76,10 @@ export interface EventRoutesOptions {
 // Positions in the event log are bigints, wider than the input guard's default bound for integers.
 const POSITION = { minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 
-const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { liveFeed, maxBufferBytes }) => {
-  const tags = ['events'];
 // The caller's own events: a Server-Sent Events stream that replays from Last-Event-ID then follows the log
 // live, and a polling read of the same log.
+const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { liveFeed, maxBufferBytes }) => {
+  const tags = ['events'];
   // Open streams end when the server closes; clients reconnect elsewhere and resume from the log.
   const open = new Set<() => void>();
   app.addHook('preClose', async () => {
