@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../domain/errors.ts';
 import { ApiKeySchema, type ApiKey } from '../db/entities/api-key.ts';
 import type { User } from '../db/entities/user.ts';
+import type { Scope } from '../domain/scopes.ts';
 import type { AuthContext, Principal, UserRole } from './context.ts';
 import { hashesEqual, randomSecret, sha256Hex } from './secrets.ts';
 
@@ -20,7 +21,7 @@ export interface CreatedKey {
 export async function createApiKey(
   ctx: AuthContext,
   user: User,
-  options: { kind: ApiKey['kind']; name: string; deviceId?: number; expiresAt?: Date },
+  options: { kind: ApiKey['kind']; name: string; deviceId?: number; expiresAt?: Date; scopes?: readonly Scope[]; deviceIds?: readonly number[] },
 ): Promise<CreatedKey> {
   const publicId = randomBytes(9).toString('base64url');
   const secretPart = randomSecret();
@@ -28,6 +29,8 @@ export async function createApiKey(
     user,
     kind: options.kind,
     device: options.deviceId ?? null,
+    scopes: options.scopes ? [...options.scopes] : null,
+    deviceIds: options.deviceIds ? [...options.deviceIds] : null,
     publicId,
     secretHash: sha256Hex(secretPart),
     name: options.name,
@@ -50,6 +53,8 @@ interface KeyRow {
   kind: ApiKey['kind'];
   secret_hash: string;
   device_id: number | null;
+  scopes: Scope[] | null;
+  device_ids: number[] | null;
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
@@ -63,7 +68,7 @@ const time = (text: string | null) => (text === null ? undefined : new Date(text
 
 // Runs on every request that presents a key: one indexed join in plain SQL (the ORM's query building and
 // hydration cost several times the query itself here; see bench/http.bench.ts).
-const KEY_QUERY = `select k.id, k.kind, k.secret_hash, k.device_id, k.expires_at, k.revoked_at, k.last_used_at,
+const KEY_QUERY = `select k.id, k.kind, k.secret_hash, k.device_id, k.scopes, k.device_ids, k.expires_at, k.revoked_at, k.last_used_at,
   u.id as user_id, u.username, u.role, u.disabled_at
   from api_keys k join users u on u.id = k.user_id where k.public_id = ?`;
 
@@ -93,7 +98,9 @@ export async function authenticateApiKey(ctx: AuthContext, publicId: string, sec
     role: key.role,
     via: key.kind === 'device' ? 'device-key' : 'api-token',
     credentialId: key.id,
-    ...(key.device_id === null ? {} : { deviceId: key.device_id }),
+    ...(key.device_id === null ? {} : { deviceId: key.device_id, deviceIds: [key.device_id] }),
+    ...(key.scopes === null ? {} : { scopes: key.scopes }),
+    ...(key.device_ids === null ? {} : { deviceIds: key.device_ids }),
     ...(key.expires_at ? { expiresAt: new Date(key.expires_at) } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
+import type { Scope } from '../domain/scopes.ts';
 
 export type Clock = () => Date;
 
@@ -21,5 +22,14 @@ export interface Principal {
   credentialId?: number;
   sessionId?: string;
   expiresAt?: Date;
+  // A device key's own device.
   deviceId?: number;
+  // Set for scoped API tokens: the scopes granted (within the role's; absent: all the role allows).
+  scopes?: readonly Scope[];
+  // Set for device keys and bound API tokens: the only devices this credential sees (absent: all of its user's).
+  deviceIds?: readonly number[];
 }
+
+// Whether a credential reaches a device (tenancy is checked apart): others are answered as missing ones.
+export const reachesDevice = (principal: Principal, deviceId: number | null | undefined): boolean =>
+  principal.deviceIds === undefined || (deviceId != null && principal.deviceIds.includes(deviceId));

@@ -51,6 +51,8 @@ function decodeCursor(cursor: string | undefined): [number, string] | undefined 
 export interface ContactFilter {
   tenantId: number;
   deviceId?: number;
+  // A bound credential's devices.
+  deviceIds?: readonly number[];
   // Matches names, numbers and LIDs (case-insensitive, anywhere in them).
   search?: string;
 }
@@ -62,6 +64,10 @@ export async function listContacts(em: EntityManager, filter: ContactFilter, lim
   if (filter.deviceId !== undefined) {
     where.push('c.device_id = ?');
     params.push(filter.deviceId);
+  }
+  if (filter.deviceIds !== undefined) {
+    where.push(filter.deviceIds.length ? `c.device_id in (${filter.deviceIds.map(() => '?').join(', ')})` : 'false');
+    params.push(...filter.deviceIds);
   }
   if (filter.search) {
     where.push(`concat_ws(' ', c.jid, c.lid, c.contact_name, c.whatsapp_name, c.verified_name, m.pn) ilike ?`);

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createApiKey } from '../auth/api-keys.ts';
-import type { AuthContext, Principal } from '../auth/context.ts';
+import { reachesDevice, type AuthContext, type Principal } from '../auth/context.ts';
 import { DeviceSchema, type Device } from '../db/entities/device.ts';
 import { UserSchema, type User } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
@@ -47,10 +47,13 @@ async function resolveOrProvisionUser(ctx: AuthContext, principal: Principal, us
   return resolveUser(ctx.em, principal, userId);
 }
 
+// The devices a credential lists, as a query condition: all of its user's, or only those a key is bound to.
+export const reachableDevices = (principal: Principal) => (principal.deviceIds === undefined ? {} : { id: { $in: [...principal.deviceIds] } });
+
 export async function findDevice(em: EntityManager, principal: Principal, id: number): Promise<Device> {
   const device = await em.findOne(DeviceSchema, { id }, { populate: ['user'] });
   if (!device || (principal.role !== 'admin' && device.user.id !== principal.userId)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
-  if (principal.deviceId !== undefined && principal.deviceId !== device.id) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
+  if (!reachesDevice(principal, device.id)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
   return device;
 }
 
@@ -74,6 +77,8 @@ export async function createDevice(
   principal: Principal,
   input: { userId?: string | number; alias: string; name?: string; metadata?: Record<string, unknown> },
 ): Promise<{ device: Device; apiKey: string }> {
+  // A device it created would lie outside a bound token's reach at once.
+  if (principal.deviceIds !== undefined) throw new AppError('FORBIDDEN', 'A token bound to devices cannot create devices');
   return transaction(ctx.em, async (em) => {
     const tx = { ...ctx, em: em as EntityManager };
     const user = await resolveOrProvisionUser(tx, principal, input.userId);

@@ -1,3 +1,5 @@
+import { AppError } from './errors.ts';
+
 // What an API token may do. Each route declares the one scope it needs (or none, for routes that only say who
 // you are); a credential holds the scopes its user's role allows, narrowed by the token's own list.
 export const SCOPES = ['read', 'send', 'devices', 'webhooks', 'account', 'admin'] as const;
@@ -22,4 +24,19 @@ export function scopesOfRole(role: 'admin' | 'user'): readonly Scope[] {
 export function heldScopes(role: 'admin' | 'user', granted: readonly Scope[] | undefined): readonly Scope[] {
   const allowed = scopesOfRole(role);
   return granted === undefined ? allowed : allowed.filter((scope) => granted.includes(scope));
+}
+
+// A new token's scopes: those asked for, each held by the creating credential itself (a token cannot mint a
+// stronger one). None asked: the creator's own, or undefined (all the owner's, now and later) for a creator that
+// holds no narrowed list.
+export function grantedScopes(
+  role: 'admin' | 'user',
+  creatorScopes: readonly Scope[] | undefined,
+  requested: readonly Scope[] | undefined,
+): readonly Scope[] | undefined {
+  const held = heldScopes(role, creatorScopes);
+  if (requested === undefined) return creatorScopes === undefined ? undefined : held;
+  const missing = requested.find((scope) => !held.includes(scope));
+  if (missing) throw new AppError('FORBIDDEN', `You cannot grant the "${missing}" scope: your credential does not hold it`);
+  return requested;
 }

@@ -299,6 +299,8 @@ export interface FeedFilter {
   // Exact types, or prefixes written `message.*`.
   types?: string[];
 }
+  // A bound credential's devices: events of any other device (or of none) are left out.
+  deviceIds?: readonly number[];
 
 function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
   const clauses: [string, ...unknown[]][] = [];
@@ -308,6 +310,7 @@ function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
   if (filter.types?.length) {
     // Arrays bound to `?` expand to one parameter per element, hence `in (?)` and `array[?]`.
     const exact = filter.types.filter((t) => !t.endsWith('*'));
+  if (filter.deviceIds !== undefined) clauses.push(filter.deviceIds.length ? ['device_id in (?)', [...filter.deviceIds]] : ['false']);
     const prefixes = filter.types.filter((t) => t.endsWith('*')).map((t) => `${t.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
     const alternatives: [string, ...unknown[]][] = [];
     if (exact.length) alternatives.push(['type in (?)', exact]);
@@ -358,6 +361,7 @@ export function matchesFilter(filter: FeedFilter, event: RecordedEvent): boolean
   if (filter.types?.length && !filter.types.some((t) => (t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type))) {
     return false;
   }
+  if (filter.deviceIds !== undefined && (metadata.deviceId == null || !filter.deviceIds.includes(metadata.deviceId))) return false;
   return true;
 }
 

@@ -165,9 +165,11 @@ function waitingOf(counts: Record<string, number>, accepted: number): number {
   return (counts.queued ?? 0) + Math.max(0, accepted - projected);
 }
 
-export async function findCampaign(em: EntityManager, tenantId: number | undefined, campaignId: string): Promise<CampaignView> {
+// A campaign of another tenant, or of a device a bound credential does not see (`deviceIds`), is missing.
+export async function findCampaign(em: EntityManager, tenantId: number | undefined, campaignId: string, deviceIds?: readonly number[]): Promise<CampaignView> {
   const row = await campaignRow(em, campaignId);
-  if (!row || (tenantId !== undefined && Number(row.tenant_id) !== tenantId)) throw new AppError('NOT_FOUND', `Campaign ${campaignId} not found`);
+  const hidden = !row || (tenantId !== undefined && Number(row.tenant_id) !== tenantId) || (deviceIds !== undefined && !deviceIds.includes(Number(row.device_id)));
+  if (hidden) throw new AppError('NOT_FOUND', `Campaign ${campaignId} not found`);
   const counts = await statusCounts(em, campaignId);
   const accepted = Number(row.accepted);
   const waiting = waitingOf(counts, accepted);

@@ -1,6 +1,6 @@
 import { decodeCursor, encodeCursor } from '../db/keyset-cursor.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Principal } from '../auth/context.ts';
+import { reachesDevice, type Principal } from '../auth/context.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf } from '../domain/events.ts';
 import { foldStatus } from '../domain/message-status.ts';
@@ -66,7 +66,7 @@ export function messageRowOf(row: Row): MessageRow {
 }
 
 const visibleTo = (principal: Principal, tenantId: number, deviceId: number | null | undefined) =>
-  (principal.role === 'admin' || tenantId === principal.userId) && (principal.deviceId === undefined || principal.deviceId === deviceId);
+  (principal.role === 'admin' || tenantId === principal.userId) && reachesDevice(principal, deviceId);
 
 export async function findMessage(em: EntityManager, principal: Principal, messageId: string): Promise<MessageRow> {
   const [row] = await sqlOf(em)('select * from message_status where message_id = ?', [messageId]);
@@ -130,10 +130,25 @@ export function chatHistory(em: EntityManager, deviceId: number, chatJid: string
   return page(em, `device_id = ? and (chat_jid = ? or sender_lid = ? or ${byLid})`, [deviceId, chatJid, chatJid, chatJid], limit, cursor);
 }
 
-// A user's messages across devices (seed 004's message logs), optionally of one status.
-export function messageLogs(em: EntityManager, tenantId: number, filter: { status?: string; deviceId?: number }, limit: number, cursor?: string): Promise<Page<MessageRow>> {
-  const where = ['tenant_id = ?', ...(filter.status ? ['status = ?'] : []), ...(filter.deviceId === undefined ? [] : ['device_id = ?'])].join(' and ');
-  return page(em, where, [tenantId, ...(filter.status ? [filter.status] : []), ...(filter.deviceId === undefined ? [] : [filter.deviceId])], limit, cursor);
+// `device_id` among a bound credential's devices, as SQL and its parameters (nothing for an unbound one).
+function amongDevices(deviceIds: readonly number[] | undefined): { where: string[]; params: number[] } {
+  if (deviceIds === undefined) return { where: [], params: [] };
+  return { where: [deviceIds.length ? `device_id in (${deviceIds.map(() => '?').join(', ')})` : 'false'], params: [...deviceIds] };
+}
+
+// A user's messages across devices (seed 004's message logs), optionally of one status, within the devices a
+// bound credential sees.
+export function messageLogs(
+  em: EntityManager,
+  tenantId: number,
+  filter: { status?: string; deviceId?: number; deviceIds?: readonly number[] },
+  limit: number,
+  cursor?: string,
+): Promise<Page<MessageRow>> {
+  const among = amongDevices(filter.deviceIds);
+  const where = ['tenant_id = ?', ...(filter.status ? ['status = ?'] : []), ...(filter.deviceId === undefined ? [] : ['device_id = ?']), ...among.where].join(' and ');
+  const params = [tenantId, ...(filter.status ? [filter.status] : []), ...(filter.deviceId === undefined ? [] : [filter.deviceId]), ...among.params];
+  return page(em, where, params, limit, cursor);
 }
 
 export interface SendingStats {
@@ -146,7 +161,8 @@ export interface SendingStats {
 }
 
 // Seed 004's sending statistics, from the daily stats projection: each message counts once at every step it reached.
-export async function sendingStats(em: EntityManager, tenantId: number, now: Date): Promise<SendingStats> {
+export async function sendingStats(em: EntityManager, tenantId: number, now: Date, deviceIds?: readonly number[]): Promise<SendingStats> {
+  const among = amongDevices(deviceIds);
   const today = now.toISOString().slice(0, 10);
   const weekAgo = new Date(now.getTime() - 6 * 86_400_000).toISOString().slice(0, 10);
   const [row] = await sqlOf(em)(
@@ -155,8 +171,8 @@ export async function sendingStats(em: EntityManager, tenantId: number, now: Dat
             coalesce(sum(received), 0) as received,
             coalesce(sum(sent) filter (where day = ?), 0) as today_sent, coalesce(sum(failed) filter (where day = ?), 0) as today_failed,
             coalesce(sum(sent) filter (where day >= ?), 0) as week_sent, coalesce(sum(failed) filter (where day >= ?), 0) as week_failed
-       from message_stats_daily where tenant_id = ?`,
-    [today, today, weekAgo, weekAgo, tenantId],
+       from message_stats_daily where ${['tenant_id = ?', ...among.where].join(' and ')}`,
+    [today, today, weekAgo, weekAgo, tenantId, ...among.params],
   );
   const n = (key: string) => Number(row?.[key] ?? 0);
   const totalSent = n('sent');

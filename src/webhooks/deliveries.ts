@@ -50,6 +50,8 @@ export type DeliveryView = ReturnType<typeof deliveryView>;
 export interface DeliveryFilter {
   tenantId?: number;
   endpointId?: string;
+  // A bound credential's devices: deliveries of endpoints of other devices, or of none, are left out.
+  deviceIds?: readonly number[];
   status?: string;
   since?: Date;
 }
@@ -60,6 +62,9 @@ export async function listDeliveries(em: EntityManager, filter: DeliveryFilter, 
   const clauses: [string, unknown][] = [];
   if (filter.tenantId !== undefined) clauses.push(['tenant_id = ?', filter.tenantId]);
   if (filter.endpointId !== undefined) clauses.push(['endpoint_id = ?', filter.endpointId]);
+  if (filter.deviceIds !== undefined) {
+    clauses.push(['endpoint_id in (select id from webhook_endpoints where device_id = any(?::int[]))', `{${filter.deviceIds.join(',')}}`]);
+  }
   if (filter.status !== undefined) clauses.push(['status = ?', filter.status]);
   if (filter.since !== undefined) clauses.push(['created_at >= ?', filter.since.toISOString()]);
   const after = decodeCursor(cursor);

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Clock, Principal } from '../auth/context.ts';
+import { reachesDevice, type Clock, type Principal } from '../auth/context.ts';
 import type { Config } from '../config.ts';
 import type { Device } from '../db/entities/device.ts';
 import { WebhookEndpointSchema, type WebhookEndpoint } from '../db/entities/webhook-endpoint.ts';
@@ -50,7 +50,9 @@ export function liveSecrets(endpoint: WebhookEndpoint, key: Buffer, now: Date): 
 
 export async function findEndpoint(em: EntityManager, principal: Principal, id: string): Promise<WebhookEndpoint> {
   const endpoint = await em.findOne(WebhookEndpointSchema, { id });
-  if (!endpoint || (principal.role !== 'admin' && endpoint.user.id !== principal.userId)) throw new AppError('WEBHOOK_NOT_FOUND', `Webhook ${id} not found`);
+  // A bound credential sees the endpoints of its devices only (not the user-wide ones, which hear every device).
+  const reached = endpoint && (principal.role === 'admin' || endpoint.user.id === principal.userId) && reachesDevice(principal, endpoint.device?.id);
+  if (!reached) throw new AppError('WEBHOOK_NOT_FOUND', `Webhook ${id} not found`);
   return endpoint;
 }
 
@@ -65,6 +67,11 @@ export async function createEndpoint(
   const owner = device?.user ?? (await resolveUser(ctx.em, principal, input.userId));
   const scope = device ?? (input.deviceId ? await findDevice(ctx.em, principal, input.deviceId) : undefined);
   if (scope && scope.user.id !== owner.id) throw new AppError('DEVICE_NOT_FOUND', `Device ${scope.id} not found`);
+  if (!scope && principal.deviceIds !== undefined) {
+    throw new AppError('VALIDATION_ERROR', 'This token is bound to devices: name one of them in deviceId (a user-wide webhook hears every device)', [
+      { field: 'deviceId', message: 'required for a token bound to devices' },
+    ]);
+  }
   const id = newEndpointId();
   const secret = input.secret ?? newWebhookSecret();
   const now = ctx.clock();

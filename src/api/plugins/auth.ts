@@ -6,6 +6,7 @@ import { sha256Hex } from '../../auth/secrets.ts';
 import { checkPassword } from '../../auth/login.ts';
 import { UserSchema } from '../../db/entities/user.ts';
 import { AppError } from '../../domain/errors.ts';
+import { heldScopes, type Scope } from '../../domain/scopes.ts';
 import { authContext } from './context.ts';
 
 // Who may call a route: nobody in particular, a user (JWT, API token or admin token), an admin, a device key
@@ -15,6 +16,9 @@ export type AuthMode = 'public' | 'user' | 'admin' | 'device' | 'any';
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
+    // The scope a credential needs for this route; null: none (the route only says who you are). Every
+    // authenticated route declares it (checked at start-up), and the OpenAPI document shows it.
+    scope?: Scope | null;
     // Also accept HTTP Basic (username and password), for pages a browser opens such as the queue dashboard.
     basicAuth?: boolean;
     // Also accept `?token=` (any credential), for clients that cannot set headers: EventSource, browser WebSockets.
@@ -96,7 +100,22 @@ export default fp(async (app) => {
     if (mode === 'device' && principal.via !== 'device-key') {
       throw new AppError('UNAUTHORIZED', 'This route takes a device API key in "X-Device-API-Key"');
     }
+    const scope = request.routeOptions.config.scope;
+    if (scope && !heldScopes(principal.role, principal.scopes).includes(scope)) {
+      throw new AppError('FORBIDDEN', `This credential lacks the "${scope}" scope this route needs`);
+    }
     request.principal = principal;
+  });
+  // A route that forgot its scope would be open to every token: refuse to start instead. Checked once all
+  // routes are in, since plugins may still set a route's config in their own onRoute hooks.
+  const routes: { method: string | string[]; url: string; config?: { auth?: AuthMode; scope?: Scope | null } }[] = [];
+  app.addHook('onRoute', (route) => void routes.push(route));
+  app.addHook('onReady', async () => {
+    const unscoped = routes.filter((route) => route.config?.auth !== 'public' && route.config?.scope === undefined);
+    if (unscoped.length) {
+      const names = unscoped.map((route) => `${String(route.method)} ${route.url}`).join(', ');
+      throw new Error(`Routes without a declared scope (add config.scope: a scope, or null for none): ${names}`);
+    }
   });
 });
 

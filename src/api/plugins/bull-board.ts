@@ -15,7 +15,7 @@ const bullBoard: FastifyPluginAsync<{ queues: Queues }> = async (app, { queues }
   createBullBoard({ queues: Object.values(queues).map((queue) => new BullMQAdapter(queue)), serverAdapter });
 
   app.addHook('onRoute', (route) => {
-    route.config = { ...route.config, auth: 'admin', rateLimitGroup: false, basicAuth: true };
+    route.config = { ...route.config, auth: 'admin', scope: 'admin', rateLimitGroup: false, basicAuth: true };
     route.schema = { ...route.schema, hide: true } as typeof route.schema;
   });
   app.addHook('onSend', async (_request, reply) => {

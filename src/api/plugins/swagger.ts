@@ -1,15 +1,22 @@
 import fp from 'fastify-plugin';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { SCOPE_DESCRIPTIONS, SCOPES, type Scope } from '../../domain/scopes.ts';
 import type { AuthMode } from './auth.ts';
 
-const SECURITY: Record<AuthMode, Record<string, string[]>[]> = {
+const SCHEMES: Record<AuthMode, string[]> = {
   public: [],
-  user: [{ bearerAuth: [] }, { apiToken: [] }, { adminToken: [] }],
-  admin: [{ adminToken: [] }, { bearerAuth: [] }, { apiToken: [] }],
-  device: [{ deviceApiKey: [] }],
-  any: [{ bearerAuth: [] }, { apiToken: [] }, { adminToken: [] }, { deviceApiKey: [] }],
+  user: ['bearerAuth', 'apiToken', 'adminToken'],
+  admin: ['adminToken', 'bearerAuth', 'apiToken'],
+  device: ['deviceApiKey'],
+  any: ['bearerAuth', 'apiToken', 'adminToken', 'deviceApiKey'],
 };
+
+// Each scheme's requirement lists the route's scope (OpenAPI 3.1 allows scopes on any scheme); `x-scope` and
+// the description say it in words too.
+const security = (mode: AuthMode, scope: Scope | null | undefined) => SCHEMES[mode].map((scheme) => ({ [scheme]: scope ? [scope] : [] }));
+const scopeNote = (scope: Scope | null) => (scope ? `Scope: \`${scope}\`.` : 'Scope: none (any valid credential).');
+const SCOPE_TABLE = SCOPES.map((scope) => `\`${scope}\`: ${SCOPE_DESCRIPTIONS[scope]}.`).join(' ');
 
 // The OpenAPI document is generated from the same JSON schemas that validate requests and serialise replies.
 export default fp(async (app) => {
@@ -22,7 +29,8 @@ export default fp(async (app) => {
         description:
           'Every answer is `{success: true, data}` or `{success: false, error, message, code, details?}`. Authenticate with ' +
           '`Authorization: Bearer <token>` (from POST /api/auth/login), `X-API-Token`, `X-Admin-Token` (admin routes) ' +
-          'or `X-Device-API-Key` (device routes).',
+          'or `X-Device-API-Key` (device routes). API tokens may be limited to scopes and bound to devices; each route ' +
+          `names the scope it needs. ${SCOPE_TABLE}`,
       },
       components: {
         securitySchemes: {
@@ -36,7 +44,10 @@ export default fp(async (app) => {
     // Each route's security follows its `auth` setting, so the document cannot disagree with the hook.
     transform: ({ schema, url, route }) => {
       const mode = route.config?.auth ?? 'user';
-      return { schema: { ...schema, security: SECURITY[mode] } as typeof schema, url };
+      if (mode === 'public') return { schema: { ...schema, security: [] } as typeof schema, url };
+      const scope = route.config?.scope ?? null;
+      const description = [schema?.description, scopeNote(scope)].filter(Boolean).join('\n\n');
+      return { schema: { ...schema, description, security: security(mode, scope), 'x-scope': scope } as typeof schema, url };
     },
   });
   app.addHook('onRoute', (route) => {

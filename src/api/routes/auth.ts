@@ -66,7 +66,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/auth/verify', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: null },
     schema: {
       tags: ['auth'],
       summary: 'Check the presented credential and say whose it is',
@@ -106,6 +106,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
+    config: { scope: null },
   app.post('/api/auth/refresh', {
     schema: {
       tags: ['auth'],
@@ -118,11 +119,13 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
+    config: { scope: null },
   app.get('/api/auth/me', {
     schema: { tags: ['auth'], summary: 'The calling user', response: { 200: ok(PublicUser), ...errors(401) } },
     handler: async (request) => ({ success: true, data: publicUser(await findUser(authContext(request), principalOf(request).userId)) }) as const,
   });
 
+    config: { scope: 'account' },
   app.patch('/api/auth/me', {
     schema: {
       tags: ['auth'],
@@ -136,6 +139,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
+    config: { scope: null },
   app.post('/api/auth/logout', {
     schema: { tags: ['auth'], summary: 'Invalidate the current token at once', response: { 200: Success, ...errors(401) } },
     handler: async (request) => {

@@ -36,7 +36,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('onClose', () => queues.close());
 
   app.post('/api/whatsapp/send/bulk', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     // Ten thousand recipients with their variables are a few megabytes.
     bodyLimit: 16 * 1024 * 1024,
     schema: {
@@ -80,14 +80,14 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const load = async (request: FastifyRequest, campaignId: string) => {
     const principal = principalOf(request);
-    const campaign = await findCampaign(request.em, principal.role === 'admin' ? undefined : principal.userId, campaignId);
+    const campaign = await findCampaign(request.em, principal.role === 'admin' ? undefined : principal.userId, campaignId, principal.deviceIds);
     // The device answers for tenancy (and a device key for its own device only).
     const device = await findDevice(request.em, principal, campaign.deviceId);
     return { campaign, owner: { tenantId: device.user.id, sessionId: device.sessionId } };
   };
 
   app.get('/api/whatsapp/campaigns/:campaignId', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: { tags, summary: 'A campaign: state, counts per status, progress', params: CampaignParams, response: { 200: ok(CampaignView), ...errors(401, 404, 429) } },
     handler: async (request) => ({ success: true, data: (await load(request, request.params.campaignId)).campaign }) as const,
   });
@@ -95,6 +95,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Answers with the campaign as the action left it (the read model catches up a moment later).
   const control = (action: 'pause' | 'resume' | 'cancel', state: string, summary: string, run: typeof pauseCampaign) =>
     app.post(`/api/whatsapp/campaigns/:campaignId/${action}`, {
+      config: { scope: 'send' },
       schema: { tags, summary, params: CampaignParams, response: { 200: ok(CampaignView), ...errors(400, 401, 404, 429) } },
       handler: async (request) => {
         const { campaign, owner } = await load(request, (request.params as { campaignId: string }).campaignId);

@@ -53,7 +53,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     listContacts(em, { ...filter, ...(query.search ? { search: query.search } : {}) }, query.limit, query.cursor);
 
   app.get('/api/whatsapp/devices/:id/contacts', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: { tags, summary: "A device's contacts", params: IdParams, querystring: ContactsQuery, response: { 200: ContactsPage, ...errors(400, 401, 404, 429) } },
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
@@ -62,7 +62,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/whatsapp/devices/:id/contacts/baileys-store', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "A device's contacts in Baileys' `Contact` shape",
@@ -79,6 +79,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/whatsapp/users/:userId/contacts', {
+    config: { scope: 'read' },
     schema: {
       tags,
       summary: "A user's contacts across their devices",
@@ -87,8 +88,10 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ContactsPage, ...errors(400, 401, 404, 429) },
     },
     handler: async (request) => {
-      const user = await resolveUser(request.em, principalOf(request), request.params.userId);
-      return contactsPage(await list(request.em, { tenantId: user.id }, request.query));
+      const principal = principalOf(request);
+      const user = await resolveUser(request.em, principal, request.params.userId);
+      const bound = principal.deviceIds === undefined ? {} : { deviceIds: principal.deviceIds };
+      return contactsPage(await list(request.em, { tenantId: user.id, ...bound }, request.query));
     },
   });
 };

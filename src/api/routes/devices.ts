@@ -5,7 +5,7 @@ import QRCode from 'qrcode';
 import type { Device } from '../../db/entities/device.ts';
 import { AppError } from '../../domain/errors.ts';
 import { startAndShow, type Shown } from '../../devices/device-login.ts';
-import { createDevice, currentQr, findDevice, logoutDevice, requestPairingCode, resolveUser } from '../../devices/devices.ts';
+import { createDevice, currentQr, findDevice, logoutDevice, reachableDevices, requestPairingCode, resolveUser } from '../../devices/devices.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
@@ -56,6 +56,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
     startAndShow({ em: request.em, redis: app.redis, redisPrefix: app.config.redisPrefix, liveFeed, waitMs: app.config.loginQrWaitMs }, device);
 
   app.post('/api/whatsapp/devices', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'Create a device (a WhatsApp number to link); its QR follows on WebSocket, SSE and GET …/qr',
@@ -85,21 +86,24 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
   });
 
   app.get('/api/whatsapp/users/:userId/devices', {
+    config: { scope: 'read' },
     schema: { tags, summary: "A user's devices", params: UserParams, response: { 200: ok(Type.Array(DeviceView)), ...errors(401, 404, 429) } },
     handler: async (request) => {
-      const user = await resolveUser(request.em, principalOf(request), request.params.userId);
-      const devices = await request.em.find(DeviceSchema, { user }, { orderBy: { id: 'asc' }, populate: ['user'] });
+      const principal = principalOf(request);
+      const user = await resolveUser(request.em, principal, request.params.userId);
+      const devices = await request.em.find(DeviceSchema, { user, ...reachableDevices(principal) }, { orderBy: { id: 'asc' }, populate: ['user'] });
       return { success: true, data: devices.map(view) } as const;
     },
   });
 
   app.get('/api/whatsapp/devices/:id', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: { tags, summary: 'A device', params: IdParams, response: { 200: ok(DeviceView), ...errors(401, 404, 429) } },
     handler: async (request) => ({ success: true, data: view(await findDevice(request.em, principalOf(request), request.params.id)) }) as const,
   });
 
   app.put('/api/whatsapp/devices/:id', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'Change a device’s alias or metadata',
@@ -117,6 +121,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
   });
 
   app.delete('/api/whatsapp/devices/:id', {
+    config: { scope: 'devices' },
     schema: { tags, summary: 'Delete a device: its session stops and its stored identity is erased', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
@@ -134,6 +139,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
     message: Type.String(),
   });
   app.post('/api/whatsapp/devices/:id/login', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'Connect (or reconnect) the device; answers with its QR when it needs one (200), connected (200), or 202 while neither came within LOGIN_QR_WAIT',
@@ -152,6 +158,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
   });
 
   app.post('/api/whatsapp/devices/:id/pairing-code', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'Link by phone number instead of QR: an 8-character code to type on the phone (Linked devices → Link with phone number)',
@@ -176,6 +183,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
   });
 
   app.post('/api/whatsapp/devices/:id/logout', {
+    config: { scope: 'devices' },
     schema: { tags, summary: 'Log the device out and forget its WhatsApp identity', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
       await logoutDevice(request.em, await findDevice(request.em, principalOf(request), request.params.id));
@@ -184,6 +192,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
   });
 
   app.get('/api/whatsapp/devices/:id/qr', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'The QR to scan now, as a PNG data URL (and the raw string)',

@@ -50,8 +50,10 @@ const FilterQuery = {
 
 function filterOf(request: FastifyRequest, query: { deviceId?: number; sessionId?: string; types?: string }): FeedFilter {
   const types = query.types?.split(',').map((t) => t.trim()).filter(Boolean);
+  const principal = principalOf(request);
   return {
-    tenantId: principalOf(request).userId,
+    tenantId: principal.userId,
+    ...(principal.deviceIds === undefined ? {} : { deviceIds: principal.deviceIds }),
     ...(query.deviceId === undefined ? {} : { deviceId: query.deviceId }),
     ...(query.sessionId === undefined ? {} : { sessionId: query.sessionId }),
     ...(types?.length ? { types } : {}),
@@ -87,6 +89,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
   });
 
   app.get('/api/whatsapp/events', {
+    config: { scope: 'read' },
     schema: {
       tags,
       summary: 'Read your events after a position (for clients that cannot hold a stream)',
@@ -104,7 +107,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
   });
 
   app.get('/api/whatsapp/events/stream', {
-    config: { queryToken: true },
+    config: { scope: 'read', queryToken: true },
     schema: {
       tags,
       summary: 'Server-Sent Events: your events live; reconnect with Last-Event-ID (or ?after=) to replay what was missed',

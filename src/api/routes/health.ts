@@ -53,6 +53,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues; liveFeed: LiveFe
 
   const cpu = cpuMeter();
   app.get('/api/whatsapp/server/stats', {
+    config: { scope: 'read' },
     schema: {
       tags: ['health'],
       summary: 'Server figures (seed 004); queue counts and live clients for administrators',

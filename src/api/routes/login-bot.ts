@@ -25,7 +25,7 @@ function view(bot: LoginBot) {
 
 // Seed 002's bot number: the device that answers `/login` with a one-time login token (see README).
 const loginBotRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const config = { auth: 'admin' } as const;
+  const config = { auth: 'admin', scope: 'admin' } as const;
   const tags = ['admin'];
 
   app.get('/api/whatsapp/admin/login-bot', {

@@ -64,7 +64,7 @@ const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['messages'];
 
   app.get('/api/whatsapp/devices/:id/messages/:jid', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "One chat's messages, both directions (the contact as a phone number, a JID or a LID)",
@@ -81,7 +81,7 @@ const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/whatsapp/devices/:id/chats', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "The device's chats, most recently active first, with their last message",
@@ -109,6 +109,7 @@ const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/whatsapp/users/:userId/message-logs', {
+    config: { scope: 'read' },
     schema: {
       tags,
       summary: "A user's messages across devices, newest first",
@@ -121,14 +122,17 @@ const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PageOfMessages, ...errors(400, 401, 404, 429) },
     },
     handler: async (request) => {
-      const user = await resolveUser(request.em, principalOf(request), request.params.userId);
+      const principal = principalOf(request);
+      const user = await resolveUser(request.em, principal, request.params.userId);
       const { status, deviceId, limit, cursor } = request.query;
-      return present(await messageLogs(request.em, user.id, { ...(status ? { status } : {}), ...(deviceId ? { deviceId } : {}) }, limit, cursor));
+      const filter = { ...(status ? { status } : {}), ...(deviceId ? { deviceId } : {}), ...(principal.deviceIds ? { deviceIds: principal.deviceIds } : {}) };
+      return present(await messageLogs(request.em, user.id, filter, limit, cursor));
     },
   });
 
   const Counts = Type.Object({ sent: Type.Integer(), failed: Type.Integer() });
   app.get('/api/whatsapp/users/:userId/sending-stats', {
+    config: { scope: 'read' },
     schema: {
       tags,
       summary: 'Sending statistics: totals, today, the last 7 days, and how many messages reached each status',
@@ -148,8 +152,9 @@ const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     handler: async (request) => {
-      const user = await resolveUser(request.em, principalOf(request), request.params.userId);
-      return { success: true, data: await sendingStats(request.em, user.id, request.server.clock()) } as const;
+      const principal = principalOf(request);
+      const user = await resolveUser(request.em, principal, request.params.userId);
+      return { success: true, data: await sendingStats(request.em, user.id, request.server.clock(), principal.deviceIds) } as const;
     },
   });
 };

@@ -99,7 +99,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   const waiting: Waiting = { liveFeed, closing: closing.signal };
 
   app.post('/api/whatsapp/send', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Queue a text (a reply with quotedMessageId; @mentions); 202 with the message id',
@@ -116,7 +116,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.post('/api/whatsapp/device/send', {
-    config: { auth: 'device', rateLimitGroup: 'sending' },
+    config: { auth: 'device', scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Queue a text from the device of the X-Device-API-Key',
@@ -134,7 +134,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.post('/api/whatsapp/send/location', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Queue a location',
@@ -160,7 +160,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.post('/api/whatsapp/send/contact', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Queue a contact card',
@@ -194,7 +194,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   };
 
   app.post('/api/whatsapp/messages/:messageId/reaction', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'React to a message with an emoji (an empty emoji removes the reaction)',
@@ -211,7 +211,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.post('/api/whatsapp/messages/:messageId/edit', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Edit the text of a message we sent',
@@ -229,7 +229,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.delete('/api/whatsapp/messages/:messageId', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Delete a message we sent, for everyone',
@@ -246,7 +246,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.get('/api/whatsapp/messages/:messageId/status', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "A message's status and when it reached each step",
@@ -277,7 +277,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.post('/api/whatsapp/messages/:messageId/resend', {
-    config: { auth: 'any', rateLimitGroup: 'sending' },
+    config: { auth: 'any', scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags,
       summary: 'Queue a failed message again (same id)',
@@ -297,7 +297,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   const Seed003Body = { recipient: Address, message: Text };
 
   app.post('/api/sessions/:id/send', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags: ['sessions (seed 003)'],
       summary: 'Queue a text from this session',
@@ -314,7 +314,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
   });
 
   app.post('/api/send', {
-    config: { rateLimitGroup: 'sending' },
+    config: { scope: 'send', rateLimitGroup: 'sending' },
     schema: {
       tags: ['sessions (seed 003)'],
       summary: 'Queue a text from the session with this phone number',

@@ -80,7 +80,7 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const groupsOf = (device: Device) => questions.ask<GroupMetadata[]>(device.id, { op: 'groups' });
 
   app.post('/api/whatsapp/devices/:id/check-numbers', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags: ['contacts'],
       summary: 'Which of these numbers are on WhatsApp (up to 50 at once)',
@@ -95,7 +95,7 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/whatsapp/devices/:id/groups', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: { tags: ['groups'], summary: 'The groups the account is in', params: IdParams, response: { 200: ok(Type.Array(GroupView)), ...live } },
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
@@ -104,7 +104,7 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/whatsapp/devices/:id/groups/:groupJid/members', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags: ['groups'],
       summary: "A group's members and their roles",
@@ -131,6 +131,7 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Seed 003.
   const tags = ['sessions (seed 003)'];
   app.post('/api/sessions/:id/check-number', {
+    config: { scope: 'read' },
     schema: {
       tags,
       summary: 'Is this number on WhatsApp?',
@@ -157,6 +158,7 @@ const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/sessions/:id/groups', {
+    config: { scope: 'read' },
     schema: {
       tags,
       summary: 'The groups this session is in',

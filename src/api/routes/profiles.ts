@@ -40,7 +40,7 @@ const profileRoutes: FastifyPluginAsyncTypebox<{ questions: SessionQuestions }> 
   const tags = ['contacts'];
 
   app.get('/api/whatsapp/devices/:id/profile/:jid', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "A person's (or a group's) profile picture",
@@ -57,7 +57,7 @@ const profileRoutes: FastifyPluginAsyncTypebox<{ questions: SessionQuestions }> 
   });
 
   app.get('/api/whatsapp/devices/:id/business/:jid', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "A person's business profile (`isBusiness: false` for an ordinary account)",
@@ -97,7 +97,7 @@ const profileRoutes: FastifyPluginAsyncTypebox<{ questions: SessionQuestions }> 
   });
 
   app.get('/api/whatsapp/devices/:id/presence/:jid', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'read' },
     schema: {
       tags,
       summary: "A person's presence; subscribes to it, so later changes arrive as `contact.presence-updated` events",
@@ -122,7 +122,7 @@ const profileRoutes: FastifyPluginAsyncTypebox<{ questions: SessionQuestions }> 
   });
 
   app.post('/api/whatsapp/devices/:id/presence', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'send' },
     schema: {
       tags,
       summary: 'Our own presence: online/offline for the account, or typing, recording, paused in one chat',
@@ -148,7 +148,7 @@ const profileRoutes: FastifyPluginAsyncTypebox<{ questions: SessionQuestions }> 
   });
 
   app.post('/api/whatsapp/devices/:id/sync', {
-    config: { auth: 'any' },
+    config: { auth: 'any', scope: 'devices' },
     schema: {
       tags,
       summary: "Look the device's contacts and groups up again through the session",

@@ -5,7 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { DeviceSchema, type Device } from '../../db/entities/device.ts';
 import { WebhookEndpointSchema } from '../../db/entities/webhook-endpoint.ts';
 import type { Principal } from '../../auth/context.ts';
-import { createDevice, findDevice, setDesiredState } from '../../devices/devices.ts';
+import { createDevice, findDevice, reachableDevices, setDesiredState } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { aliasOf, cleanSessionName, SESSION_NAME_MAX, SESSION_NAME_PATTERN } from '../../domain/session-names.ts';
 import { createEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } from '../../webhooks/endpoints.ts';
@@ -80,14 +80,17 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['sessions (seed 003)'];
 
   app.get('/api/sessions', {
+    config: { scope: 'read' },
     schema: { tags, summary: 'Your sessions', response: { 200: Type.Array(SessionView), ...errors(401, 429) } },
     handler: async (request) => {
-      const devices = await request.em.find(DeviceSchema, { user: principalOf(request).userId }, { orderBy: { id: 'asc' } });
+      const principal = principalOf(request);
+      const devices = await request.em.find(DeviceSchema, { user: principal.userId, ...reachableDevices(principal) }, { orderBy: { id: 'asc' } });
       return views(request.em, devices);
     },
   });
 
   app.post('/api/sessions', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'Create a session (connect it with POST /api/sessions/{id}/connect and scan its QR)',
@@ -113,11 +116,13 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/sessions/:id', {
+    config: { scope: 'read' },
     schema: { tags, summary: 'A session', params: IdParams, response: { 200: SessionView, ...errors(401, 404, 429) } },
     handler: async (request) => viewOf(request.em, await findDevice(request.em, principalOf(request), request.params.id)),
   });
 
   app.put('/api/sessions/:id/webhook', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: "Set or remove the session's webhook URL (seed 003 payloads: {session_id, message})",
@@ -133,6 +138,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.delete('/api/sessions/:id', {
+    config: { scope: 'devices' },
     schema: { tags, summary: 'Delete a session', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
       await request.em.remove(await findDevice(request.em, principalOf(request), request.params.id)).flush();
@@ -141,6 +147,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.put('/api/sessions/:id/name', {
+    config: { scope: 'devices' },
     schema: {
       tags,
       summary: 'Rename a session (its alias follows the name; its id and session id stay)',
@@ -163,6 +170,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   for (const [action, state] of [['connect', 'running'], ['disconnect', 'stopped']] as const) {
     app.post(`/api/sessions/:id/${action}`, {
+      config: { scope: 'devices' },
       schema: {
         tags,
         summary: action === 'connect' ? 'Start the session (its QR follows on /api/ws/{id})' : 'Disconnect the session (it stays linked)',

@@ -35,7 +35,7 @@ export const PhoneNumber = Type.String({ minLength: 1, maxLength: 32, descriptio
 
 // Administrators manage the platform's users (seed 004 groups admin routes under /api/whatsapp/admin).
 const userRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const admin = { auth: 'admin' } as const;
+  const admin = { auth: 'admin', scope: 'admin' } as const;
   const tags = ['admin'];
 
   app.post('/api/whatsapp/admin/users', {

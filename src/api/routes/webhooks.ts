@@ -131,6 +131,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   app.addHook('onClose', async () => poster.close());
 
   app.post('/api/whatsapp/webhooks', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'Add a webhook endpoint (its secret is shown once)',
@@ -147,14 +148,18 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.get('/api/whatsapp/webhooks', {
+    config: { scope: 'webhooks' },
     schema: { tags, summary: 'Your webhook endpoints', response: { 200: ok(Type.Array(EndpointView)), ...errors(401, 429) } },
     handler: async (request) => {
-      const endpoints = await request.em.find(WebhookEndpointSchema, { user: principalOf(request).userId }, { orderBy: { createdAt: 'asc' } });
+      const principal = principalOf(request);
+      const bound = principal.deviceIds === undefined ? {} : { device: { $in: [...principal.deviceIds] } };
+      const endpoints = await request.em.find(WebhookEndpointSchema, { user: principal.userId, ...bound }, { orderBy: { createdAt: 'asc' } });
       return { success: true, data: endpoints.map(endpointView) } as const;
     },
   });
 
   app.get('/api/whatsapp/webhooks/dead-letters', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'Deliveries of all your endpoints that ran out of retries (or were abandoned)',
@@ -163,17 +168,21 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
     },
     handler: async (request) => {
       const { since, limit, cursor } = request.query;
-      const page = await listDeliveries(request.em, { tenantId: principalOf(request).userId, status: 'failed', ...(since ? { since: new Date(since) } : {}) }, limit, cursor);
+      const principal = principalOf(request);
+      const bound = principal.deviceIds === undefined ? {} : { deviceIds: principal.deviceIds };
+      const page = await listDeliveries(request.em, { tenantId: principal.userId, status: 'failed', ...bound, ...(since ? { since: new Date(since) } : {}) }, limit, cursor);
       return { success: true, data: page.items, nextCursor: page.nextCursor } as const;
     },
   });
 
   app.get('/api/whatsapp/webhooks/:id', {
+    config: { scope: 'webhooks' },
     schema: { tags, summary: 'A webhook endpoint', params: WebhookParams, response: { 200: ok(EndpointView), ...errors(401, 404, 429) } },
     handler: async (request) => ({ success: true, data: endpointView(await findEndpoint(request.em, principalOf(request), request.params.id)) }) as const,
   });
 
   app.put('/api/whatsapp/webhooks/:id', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'Change a webhook endpoint; enabling a disabled one with `replayMissed` re-sends what it missed',
@@ -194,6 +203,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.delete('/api/whatsapp/webhooks/:id', {
+    config: { scope: 'webhooks' },
     schema: { tags, summary: 'Remove a webhook endpoint (deliveries waiting for it are abandoned)', params: WebhookParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
       await request.em.remove(await findEndpoint(request.em, principalOf(request), request.params.id)).flush();
@@ -202,6 +212,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.post('/api/whatsapp/webhooks/:id/rotate-secret', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'A new secret, shown once; the old one keeps signing beside it for WEBHOOK_SECRET_GRACE',
@@ -216,6 +227,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.get('/api/whatsapp/webhooks/:id/deliveries', {
+    config: { scope: 'webhooks' },
     schema: { tags, summary: "An endpoint's deliveries with their attempts, newest first", params: WebhookParams, querystring: DeliveryQuery, response: { 200: DeliveryPage, ...errors(400, 401, 404, 429) } },
     handler: async (request) => {
       const endpoint = await findEndpoint(request.em, principalOf(request), request.params.id);
@@ -226,6 +238,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.get('/api/whatsapp/webhooks/:id/deliveries/:deliveryId', {
+    config: { scope: 'webhooks' },
     schema: { tags, summary: 'One delivery with its attempts', params: DeliveryParams, response: { 200: ok(DeliveryView), ...errors(401, 404, 429) } },
     handler: async (request) => {
       const endpoint = await findEndpoint(request.em, principalOf(request), request.params.id);
@@ -234,6 +247,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.post('/api/whatsapp/webhooks/:id/deliveries/:deliveryId/redeliver', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'Send a finished delivery again, from a first attempt (same webhook-id)',
@@ -248,6 +262,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.post('/api/whatsapp/webhooks/:id/replay', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'Deliver again every event of a time range the endpoint receives (optionally only some names)',
@@ -265,6 +280,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.post('/api/whatsapp/webhooks/:id/test', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: 'Send a signed `ping` now and report how the receiver answered (not retried)',
@@ -306,6 +322,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.get('/api/whatsapp/devices/:id/settings/webhook', {
+    config: { scope: 'webhooks' },
     schema: { tags, summary: "A device's webhook settings (seed 004)", params: IdParams, response: { 200: ok(DeviceSettings), ...errors(401, 404, 429) } },
     handler: async (request) => {
       const device = await findDevice(request.em, principalOf(request), request.params.id);
@@ -314,6 +331,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
   });
 
   app.put('/api/whatsapp/devices/:id/settings/webhook', {
+    config: { scope: 'webhooks' },
     schema: {
       tags,
       summary: "Set a device's webhook (seed 004); an empty webhookUrl removes it",
