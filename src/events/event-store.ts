@@ -295,12 +295,12 @@ export async function readTimeRange(
 export interface FeedFilter {
   tenantId?: number;
   deviceId?: number;
+  // A bound credential's devices: events of any other device (or of none) are left out.
+  deviceIds?: readonly number[];
   sessionId?: string;
   // Exact types, or prefixes written `message.*`.
   types?: string[];
 }
-  // A bound credential's devices: events of any other device (or of none) are left out.
-  deviceIds?: readonly number[];
 
 function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
   const clauses: [string, ...unknown[]][] = [];

@@ -106,8 +106,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
-    config: { scope: null },
   app.post('/api/auth/refresh', {
+    config: { scope: null },
     schema: {
       tags: ['auth'],
       summary: 'Exchange the current token for a new one; the current one stops working',
@@ -119,14 +119,14 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
-    config: { scope: null },
   app.get('/api/auth/me', {
+    config: { scope: null },
     schema: { tags: ['auth'], summary: 'The calling user', response: { 200: ok(PublicUser), ...errors(401) } },
     handler: async (request) => ({ success: true, data: publicUser(await findUser(authContext(request), principalOf(request).userId)) }) as const,
   });
 
-    config: { scope: 'account' },
   app.patch('/api/auth/me', {
+    config: { scope: 'account' },
     schema: {
       tags: ['auth'],
       summary: 'Set or clear (null) your own phone number, from which the login bot answers `/login`',
@@ -139,8 +139,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
-    config: { scope: null },
   app.post('/api/auth/logout', {
+    config: { scope: null },
     schema: { tags: ['auth'], summary: 'Invalidate the current token at once', response: { 200: Success, ...errors(401) } },
     handler: async (request) => {
       const { sessionId } = principalOf(request);
