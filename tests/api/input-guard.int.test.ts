@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
 import { sqlOf } from '../../src/events/event-store.ts';
 import { bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 
@@ -161,4 +162,36 @@ test('a bulk send whose every row is rejected is 400 with the rows named, and cr
   assertRefused(res, 'body.recipients.0.phoneNumber');
   assert.ok(res.json().details.some((d: { field: string }) => d.field === 'body.recipients.1.message'), res.body);
   assert.equal(await eventCount(), before);
+});
+
+test('the seed 004 WebSocket refuses the same input in its messages, naming the field', async () => {
+  const base = (await platform.app.listen({ port: 0, host: '127.0.0.1' })).replace('http', 'ws');
+  const socket = new WebSocket(`${base}/ws?token=${alice.token}`);
+  const received: Record<string, unknown>[] = [];
+  let arrived: (() => void) | undefined;
+  socket.on('message', (raw) => {
+    received.push(JSON.parse(String(raw)));
+    arrived?.();
+  });
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  const answer = async (message: string) => {
+    const count = received.length;
+    socket.send(message);
+    while (received.length === count) await new Promise<void>((resolve) => (arrived = resolve));
+    return received.at(-1)!;
+  };
+  assert.deepEqual(await answer(JSON.stringify({ type: 'subscribe', sessionId: 'a\u0000b' })), {
+    type: 'error',
+    error: 'message.sessionId must not contain a NUL character (\\u0000)',
+  });
+  assert.deepEqual(await answer(JSON.stringify({ type: 'subscribe', sessionId: '\ud800' })), {
+    type: 'error',
+    error: 'message.sessionId must not contain an unpaired UTF-16 surrogate',
+  });
+  const deep = await answer(`{"type":"subscribe","sessionId":"${phone.sessionId}","x":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+  assert.equal(deep.type, 'error');
+  assert.match(String(deep.error), /^message\.x(\.0)+ must not nest deeper than 32 levels$/);
+  // The socket still serves good messages.
+  assert.deepEqual(await answer(JSON.stringify({ type: 'subscribe', sessionId: phone.sessionId })), { type: 'subscribed', sessionId: phone.sessionId, format: 'both' });
+  socket.close();
 });
