@@ -306,11 +306,11 @@ function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
   const clauses: [string, ...unknown[]][] = [];
   if (filter.tenantId !== undefined) clauses.push(['tenant_id = ?', filter.tenantId]);
   if (filter.deviceId !== undefined) clauses.push(['device_id = ?', filter.deviceId]);
+  if (filter.deviceIds !== undefined) clauses.push(filter.deviceIds.length ? ['device_id in (?)', [...filter.deviceIds]] : ['false']);
   if (filter.sessionId !== undefined) clauses.push(['session_id = ?', filter.sessionId]);
   if (filter.types?.length) {
     // Arrays bound to `?` expand to one parameter per element, hence `in (?)` and `array[?]`.
     const exact = filter.types.filter((t) => !t.endsWith('*'));
-  if (filter.deviceIds !== undefined) clauses.push(filter.deviceIds.length ? ['device_id in (?)', [...filter.deviceIds]] : ['false']);
     const prefixes = filter.types.filter((t) => t.endsWith('*')).map((t) => `${t.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
     const alternatives: [string, ...unknown[]][] = [];
     if (exact.length) alternatives.push(['type in (?)', exact]);
@@ -357,11 +357,11 @@ export function matchesFilter(filter: FeedFilter, event: RecordedEvent): boolean
   const { metadata } = event;
   if (filter.tenantId !== undefined && metadata.tenantId !== filter.tenantId) return false;
   if (filter.deviceId !== undefined && metadata.deviceId !== filter.deviceId) return false;
+  if (filter.deviceIds !== undefined && (metadata.deviceId == null || !filter.deviceIds.includes(metadata.deviceId))) return false;
   if (filter.sessionId !== undefined && metadata.sessionId !== filter.sessionId) return false;
   if (filter.types?.length && !filter.types.some((t) => (t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type))) {
     return false;
   }
-  if (filter.deviceIds !== undefined && (metadata.deviceId == null || !filter.deviceIds.includes(metadata.deviceId))) return false;
   return true;
 }
 
