@@ -1,5 +1,5 @@
 // Statements written with `?` placeholders become PostgreSQL's `$n` bind parameters: values travel beside the
-// statement and are never spelled into its text (MikroORM's own `execute` inlines them, escaped). An array
+// statement and are never spelled into its text (MikroORM's own `execute` would inline them, escaped). An array
 // stands for a list (`in (?)`, `array[?]`), one parameter per element, as it did when inlined.
 
 export interface BoundStatement {
@@ -7,21 +7,42 @@ export interface BoundStatement {
   parameters: unknown[];
 }
 
-const asParameter = (value: unknown) => (value instanceof Date ? value.toISOString() : typeof value === 'bigint' ? value.toString() : value);
+// How a value becomes the placeholders that stand for it (`add` appends one parameter and answers its `$n`), and
+// how an identifier placeholder (`??`) is spelled, if the statements of a caller may hold one.
+export interface BindRules {
+  value(value: unknown, add: (parameter: unknown) => string, rules: BindRules): string;
+  identifier?(name: unknown): string;
+}
 
-export function bindParameters(query: string, params: readonly unknown[]): BoundStatement {
-  const parameters: unknown[] = [];
+const plainParameter = (value: unknown) => (value instanceof Date ? value.toISOString() : typeof value === 'bigint' ? value.toString() : value);
+
+// Our own statements (sqlOf): names come from the statement's own fixed list, never from a value, so `??` is refused.
+export const PLAIN_RULES: BindRules = {
+  value: (value, add) => (Array.isArray(value) ? value : [value]).map((v) => add(plainParameter(v))).join(', '),
+};
+
+// Replaces the placeholders of `query` with what `rules` makes of each of `params`, adding to the same list (so
+// that a value may itself be a statement fragment with parameters of its own).
+export function bindInto(query: string, params: readonly unknown[], rules: BindRules, add: (parameter: unknown) => string): string {
   let used = 0;
-  // `\?` is a literal question mark (a jsonb operator); `??` (MikroORM's identifier placeholder) is refused:
-  // names come from the statement's own fixed list, never from a value.
+  // `\?` is a literal question mark (a jsonb operator).
   const sql = query.replace(/\\\?|\?\?|\?/g, (token) => {
     if (token === '\\?') return '?';
-    if (token === '??') throw new Error('bindParameters: identifiers are not parameters; spell them in the statement');
     if (used >= params.length) throw new Error(`bindParameters: the statement has more placeholders than its ${params.length} parameters`);
     const value = params[used++];
-    return (Array.isArray(value) ? value : [value]).map((v) => `$${parameters.push(asParameter(v))}`).join(', ');
+    if (token === '??') {
+      if (!rules.identifier) throw new Error('bindParameters: identifiers are not parameters; spell them in the statement');
+      return rules.identifier(value);
+    }
+    return rules.value(value, add, rules);
   });
   if (used !== params.length) throw new Error(`bindParameters: ${params.length} parameters for ${used} placeholders`);
+  return sql;
+}
+
+export function bindParameters(query: string, params: readonly unknown[], rules: BindRules = PLAIN_RULES): BoundStatement {
+  const parameters: unknown[] = [];
+  const sql = bindInto(query, params, rules, (parameter) => `$${parameters.push(parameter)}`);
   return { sql, parameters };
 }
 
