@@ -83,10 +83,11 @@ function sendInOrder(send: (message: object) => void, log: FastifyBaseLogger) {
 // Live events over WebSocket, from the same log as SSE; only the caller's own events. No replay: a client that
 // needs what it missed uses SSE with Last-Event-ID or GET /api/whatsapp/events.
 const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBufferBytes: number }> = async (app, { liveFeed, maxBufferBytes }) => {
-  // @fastify/websocket hides its routes from the OpenAPI document; these are part of the API.
-  app.addHook('onRoute', (route) => {
-    if (route.websocket && route.schema) route.schema.hide = false;
-  });
+  // A plain HTTP request to a WebSocket route (no upgrade) is refused in our shape, not with @fastify/websocket's
+  // bare 404. Declaring `wsHandler` (rather than `websocket: true`) keeps the routes in the OpenAPI document too.
+  const webSocketOnly = async () => {
+    throw new AppError('NOT_FOUND', 'This route serves WebSocket connections only: connect with a WebSocket client (ws://…)');
+  };
 
   // A browser cannot read the answer to a refused upgrade (its WebSocket reports a bare "error"), so a refusal
   // completes the handshake, says why in one message and closes with 4000 + the HTTP status. 5xx stay with the
@@ -116,56 +117,63 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     querystring: Seed004Query,
     response: upgraded,
   };
-  app.get('/ws', { websocket: true, config: { scope: 'read', queryToken: true }, schema: seed004Schema }, (socket, request) => {
-    const send = sender(socket, maxBufferBytes);
-    const principal = principalOf(request);
-    const connectionFormat = request.query.format ?? 'both';
-    const inOrder = sendInOrder(send, request.log);
-    const enqueue = (event: () => Promise<RecordedEvent | undefined>, format: Seed004Format) =>
-      inOrder(async () => {
-        const recorded = await event();
-        return recorded ? seed004Messages(recorded, format) : [];
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    config: { scope: 'read', queryToken: true },
+    schema: seed004Schema,
+    handler: webSocketOnly,
+    wsHandler: (socket, request) => {
+      const send = sender(socket, maxBufferBytes);
+      const principal = principalOf(request);
+      const connectionFormat = request.query.format ?? 'both';
+      const inOrder = sendInOrder(send, request.log);
+      const enqueue = (event: () => Promise<RecordedEvent | undefined>, format: Seed004Format) =>
+        inOrder(async () => {
+          const recorded = await event();
+          return recorded ? seed004Messages(recorded, format) : [];
+        });
+      // Subscribed sessions and the scheme each was subscribed with.
+      const sessions = new Map<string, Seed004Format>();
+      socket.on('message', (raw) => {
+        let message: { type?: unknown; sessionId?: unknown; format?: unknown };
+        try {
+          message = JSON.parse(String(raw));
+        } catch {
+          return send({ type: 'error', error: 'messages must be JSON' });
+        }
+        // The same refusals as HTTP input's (src/api/plugins/input-guard.ts): this JSON is parsed here, not by fastify.
+        const [issue] = inputIssues(message, 'message');
+        if (issue) return send({ type: 'error', error: `${issue.field} ${issue.message}` });
+        const { sessionId } = message;
+        if (typeof sessionId !== 'string' || !sessionId) return send({ type: 'error', error: 'sessionId is required' });
+        if (message.type === 'unsubscribe') {
+          sessions.delete(sessionId);
+          return send({ type: 'unsubscribed', sessionId });
+        }
+        if (message.type !== 'subscribe') return send({ type: 'error', error: 'type must be subscribe or unsubscribe' });
+        const chosen = message.format ?? connectionFormat;
+        if (!SEED004_FORMATS.includes(chosen as Seed004Format)) return send({ type: 'error', error: `format must be one of ${SEED004_FORMATS.join(', ')}` });
+        sessions.set(sessionId, chosen as Seed004Format);
+        send({ type: 'subscribed', sessionId, format: chosen });
+        // Seed 004 creates a device, then connects and subscribes: a QR issued in between would otherwise be missed
+        // for the QR's whole lifetime, so the one showing now comes first (ahead of any live event that follows).
+        enqueue(async () => {
+          const em = app.orm.em.fork();
+          const device = await em.findOne(DeviceSchema, { sessionId, ...ownedBy(principal) });
+          return device ? currentQrEvent(em, device) : undefined;
+        }, chosen as Seed004Format);
       });
-    // Subscribed sessions and the scheme each was subscribed with.
-    const sessions = new Map<string, Seed004Format>();
-    socket.on('message', (raw) => {
-      let message: { type?: unknown; sessionId?: unknown; format?: unknown };
-      try {
-        message = JSON.parse(String(raw));
-      } catch {
-        return send({ type: 'error', error: 'messages must be JSON' });
-      }
-      // The same refusals as HTTP input's (src/api/plugins/input-guard.ts): this JSON is parsed here, not by fastify.
-      const [issue] = inputIssues(message, 'message');
-      if (issue) return send({ type: 'error', error: `${issue.field} ${issue.message}` });
-      const { sessionId } = message;
-      if (typeof sessionId !== 'string' || !sessionId) return send({ type: 'error', error: 'sessionId is required' });
-      if (message.type === 'unsubscribe') {
-        sessions.delete(sessionId);
-        return send({ type: 'unsubscribed', sessionId });
-      }
-      if (message.type !== 'subscribe') return send({ type: 'error', error: 'type must be subscribe or unsubscribe' });
-      const chosen = message.format ?? connectionFormat;
-      if (!SEED004_FORMATS.includes(chosen as Seed004Format)) return send({ type: 'error', error: `format must be one of ${SEED004_FORMATS.join(', ')}` });
-      sessions.set(sessionId, chosen as Seed004Format);
-      send({ type: 'subscribed', sessionId, format: chosen });
-      // Seed 004 creates a device, then connects and subscribes: a QR issued in between would otherwise be missed
-      // for the QR's whole lifetime, so the one showing now comes first (ahead of any live event that follows).
-      enqueue(async () => {
-        const em = app.orm.em.fork();
-        const device = await em.findOne(DeviceSchema, { sessionId, ...ownedBy(principal) });
-        return device ? currentQrEvent(em, device) : undefined;
-      }, chosen as Seed004Format);
-    });
-    track(
-      socket,
-      liveFeed.subscribe({
-        from: 'now',
-        filter: tenantOf(principal),
-        accept: (event) => sessions.has(event.metadata.sessionId ?? ''),
-        deliver: (event: RecordedEvent) => enqueue(async () => event, sessions.get(event.metadata.sessionId ?? '') ?? connectionFormat),
-      }),
-    );
+      track(
+        socket,
+        liveFeed.subscribe({
+          from: 'now',
+          filter: tenantOf(principal),
+          accept: (event) => sessions.has(event.metadata.sessionId ?? ''),
+          deliver: (event: RecordedEvent) => enqueue(async () => event, sessions.get(event.metadata.sessionId ?? '') ?? connectionFormat),
+        }),
+      );
+    },
   });
 
   const seed003Schema = {
@@ -175,30 +183,37 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     querystring: Token,
     response: upgraded,
   };
-  app.get('/api/ws/:sessionId', { websocket: true, config: { scope: 'read', queryToken: true }, schema: seed003Schema }, async (socket, request) => {
-    const send = sender(socket, maxBufferBytes);
-    const principal = principalOf(request);
-    // Seed 003 names a session by the id /api/sessions answered; seed 004 style session ids work too.
-    const { sessionId } = request.params;
-    const device = await request.em.findOne(DeviceSchema, { ...(/^\d+$/.test(sessionId) ? { id: Number(sessionId) } : { sessionId }), ...ownedBy(principal) });
-    // Seed 003 connects the session, then opens this socket: the QR showing by then comes first, then live events
-    // in the log's order (a QR issued meanwhile may arrive twice, never out of order).
-    const inOrder = sendInOrder(send, request.log);
-    const enqueue = (event: () => Promise<RecordedEvent | undefined>) =>
-      inOrder(async () => {
-        const recorded = await event();
-        const message = recorded && seed003Message(recorded);
-        return message ? [message] : [];
-      });
-    if (device) enqueue(() => currentQrEvent(app.orm.em.fork(), device));
-    track(
-      socket,
-      liveFeed.subscribe({
-        from: 'now',
-        filter: { ...tenantOf(principal), sessionId: device?.sessionId ?? sessionId },
-        deliver: (event) => enqueue(async () => event),
-      }),
-    );
+  app.route({
+    method: 'GET',
+    url: '/api/ws/:sessionId',
+    config: { scope: 'read', queryToken: true },
+    schema: seed003Schema,
+    handler: webSocketOnly,
+    wsHandler: async (socket, request) => {
+      const send = sender(socket, maxBufferBytes);
+      const principal = principalOf(request);
+      // Seed 003 names a session by the id /api/sessions answered; seed 004 style session ids work too.
+      const { sessionId } = request.params;
+      const device = await request.em.findOne(DeviceSchema, { ...(/^\d+$/.test(sessionId) ? { id: Number(sessionId) } : { sessionId }), ...ownedBy(principal) });
+      // Seed 003 connects the session, then opens this socket: the QR showing by then comes first, then live events
+      // in the log's order (a QR issued meanwhile may arrive twice, never out of order).
+      const inOrder = sendInOrder(send, request.log);
+      const enqueue = (event: () => Promise<RecordedEvent | undefined>) =>
+        inOrder(async () => {
+          const recorded = await event();
+          const message = recorded && seed003Message(recorded);
+          return message ? [message] : [];
+        });
+      if (device) enqueue(() => currentQrEvent(app.orm.em.fork(), device));
+      track(
+        socket,
+        liveFeed.subscribe({
+          from: 'now',
+          filter: { ...tenantOf(principal), sessionId: device?.sessionId ?? sessionId },
+          deliver: (event) => enqueue(async () => event),
+        }),
+      );
+    },
   });
 };
 
