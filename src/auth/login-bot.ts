@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Principal } from './context.ts';
+import { reachesDevice, type Principal } from './context.ts';
 import { DeviceSchema } from '../db/entities/device.ts';
 import { LoginBotSchema, type LoginBot } from '../db/entities/login-bot.ts';
 import { AppError } from '../domain/errors.ts';
@@ -19,7 +19,7 @@ export async function currentLoginBot(em: EntityManager): Promise<LoginBot> {
 // owner, in their history and their webhooks. Designating the same device again keeps its designation time.
 export async function designateLoginBot(em: EntityManager, principal: Principal, deviceId: number, now: Date): Promise<LoginBot> {
   const device = await em.findOne(DeviceSchema, { id: deviceId }, { populate: ['user'] });
-  if (!device) throw new AppError('DEVICE_NOT_FOUND', `Device ${deviceId} not found`);
+  if (!device || !reachesDevice(principal, device.id)) throw new AppError('DEVICE_NOT_FOUND', `Device ${deviceId} not found`);
   if (device.user.id !== principal.userId) {
     throw new AppError('FORBIDDEN', `Device ${deviceId} belongs to another user; the login bot must be one of your own devices`);
   }

@@ -234,6 +234,17 @@ describe('device binding', () => {
     assert.deepEqual(await seen({ 'x-api-token': bound }, `&deviceId=${devices.a2}`), new Set());
   });
 
+  test('an administrator’s bound token cannot make another of their devices the login bot', async () => {
+    const admin = (await platform.request({ method: 'GET', url: '/api/auth/me', headers: bearer(adminJwt) })).json().data;
+    const [own, other] = [await insertDevice(admin.id, admin.username, 'bot-one'), await insertDevice(admin.id, admin.username, 'bot-two')];
+    const adminBound = (await tokenWith(adminJwt, { deviceIds: [own] })).token;
+    const res = await call(adminBound, 'PUT', '/api/whatsapp/admin/login-bot', { deviceId: other });
+    assert.equal(res.statusCode, 404, res.body);
+    assert.equal(res.json().code, 'DEVICE_NOT_FOUND');
+    const shown = await platform.request({ method: 'GET', url: '/api/whatsapp/admin/login-bot', headers: bearer(adminJwt) });
+    assert.doesNotMatch(JSON.stringify(shown.json().data ?? null), new RegExp(`"deviceId":${other}\\b`));
+  });
+
   test('it cannot create devices', async () => {
     const res = await call(bound, 'POST', '/api/whatsapp/devices', { alias: 'three' });
     assert.equal(res.statusCode, 403, res.body);
