@@ -19,6 +19,7 @@ import rateLimits from './plugins/rate-limits.ts';
 import securityHeaders from './plugins/security-headers.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import apiTokenRoutes from './routes/api-tokens.ts';
+import auditRoutes from './routes/audit.ts';
 import authRoutes from './routes/auth.ts';
 import deviceRoutes from './routes/devices.ts';
 import eventRoutes from './routes/events.ts';
@@ -95,6 +96,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(apiTokenRoutes);
   await app.register(userRoutes);
   await app.register(loginBotRoutes);
+  await app.register(auditRoutes);
   await app.register(deviceRoutes, { liveFeed });
   await app.register(sessionRoutes);
   await app.register(messageRoutes, { liveFeed });

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
+import { streamOf } from '../domain/events.ts';
+import { recordAudit } from './audit.ts';
 import { ApiKeySchema, type ApiKey } from '../db/entities/api-key.ts';
 import type { User } from '../db/entities/user.ts';
 import type { Scope } from '../domain/scopes.ts';
 import type { AuthContext, Principal, UserRole } from './context.ts';
 import { hashesEqual, randomSecret, sha256Hex } from './secrets.ts';
+import { sqlOf } from '../events/event-store.ts';
 
 // Keys read `wa_<publicId>_<secret>` (user API tokens) or `dev_<publicId>_<secret>` (device keys): the public
 // id finds the row, the secret is compared by hash in constant time. The token set through API_TOKEN may look
 // like anything and lives under the reserved public id below.
-import { sqlOf } from '../events/event-store.ts';
 const PREFIX = { 'api-token': 'wa', device: 'dev' } as const;
 export const BOOTSTRAP_PUBLIC_ID = 'env-api-token';
 
@@ -25,19 +28,34 @@ export async function createApiKey(
 ): Promise<CreatedKey> {
   const publicId = randomBytes(9).toString('base64url');
   const secretPart = randomSecret();
-  const key = ctx.em.create(ApiKeySchema, {
-    user,
-    kind: options.kind,
-    device: options.deviceId ?? null,
-    scopes: options.scopes ? [...options.scopes] : null,
-    deviceIds: options.deviceIds ? [...options.deviceIds] : null,
-    publicId,
-    secretHash: sha256Hex(secretPart),
-    name: options.name,
-    createdAt: ctx.clock(),
-    expiresAt: options.expiresAt ?? null,
+  // The key and its audit record commit together (inside the caller's transaction when there is one: a device's).
+  const key = await ctx.em.transactional(async (em) => {
+    const created = em.create(ApiKeySchema, {
+      user,
+      kind: options.kind,
+      device: options.deviceId ?? null,
+      scopes: options.scopes ? [...options.scopes] : null,
+      deviceIds: options.deviceIds ? [...options.deviceIds] : null,
+      publicId,
+      secretHash: sha256Hex(secretPart),
+      name: options.name,
+      createdAt: ctx.clock(),
+      expiresAt: options.expiresAt ?? null,
+    });
+    await em.flush();
+    const userId = user.id;
+    await recordAudit(
+      em as EntityManager,
+      streamOf.account(user.username),
+      [
+        options.kind === 'device'
+          ? { type: 'auth.device-key-created', data: { userId, keyId: created.id, deviceId: options.deviceId! } }
+          : { type: 'auth.api-token-created', data: { userId, keyId: created.id, name: options.name, ...(options.expiresAt ? { expiresAt: options.expiresAt.toISOString() } : {}) } },
+      ],
+      ctx.audit,
+    );
+    return created;
   });
-  await ctx.em.flush();
   return { key, secret: `${PREFIX[options.kind]}_${publicId}_${secretPart}` };
 }
 
@@ -110,11 +128,11 @@ export function listApiKeys(ctx: AuthContext, userId: number): Promise<ApiKey[]>
 }
 
 // Another user's key is answered as missing, never as forbidden.
-export async function revokeApiKey(ctx: AuthContext, userId: number, keyId: number): Promise<void> {
-  const changed = await ctx.em.nativeUpdate(
-    ApiKeySchema,
-    { id: keyId, user: userId, kind: 'api-token', revokedAt: null },
-    { revokedAt: ctx.clock() },
-  );
-  if (!changed) throw new AppError('API_TOKEN_NOT_FOUND', `API token ${keyId} not found`);
+export async function revokeApiKey(ctx: AuthContext, principal: Pick<Principal, 'userId' | 'username'>, keyId: number): Promise<void> {
+  const { userId, username } = principal;
+  await ctx.em.transactional(async (em) => {
+    const changed = await em.nativeUpdate(ApiKeySchema, { id: keyId, user: userId, kind: 'api-token', revokedAt: null }, { revokedAt: ctx.clock() });
+    if (!changed) throw new AppError('API_TOKEN_NOT_FOUND', `API token ${keyId} not found`);
+    await recordAudit(em as EntityManager, streamOf.account(username), [{ type: 'auth.api-token-revoked', data: { userId, keyId } }], ctx.audit);
+  });
 }

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
+import type { AuditSource } from './audit.ts';
 import type { Scope } from '../domain/scopes.ts';
 
 export type Clock = () => Date;
@@ -7,8 +8,10 @@ export type Clock = () => Date;
 // What the auth services need from their caller: a request-scoped EntityManager, settings and the time.
 export interface AuthContext {
   em: EntityManager;
-  config: Pick<Config, 'jwtSecret' | 'jwtTtlMs' | 'loginTokenTtlMs' | 'adminToken' | 'adminUsername' | 'apiToken'>;
+  config: Pick<Config, 'jwtSecret' | 'jwtTtlMs' | 'loginTokenTtlMs' | 'adminToken' | 'adminUsername' | 'apiToken' | 'loginFailureLimit'>;
   clock: Clock;
+  // Who is acting, for the audit trail (absent outside a request, as in the login bot's reactor).
+  audit?: AuditSource;
 }
 
 export type UserRole = 'admin' | 'user';

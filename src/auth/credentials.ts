@@ -1,5 +1,7 @@
 import { UserSchema } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
+import { streamOf } from '../domain/events.ts';
+import { recordAudit } from './audit.ts';
 import { authenticateApiKey, BOOTSTRAP_PUBLIC_ID, parseKey } from './api-keys.ts';
 import type { AuthContext, Principal } from './context.ts';
 import { secretsEqual } from './secrets.ts';
@@ -21,7 +23,27 @@ export async function authenticateAdminToken(ctx: AuthContext, presented: string
   if (!expected || !secretsEqual(presented, expected)) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid');
   const admin = await ctx.em.findOne(UserSchema, { username: ctx.config.adminUsername, role: 'admin', disabledAt: null });
   if (!admin) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid: the admin user is missing or disabled');
-  return { userId: admin.id, username: admin.username, role: admin.role, via: 'admin-token' };
+  const principal: Principal = { userId: admin.id, username: admin.username, role: admin.role, via: 'admin-token' };
+  await noteAdminTokenUse(ctx, principal);
+  return principal;
+}
+
+// ADMIN_TOKEN is one shared secret with every power: its use is recorded, at most once a minute per process (a
+// script may call thousands of times a minute). Every audited change made with it names `via: admin-token`.
+const ADMIN_TOKEN_RECORD_MS = 60_000;
+let adminTokenRecordedAt = -Infinity;
+
+async function noteAdminTokenUse(ctx: AuthContext, admin: Principal): Promise<void> {
+  const now = ctx.clock().getTime();
+  if (now - adminTokenRecordedAt < ADMIN_TOKEN_RECORD_MS) return;
+  adminTokenRecordedAt = now;
+  const [method = '', route = ''] = ctx.audit?.route?.split(' ') ?? [];
+  await recordAudit(
+    ctx.em,
+    streamOf.account(admin.username),
+    [{ type: 'auth.admin-token-used', data: { method, route } }],
+    { ...ctx.audit, actor: { userId: admin.userId, username: admin.username, via: 'admin-token' } },
+  );
 }
 
 // In order: the environment's ADMIN_TOKEN and API_TOKEN (compared in constant time, no I/O), a key by its public

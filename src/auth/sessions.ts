@@ -3,11 +3,14 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../domain/errors.ts';
 import { AuthSessionSchema, type AuthSession } from '../db/entities/auth-session.ts';
 import type { User } from '../db/entities/user.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { streamOf } from '../domain/events.ts';
+import { recordAudit } from './audit.ts';
 import type { AuthContext, Principal, UserRole } from './context.ts';
+import { sqlOf } from '../events/event-store.ts';
 
 // JWTs name a server-side session row (`jti`): the signature and expiry are checked without I/O, the row
 // makes logout and refresh take effect at once in every process.
-import { sqlOf } from '../events/event-store.ts';
 
 export interface IssuedToken {
   token: string;
@@ -71,8 +74,27 @@ export async function revokeSession(ctx: AuthContext, sessionId: string): Promis
 // A refresh rotates: the new token is issued and the presented one stops working.
 export async function refreshSession(ctx: AuthContext, principal: Principal): Promise<IssuedToken> {
   if (!principal.sessionId) throw new AppError('INVALID_TOKEN', 'Only a login token (JWT) can be refreshed');
-  const session = await ctx.em.findOneOrFail(AuthSessionSchema, { id: principal.sessionId }, { populate: ['user'] });
-  // Two refreshes racing on one token: only the one that revokes it gets a new token.
-  if (!(await revokeSession(ctx, session.id))) throw new AppError('INVALID_TOKEN', 'Token is invalid');
-  return issueSession(ctx, session.user, 'refresh');
+  const issued = await ctx.em.transactional(async (em) => {
+    const tx: AuthContext = { ...ctx, em: em as EntityManager };
+    const session = await tx.em.findOneOrFail(AuthSessionSchema, { id: principal.sessionId }, { populate: ['user'] });
+    // Two refreshes racing on one token: only the one that revokes it gets a new token.
+    if (!(await revokeSession(tx, session.id))) return undefined;
+    const { userId, username } = principal;
+    await recordAudit(tx.em, streamOf.account(username), [{ type: 'auth.session-refreshed', data: { userId, username } }], ctx.audit);
+    return issueSession(tx, session.user, 'refresh');
+  });
+  if (!issued) throw new AppError('INVALID_TOKEN', 'Token is invalid');
+  return issued;
+}
+
+export async function logout(ctx: AuthContext, principal: Principal): Promise<void> {
+  if (!principal.sessionId) {
+    throw new AppError('INVALID_TOKEN', 'Only a login token (JWT) can be logged out; revoke API tokens with DELETE /api/auth/api-tokens/{id}');
+  }
+  const { sessionId, userId, username } = principal;
+  await ctx.em.transactional(async (em) => {
+    if (await revokeSession({ ...ctx, em: em as EntityManager }, sessionId)) {
+      await recordAudit(em as EntityManager, streamOf.account(username), [{ type: 'auth.logged-out', data: { userId, username } }], ctx.audit);
+    }
+  });
 }

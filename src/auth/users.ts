@@ -1,4 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { streamOf, type DomainEvent } from '../domain/events.ts';
+import { recordAudit } from './audit.ts';
 import { AppError } from '../domain/errors.ts';
 import { normalizePhoneNumber } from '../domain/phone-numbers.ts';
 import { UserSchema, type User } from '../db/entities/user.ts';
@@ -32,15 +35,16 @@ export async function createUser(
   ctx: AuthContext,
   input: { username: string; password: string; role: UserRole; phoneNumber?: string },
 ): Promise<User> {
-  const user = ctx.em.create(UserSchema, {
-    username: input.username,
-    passwordHash: await hashPassword(input.password),
-    phoneNumber: input.phoneNumber === undefined ? null : storedPhoneNumber(input.phoneNumber),
-    role: input.role,
-    createdAt: ctx.clock(),
+  const passwordHash = await hashPassword(input.password);
+  const phoneNumber = input.phoneNumber === undefined ? null : storedPhoneNumber(input.phoneNumber);
+  return ctx.em.transactional(async (em) => {
+    const tx: AuthContext = { ...ctx, em: em as EntityManager };
+    const user = tx.em.create(UserSchema, { username: input.username, passwordHash, phoneNumber, role: input.role, createdAt: ctx.clock() });
+    await flushUser(tx, user);
+    const data = { userId: user.id, username: user.username };
+    await recordAudit(tx.em, streamOf.account(user.username), [{ type: 'user.created', data: { ...data, role: user.role } }], ctx.audit);
+    return user;
   });
-  await flushUser(ctx, user);
-  return user;
 }
 
 export async function findUser(ctx: AuthContext, id: number): Promise<User> {
@@ -56,17 +60,38 @@ export async function listUsers(ctx: AuthContext, limit: number, cursor = 0): Pr
   return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
 }
 
+// Each kind of change is its own audit event (a role change, a password set, a disable), recorded only when
+// something changed, in the transaction that changes it.
 export async function updateUser(
   ctx: AuthContext,
   id: number,
   changes: { password?: string; role?: UserRole; disabled?: boolean; phoneNumber?: string | null },
 ): Promise<User> {
-  const user = await findUser(ctx, id);
   const phoneNumber = changes.phoneNumber === undefined ? undefined : storedPhoneNumber(changes.phoneNumber);
-  if (changes.password !== undefined) user.passwordHash = await hashPassword(changes.password);
-  if (changes.role !== undefined) user.role = changes.role;
-  if (changes.disabled !== undefined) user.disabledAt = changes.disabled ? (user.disabledAt ?? ctx.clock()) : null;
-  if (phoneNumber !== undefined) user.phoneNumber = phoneNumber;
-  await flushUser(ctx, user);
-  return user;
+  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
+  return ctx.em.transactional(async (em) => {
+    const tx: AuthContext = { ...ctx, em: em as EntityManager };
+    const user = await findUser(tx, id);
+    const data = { userId: user.id, username: user.username };
+    const events: DomainEvent[] = [];
+    if (passwordHash !== undefined) {
+      user.passwordHash = passwordHash;
+      events.push({ type: 'user.password-set', data });
+    }
+    if (changes.role !== undefined && changes.role !== user.role) {
+      events.push({ type: 'user.role-changed', data: { ...data, from: user.role, to: changes.role } });
+      user.role = changes.role;
+    }
+    if (changes.disabled !== undefined && changes.disabled !== Boolean(user.disabledAt)) {
+      user.disabledAt = changes.disabled ? ctx.clock() : null;
+      events.push({ type: changes.disabled ? 'user.disabled' : 'user.enabled', data });
+    }
+    if (phoneNumber !== undefined && phoneNumber !== user.phoneNumber) {
+      user.phoneNumber = phoneNumber;
+      events.push({ type: 'user.phone-number-changed', data: { ...data, phoneNumber } });
+    }
+    await flushUser(tx, user);
+    await recordAudit(tx.em, streamOf.account(user.username), events, ctx.audit);
+    return user;
+  });
 }

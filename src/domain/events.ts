@@ -107,6 +107,32 @@ export interface EventPayloads {
     expiresAt?: number;
     messageId?: string;
   };
+  // The audit trail (stream `account-<username>` for an account's logins, sessions, credentials and changes;
+  // `webhook-endpoint-<id>` for an endpoint's). Who did it, with which credential, from where, is in the
+  // metadata (`actor`). Never a password, token or secret: ids and names only.
+  // `at`: the platform's clock (ISO 8601), which the per-account login slowdown counts by.
+  'auth.logged-in': { userId: number; username: string; method: 'password' | 'login-token' | 'basic'; at: string };
+  // A password login refused: `unknown-user`, `wrong-password` and `disabled` are answered alike (401), `throttled`
+  // (429) while the account's recent failures make it wait.
+  'auth.login-failed': { username: string; method: 'password' | 'basic'; reason: 'unknown-user' | 'wrong-password' | 'disabled' | 'throttled'; at: string; userId?: number };
+  'auth.session-refreshed': { userId: number; username: string };
+  'auth.logged-out': { userId: number; username: string };
+  'auth.api-token-created': { userId: number; keyId: number; name: string; expiresAt?: string };
+  'auth.api-token-revoked': { userId: number; keyId: number };
+  // A device's API key, made with the device.
+  'auth.device-key-created': { userId: number; keyId: number; deviceId: number };
+  // ADMIN_TOKEN was used (at most once a minute per process; changes it made carry `via: admin-token` themselves).
+  'auth.admin-token-used': { method: string; route: string };
+  'user.created': { userId: number; username: string; role: string };
+  'user.role-changed': { userId: number; username: string; from: string; to: string };
+  'user.password-set': { userId: number; username: string };
+  'user.disabled': { userId: number; username: string };
+  'user.enabled': { userId: number; username: string };
+  'user.phone-number-changed': { userId: number; username: string; phoneNumber: string | null };
+  'webhook.endpoint-created': { endpointId: string; userId: number; host: string; deviceId?: number };
+  'webhook.endpoint-updated': { endpointId: string; fields: string[] };
+  'webhook.endpoint-deleted': { endpointId: string };
+  'webhook.secret-rotated': { endpointId: string };
 }
 
 export type EventType = keyof EventPayloads;
@@ -144,6 +170,24 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'webhook.endpoint-disabled': 1,
   'webhook.endpoint-enabled': 1,
   'auth.bot-login-requested': 1,
+  'auth.logged-in': 1,
+  'auth.login-failed': 1,
+  'auth.session-refreshed': 1,
+  'auth.logged-out': 1,
+  'auth.api-token-created': 1,
+  'auth.api-token-revoked': 1,
+  'auth.device-key-created': 1,
+  'auth.admin-token-used': 1,
+  'user.created': 1,
+  'user.role-changed': 1,
+  'user.password-set': 1,
+  'user.disabled': 1,
+  'user.enabled': 1,
+  'user.phone-number-changed': 1,
+  'webhook.endpoint-created': 1,
+  'webhook.endpoint-updated': 1,
+  'webhook.endpoint-deleted': 1,
+  'webhook.secret-rotated': 1,
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
@@ -162,4 +206,6 @@ export const streamOf = {
   webhookEndpoint: (endpointId: string) => `webhook-endpoint-${endpointId}`,
   // One per sender of `/login` to the login bot: their number's digits, or `lid-<digits>` when only a LID is known.
   botLogin: (sender: string) => `bot-login-${sender}`,
+  // An account's audit trail and password-login attempts, by username (known or not).
+  account: (username: string) => `account-${username}`,
 };

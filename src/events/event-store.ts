@@ -17,6 +17,10 @@ export interface EventMetadata {
   sessionId?: string;
   correlationId?: string;
   causationId?: string;
+  // On audit events (src/auth/audit.ts): who acted, through which credential, from where, in which request.
+  actor?: { userId: number; username: string; via: string };
+  ip?: string;
+  requestId?: string;
 }
 
 export interface NewEvent {

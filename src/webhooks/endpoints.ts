@@ -4,15 +4,16 @@ import type { Config } from '../config.ts';
 import type { Device } from '../db/entities/device.ts';
 import { WebhookEndpointSchema, type WebhookEndpoint } from '../db/entities/webhook-endpoint.ts';
 import { AppError } from '../domain/errors.ts';
-import { streamOf } from '../domain/events.ts';
+import { streamOf, type DomainEvent } from '../domain/events.ts';
+import { recordAudit, type AuditSource } from '../auth/audit.ts';
 import { newEndpointId, newWebhookSecret } from '../domain/webhooks.ts';
 import { appendToStream } from '../events/event-store.ts';
 import { open, seal } from '../secret-box.ts';
 import { findDevice, resolveUser } from '../devices/devices.ts';
 import { checkWebhookUrl } from './destinations.ts';
 import { checkHeaders, maskedHeaders, sealHeaders } from './headers.ts';
-
 import { transaction } from '../db/transactions.ts';
+
 // Webhook endpoints as the API manages them: each belongs to a user and optionally to one of their devices. The
 // secret is sealed at rest (a stolen database must not let anyone forge our signatures) and shown only when it is
 // created or rotated; custom header values are sealed too (src/webhooks/headers.ts) and never shown.
@@ -21,6 +22,8 @@ export interface WebhookContext {
   em: EntityManager;
   config: Pick<Config, 'encryptionKey' | 'webhooks'>;
   clock: Clock;
+  // Who is acting, for the audit trail of endpoint changes.
+  audit?: AuditSource;
 }
 
 export interface EndpointInput {
@@ -93,7 +96,9 @@ export async function createEndpoint(
     createdAt: now,
     updatedAt: now,
   });
-  await ctx.em.flush();
+  // The URL's host only: receivers' URLs often carry a token of theirs.
+  const data = { endpointId: id, userId: owner.id, host: new URL(input.url).host, ...(scope ? { deviceId: scope.id } : {}) };
+  await transaction(ctx.em, (tx) => recordAudit(tx, streamOf.webhookEndpoint(id), [{ type: 'webhook.endpoint-created', data }], ctx.audit));
   return { endpoint, secret };
 }
 
@@ -126,7 +131,11 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
   endpoint.updatedAt = ctx.clock();
   const reenabled = input.enabled === true && wasDisabledAt !== undefined;
   // The change and its event commit together.
-  await ctx.em.transactional(async (tx) => {
+  const fields = Object.entries(input).flatMap(([field, value]) => (value === undefined ? [] : [field]));
+  await transaction(ctx.em, async (tx) => {
+    const audited: DomainEvent[] = [{ type: 'webhook.endpoint-updated', data: { endpointId: endpoint.id, fields } }];
+    if (input.secret !== undefined) audited.push({ type: 'webhook.secret-rotated', data: { endpointId: endpoint.id } });
+    await recordAudit(tx, streamOf.webhookEndpoint(endpoint.id), audited, ctx.audit);
     if (!reenabled) return;
     await appendToStream(tx as EntityManager, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-enabled', data: { endpointId: endpoint.id } } }], {
       expectedVersion: 'any',
@@ -147,8 +156,17 @@ export async function rotateSecret(ctx: WebhookContext, endpoint: WebhookEndpoin
   const secret = newWebhookSecret();
   rotateTo(ctx, endpoint, secret);
   endpoint.updatedAt = ctx.clock();
-  await ctx.em.flush();
+  await transaction(ctx.em, (tx) =>
+    recordAudit(tx, streamOf.webhookEndpoint(endpoint.id), [{ type: 'webhook.secret-rotated', data: { endpointId: endpoint.id } }], ctx.audit),
+  );
   return secret;
+}
+
+export async function deleteEndpoint(ctx: WebhookContext, endpoint: WebhookEndpoint): Promise<void> {
+  await transaction(ctx.em, async (tx) => {
+    await tx.remove(tx.getReference(WebhookEndpointSchema, endpoint.id)).flush();
+    await recordAudit(tx, streamOf.webhookEndpoint(endpoint.id), [{ type: 'webhook.endpoint-deleted', data: { endpointId: endpoint.id } }], ctx.audit);
+  });
 }
 
 // Disabled by the platform (410 Gone, or failing for too long), with the reason on the endpoint and, in the same

@@ -224,7 +224,8 @@ test('410 Gone disables the endpoint with its reason; re-enabling with replayMis
   }, 'disabled');
   assert.match(disabled.disabledReason, /410/);
   const log = await readStream(em(), `webhook-endpoint-${id}`);
-  assert.deepEqual(log.map((e) => e.type), ['webhook.endpoint-disabled']);
+  // The endpoint's stream: its creation (the audit trail), then the platform's disable.
+  assert.deepEqual(log.map((e) => e.type), ['webhook.endpoint-created', 'webhook.endpoint-disabled']);
 
   hook.answer = answerWith(200);
   const missedId = await emit(received('while disabled'));

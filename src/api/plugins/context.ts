@@ -3,6 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
+import type { FastifyRequest } from 'fastify';
+import type { AuditSource } from '../../auth/audit.ts';
 import type { AuthContext, Clock } from '../../auth/context.ts';
 
 declare module 'fastify' {
@@ -36,11 +38,23 @@ export default fp<ContextOptions>(async (app, { config, orm, redis, clock }) => 
   });
 });
 
-export function authContext(request: { em: EntityManager; server: { config: Config; clock: Clock } }): AuthContext {
-  return { em: request.em, config: request.server.config, clock: request.server.clock };
+// The caller of a request, for the audit trail: the principal once authenticated, the client's address
+// (X-Forwarded-For's client behind a proxy: trustProxy) and the request id.
+export function auditSourceOf(request: FastifyRequest): AuditSource {
+  const p = request.principal;
+  return {
+    ...(p ? { actor: { userId: p.userId, username: p.username, via: p.via } } : {}),
+    ip: request.ip,
+    requestId: request.id,
+    route: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+  };
+}
+
+export function authContext(request: FastifyRequest): AuthContext {
+  return { em: request.em, config: request.server.config, clock: request.server.clock, audit: auditSourceOf(request) };
 }
 
 // The same for services that need more of the configuration than authentication does.
-export function serviceContext(request: { em: EntityManager; server: { config: Config; clock: Clock } }): { em: EntityManager; config: Config; clock: Clock } {
-  return { em: request.em, config: request.server.config, clock: request.server.clock };
+export function serviceContext(request: FastifyRequest): { em: EntityManager; config: Config; clock: Clock; audit: AuditSource } {
+  return { em: request.em, config: request.server.config, clock: request.server.clock, audit: auditSourceOf(request) };
 }

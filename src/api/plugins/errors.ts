@@ -89,7 +89,12 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
 // One place decides what a failure looks like on the wire; 5xx details stay in the log.
 export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof AppError) return send(reply, err.statusCode, err.code, err.message, { details: err.details });
+    if (err instanceof AppError) {
+      // A refusal that says when to come back (the per-account login slowdown) says it in Retry-After too.
+      const retryAfter = (err.details as { retryAfter?: unknown } | undefined)?.retryAfter;
+      if (typeof retryAfter === 'number') reply.header('retry-after', retryAfter);
+      return send(reply, err.statusCode, err.code, err.message, { details: err.details });
+    }
     // Never the statement, the constraint or the value: the log has them.
     const refusal = databaseRefusal(err);
     if (refusal) {

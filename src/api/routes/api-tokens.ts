@@ -95,7 +95,7 @@ const apiTokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'account' },
     schema: { tags, summary: 'Revoke one of your API tokens', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
-      await revokeApiKey(authContext(request), principalOf(request).userId, request.params.id);
+      await revokeApiKey(authContext(request), principalOf(request), request.params.id);
       return { success: true } as const;
     },
   });

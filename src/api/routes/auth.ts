@@ -1,9 +1,8 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { loginWithOneTimeToken, loginWithPassword, type LoginResult } from '../../auth/login.ts';
-import { refreshSession, revokeSession } from '../../auth/sessions.ts';
+import { logout, refreshSession } from '../../auth/sessions.ts';
 import { findUser, updateUser } from '../../auth/users.ts';
-import { AppError } from '../../domain/errors.ts';
 import { authContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, Nullable, ok, Success } from '../schemas.ts';
@@ -143,11 +142,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: null },
     schema: { tags: ['auth'], summary: 'Invalidate the current token at once', response: { 200: Success, ...errors(401) } },
     handler: async (request) => {
-      const { sessionId } = principalOf(request);
-      if (!sessionId) {
-        throw new AppError('INVALID_TOKEN', 'Only a login token (JWT) can be logged out; revoke API tokens with DELETE /api/auth/api-tokens/{id}');
-      }
-      await revokeSession(authContext(request), sessionId);
+      await logout(authContext(request), principalOf(request));
       return { success: true } as const;
     },
   });

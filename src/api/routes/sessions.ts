@@ -8,7 +8,7 @@ import type { Principal } from '../../auth/context.ts';
 import { createDevice, findDevice, reachableDevices, setDesiredState } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { aliasOf, cleanSessionName, SESSION_NAME_MAX, SESSION_NAME_PATTERN } from '../../domain/session-names.ts';
-import { createEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } from '../../webhooks/endpoints.ts';
+import { createEndpoint, deleteEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } from '../../webhooks/endpoints.ts';
 import { authContext, serviceContext } from '../plugins/context.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IdParams, Success } from '../schemas.ts';
@@ -55,7 +55,7 @@ const viewOf = async (em: EntityManager, device: Device) => (await views(em, [de
 async function setSessionWebhook(ctx: WebhookContext, principal: Principal, device: Device, url: string | null): Promise<void> {
   const existing = await deviceEndpoint(ctx.em, device, 'session');
   if (!url) {
-    if (existing) await ctx.em.remove(existing).flush();
+    if (existing) await deleteEndpoint(ctx, existing);
   } else if (existing) {
     await updateEndpoint(ctx, existing, { url });
   } else {

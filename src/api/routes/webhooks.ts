@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { WebhookEndpointSchema, type WebhookEndpoint } from '../../db/entities/webhook-endpoint.ts';
 import { findDevice } from '../../devices/devices.ts';
-import { createEndpoint, deviceEndpoint, endpointView, findEndpoint, liveSecrets, rotateSecret, updateEndpoint, type EndpointInput } from '../../webhooks/endpoints.ts';
+import { createEndpoint, deleteEndpoint, deviceEndpoint, type EndpointInput, endpointView, findEndpoint, liveSecrets, rotateSecret, updateEndpoint } from '../../webhooks/endpoints.ts';
 import { findDelivery, listDeliveries, redeliver, replay } from '../../webhooks/deliveries.ts';
 import { openHeaders } from '../../webhooks/headers.ts';
 import { createWebhookPoster } from '../../webhooks/post.ts';
@@ -206,7 +206,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
     config: { scope: 'webhooks' },
     schema: { tags, summary: 'Remove a webhook endpoint (deliveries waiting for it are abandoned)', params: WebhookParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
-      await request.em.remove(await findEndpoint(request.em, principalOf(request), request.params.id)).flush();
+      await deleteEndpoint(serviceContext(request), await findEndpoint(request.em, principalOf(request), request.params.id));
       return { success: true } as const;
     },
   });
@@ -355,7 +355,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ queues: Queues }> = async (app,
       const existing = await deviceEndpoint(request.em, device, 'device-settings');
       const { webhookUrl, ...settings } = request.body;
       if (!webhookUrl) {
-        if (existing) await request.em.remove(existing).flush();
+        if (existing) await deleteEndpoint(ctx, existing);
         return { success: true, data: settingsView(null) } as const;
       }
       if (existing) {
