@@ -133,7 +133,7 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
   // The change and its event commit together.
   const fields = Object.entries(input).flatMap(([field, value]) => (value === undefined ? [] : [field]));
   await transaction(ctx.em, async (tx) => {
-    const audited: DomainEvent[] = [{ type: 'webhook.endpoint-updated', data: { endpointId: endpoint.id, fields } }];
+    const audited: DomainEvent[] = fields.length ? [{ type: 'webhook.endpoint-updated', data: { endpointId: endpoint.id, fields } }] : [];
     if (input.secret !== undefined) audited.push({ type: 'webhook.secret-rotated', data: { endpointId: endpoint.id } });
     await recordAudit(tx, streamOf.webhookEndpoint(endpoint.id), audited, ctx.audit);
     if (!reenabled) return;
