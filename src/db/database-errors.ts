@@ -41,6 +41,9 @@ export function databaseRefusal(err: unknown): DatabaseRefusal | undefined {
     const [code, message] = (typeof constraint === 'string' && UNIQUE_CONSTRAINTS[constraint]) || ['ALREADY_EXISTS', 'This conflicts with something that exists already'];
     return { code, message };
   }
+  // A row it names went away meanwhile (a device deleted while a token bound to it is made, say).
+  if (state === '23503') return { code: 'NOT_FOUND', message: 'Something this refers to does not exist (any more)' };
+  if (state === '23514') return { code: 'VALIDATION_ERROR', message: 'A value is not one this field takes' };
   // Still failing after the transaction's own retries (src/db/transactions.ts): the client may try again.
   if (isRetryable(err)) return { code: 'SERVICE_UNAVAILABLE', message: 'The database was busy with a conflicting change: try again', retryAfterSeconds: 1 };
   // Data exceptions (a value out of its column's range, text that is not a number): input the edge let through.

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { redact } from '../config.ts';
 import { entities } from './entities/index.ts';
+import { BoundPostgreSqlDriver } from './bound-connection.ts';
 
 export type Orm = MikroORM;
 
@@ -12,6 +13,8 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url
 
 export function ormOptions(databaseUrl: string): Options {
   return {
+    // Every statement the ORM sends carries its values as bind parameters (src/db/bound-connection.ts).
+    driver: BoundPostgreSqlDriver,
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { databaseRefusal, UNIQUE_CONSTRAINTS } from '../../src/db/database-errors.ts';
+import { UserSchema } from '../../src/db/entities/user.ts';
 import { bindParameters, quotedName } from '../../src/db/sql-parameters.ts';
 import { transaction } from '../../src/db/transactions.ts';
 import { readFeed, sqlOf, START } from '../../src/events/event-store.ts';
@@ -37,6 +38,19 @@ test('hostile values through raw SQL come back as values, never as SQL', async (
   await assert.rejects(readFeed(db.orm.em.fork(), START, Infinity), (err: { code?: string }) => err.code === '22P02');
   await assert.rejects(sql('select 1 limit ?', [Number.NaN]), (err: { code?: string }) => err.code === '22P02');
   assert.equal((await sql('select count(*) as n from events'))[0]!.n !== undefined, true, 'the events table is still there');
+});
+
+test("the ORM's own statements carry their values as parameters too", async () => {
+  // Inlined, Infinity is a name (42703: column "infinity" does not exist); bound, a value PostgreSQL refuses.
+  await assert.rejects(db.orm.em.fork().find(UserSchema, { id: Infinity }), (err: { code?: string }) => err.code === '22P02');
+  const em = db.orm.em.fork();
+  const username = "o'brien\\'); drop table users; --?";
+  em.create(UserSchema, { username, passwordHash: 'x', role: 'user', createdAt: new Date() } as never);
+  await em.flush();
+  const found = await db.orm.em.fork().findOneOrFail(UserSchema, { username: { $in: [username, '??'] } });
+  assert.equal(found.username, username);
+  const [row] = await db.orm.em.fork().getConnection().execute('select ?::text as v, ?? as n from (select 1 as "a b") t', ['?', 'a b']);
+  assert.deepEqual({ ...row }, { v: '?', n: 1 });
 });
 
 // Every value a statement needs travels as a parameter; what is spelled into SQL text is a fixed name, a list of
@@ -105,6 +119,9 @@ test('every unique constraint the API names exists, and a violation of each maps
   assert.deepEqual(databaseRefusal(err), { code: 'USER_ALREADY_EXISTS', message: 'A user with this username already exists' });
   assert.equal(databaseRefusal({ code: '23505', constraint: 'some_new_unique' })?.code, 'ALREADY_EXISTS');
   assert.equal(databaseRefusal({ code: '40P01' })?.code, 'SERVICE_UNAVAILABLE');
+  assert.equal(databaseRefusal({ code: '23503', constraint: 'api_keys_device_id_foreign' })?.code, 'NOT_FOUND');
+  assert.equal(databaseRefusal({ code: '22003' })?.code, 'VALIDATION_ERROR');
+  assert.equal(databaseRefusal({ code: '42P01' }), undefined, 'our own mistakes stay 500s');
   assert.equal(databaseRefusal({ code: 'FST_ERR_VALIDATION' }), undefined);
 });
 
