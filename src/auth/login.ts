@@ -101,8 +101,12 @@ export async function issueLoginToken(ctx: AuthContext, user: User, ttlMs = ctx.
   const token = `wlt_${randomSecret()}`;
   const now = ctx.clock();
   const expiresAt = new Date(now.getTime() + ttlMs);
-  ctx.em.create(LoginTokenSchema, { user, tokenHash: sha256Hex(token), createdAt: now, expiresAt });
-  await ctx.em.flush();
+  await ctx.em.transactional(async (em) => {
+    em.create(LoginTokenSchema, { user, tokenHash: sha256Hex(token), createdAt: now, expiresAt });
+    await em.flush();
+    const data = { userId: user.id, username: user.username, expiresAt: expiresAt.toISOString() };
+    await recordAudit(em as EntityManager, streamOf.account(user.username), [{ type: 'auth.login-token-issued', data }], ctx.audit);
+  });
   return { token, expiresAt };
 }
 

@@ -11,6 +11,7 @@ export const AUDIT_ACTIONS = [
   'auth.logged-out',
   'auth.api-token-created',
   'auth.api-token-revoked',
+  'auth.login-token-issued',
   'auth.device-key-created',
   'auth.admin-token-used',
   'user.created',

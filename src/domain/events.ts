@@ -119,6 +119,8 @@ export interface EventPayloads {
   'auth.logged-out': { userId: number; username: string };
   'auth.api-token-created': { userId: number; keyId: number; name: string; expiresAt?: string };
   'auth.api-token-revoked': { userId: number; keyId: number };
+  // A one-time login token, issued by an administrator or by the login bot (whose request is recorded beside it).
+  'auth.login-token-issued': { userId: number; username: string; expiresAt: string };
   // A device's API key, made with the device.
   'auth.device-key-created': { userId: number; keyId: number; deviceId: number };
   // ADMIN_TOKEN was used (at most once a minute per process; changes it made carry `via: admin-token` themselves).
@@ -176,6 +178,7 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'auth.logged-out': 1,
   'auth.api-token-created': 1,
   'auth.api-token-revoked': 1,
+  'auth.login-token-issued': 1,
   'auth.device-key-created': 1,
   'auth.admin-token-used': 1,
   'user.created': 1,

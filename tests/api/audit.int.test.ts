@@ -85,6 +85,7 @@ test('each action appears once, with its actor, credential kind, address and req
     [['login-token', 'mallory', 'login-token'], ['password', 'mallory', 'password']],
   );
   assert.equal(only('auth.login-failed', mallory).actor, null);
+  assert.deepEqual(actorOf(only('auth.login-token-issued', mallory)), ['admin', 'jwt']);
   assert.equal(only('auth.login-failed', mallory).data.reason, 'wrong-password');
   assert.deepEqual(actorOf(only('auth.session-refreshed', mallory)), ['mallory', 'jwt']);
   assert.deepEqual(only('auth.api-token-created', mallory).data, { userId, keyId: token.id, name: 'ci' });
