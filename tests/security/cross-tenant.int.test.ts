@@ -7,7 +7,7 @@ import { inputOf, missingLike, poolOf, slotsOf, type Slot, type Value } from './
 import { leaksOf } from './leaks.ts';
 import { describe, errorShapeFault, operationsOf, send, STREAMING, type Input, type Operation } from './openapi.ts';
 import { probeStreams } from './streams.ts';
-import { CREDENTIAL_KINDS, digestOf, headersOf, seedTenant, type CredentialKind, type Tenant } from './tenants.ts';
+import { CREDENTIAL_KINDS, digestChange, digestOf, headersOf, seedTenant, type CredentialKind, type Tenant } from './tenants.ts';
 
 // The cross-tenant probe, generated from the OpenAPI document: every operation × each of bob's credential kinds
 // (JWT, API token, device key; bob is a plain user, so admin routes are probed as one), with alice's ids in every
@@ -152,8 +152,7 @@ test("bob, with each of his credentials, reaches nothing of alice's through any 
         }
         const now = await digestOf(platform, alice.id);
         if (now !== aliceBefore) {
-          fault(res, "changed alice's data");
-          failures.push(`    alice before: ${aliceBefore}\n    alice after:  ${now}`);
+          fault(res, `changed alice's data: ${digestChange(aliceBefore, now)}`);
           aliceBefore = now;
         }
         if (res.statusCode < 300) await keepBobSignedIn();

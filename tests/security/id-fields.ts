@@ -86,8 +86,15 @@ function fits(schema: JsonSchema, value: Value): boolean {
   });
 }
 
-// A value of the same shape that names nothing: same prefix, same length, other characters of the same kind.
+// A value of the same shape that names nothing: same prefix, same length, other characters of the same kind. The
+// same one every time for a value, so per-name bookkeeping (failed logins for a username) treats both alike.
+const missing = new Map<Value, Value>();
 export function missingLike(value: Value): Value {
+  if (!missing.has(value)) missing.set(value, missingOf(value));
+  return missing.get(value)!;
+}
+
+function missingOf(value: Value): Value {
   if (typeof value === 'number') return 900_000 + randomInt(90_000);
   const at = value.indexOf('@');
   if (at > 0) return value.slice(0, 3) + scramble(value.slice(3, at), /[0-9]/) + value.slice(at);

@@ -120,27 +120,38 @@ export async function seedTenant(platform: TestPlatform, name: string, seed: num
   return tenant;
 }
 
-// Everything of a tenant's that another user's request could change, read from the tables and the log. The
-// session host's own writes (device status, contacts it learns, delivery attempts) are left out: they follow
-// WhatsApp and the receivers, not the API. So are security records (audit events, failed-login counters): a
-// failed login as alice is recorded by design and changes none of her data.
-export async function digestOf(platform: TestPlatform, tenantId: number): Promise<string> {
+// Everything of a tenant's (or, without one, of everyone's) that a request could change, read from the tables and
+// the log in one statement. The session host's own writes (device status, contacts it learns, delivery attempts)
+// are left out: they follow WhatsApp and the receivers, not the API. So are the two security records made whatever
+// the answer: a failed login (as alice, by anyone: recorded by design, none of her data) and the admin token's use.
+export async function digestOf(platform: TestPlatform, tenantId?: number): Promise<string> {
   const sql = sqlOf(platform.app.orm.em.fork());
-  const parts = await Promise.all([
-    sql('select id, username, password_hash, role, disabled_at, phone_number from users where id = ?', [tenantId]),
-    sql('select id, alias, name, session_id, desired_state, metadata, phone_number from devices where user_id = ? order by id', [tenantId]),
-    sql('select id, kind, name, device_id, expires_at, revoked_at, scopes, device_ids from api_keys where user_id = ? order by id', [tenantId]),
-    sql('select id, revoked_at, expires_at from auth_sessions where user_id = ? order by id', [tenantId]),
-    sql('select count(*)::int as n from login_tokens where user_id = ?', [tenantId]),
-    sql(
-      `select id, url, events, headers, sealed_headers, secret, previous_secret, enabled, description, retry_on_failure, max_retries, rate_limit, device_id, kind, format
-         from webhook_endpoints where user_id = ? order by id`,
-      [tenantId],
-    ),
-    sql(`select type, count(*)::int as n from events where tenant_id = ? and type !~ ? group by type order by type`, [tenantId, WORKER_OR_SECURITY_EVENTS]),
-  ]);
-  return JSON.stringify(parts);
+  const rows = (table: string, columns: string, owner: string) =>
+    `(select coalesce(json_agg(t order by t.id), '[]') from (select ${columns} from ${table} where ?::int is null or ${owner} = ?) t)`;
+  const statement = `select json_build_array(
+      ${rows('users', 'id, username, password_hash, role, disabled_at, phone_number', 'id')},
+      ${rows('devices', 'id, user_id, alias, name, session_id, desired_state, metadata, phone_number', 'user_id')},
+      ${rows('api_keys', 'id, user_id, kind, name, device_id, expires_at, revoked_at, scopes, device_ids', 'user_id')},
+      ${rows('auth_sessions', 'id, user_id, revoked_at, expires_at', 'user_id')},
+      ${rows('login_tokens', 'id, user_id, used_at', 'user_id')},
+      ${rows('webhook_endpoints', 'id, user_id, url, events, headers, sealed_headers, secret, previous_secret, enabled, description, retry_on_failure, max_retries, rate_limit, device_id, kind, format', 'user_id')},
+      (select coalesce(json_agg(t order by t.type), '[]') from (select type, count(*)::int as n from events where (?::int is null or tenant_id = ?) and type !~ ? group by type) t)
+    ) as digest`;
+  const owner = [tenantId ?? null, tenantId ?? null];
+  const [row] = await sql(statement, [...owner, ...owner, ...owner, ...owner, ...owner, ...owner, ...owner, WORKER_OR_SECURITY_EVENTS]);
+  return JSON.stringify(row!.digest);
 }
 
-// Events the session host, the webhook worker or the campaign runner append, and security records.
-const WORKER_OR_SECURITY_EVENTS = '^(device\\.|contact\\.|campaign\\.(progressed|completed)|message\\.(sent|delivered|read|played|failed)|webhook\\.(attempted|delivery-abandoned)|audit\\.|security\\.)';
+// Events the session host, the webhook worker or the campaign runner append, and those two security records.
+const WORKER_OR_SECURITY_EVENTS = '^(device\\.|contact\\.|campaign\\.(progressed|completed)|message\\.(sent|delivered|read|played|failed)|webhook\\.(attempted|delivery-abandoned)|auth\\.(login-failed|admin-token-used)$)';
+
+const DIGEST_PARTS = ['users', 'devices', 'api_keys', 'auth_sessions', 'login_tokens', 'webhook_endpoints', 'events by type'];
+
+// Which parts of two digests differ, readably.
+export function digestChange(before: string, after: string): string {
+  const [a, b] = [JSON.parse(before) as unknown[], JSON.parse(after) as unknown[]];
+  return DIGEST_PARTS.flatMap((part, i) => {
+    const [x, y] = [JSON.stringify(a[i]), JSON.stringify(b[i])];
+    return x === y ? [] : [`${part}: ${x.length > 300 ? `${x.slice(0, 300)}…` : x} → ${y.length > 300 ? `…${y.slice(-300)}` : y}`];
+  }).join('; ');
+}
