@@ -12,7 +12,7 @@ import authPlugin from './plugins/auth.ts';
 import bullBoard from './plugins/bull-board.ts';
 import contextPlugin from './plugins/context.ts';
 import corsPlugin from './plugins/cors.ts';
-import errorsPlugin, { frameworkErrors } from './plugins/errors.ts';
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from './plugins/errors.ts';
 import inputGuard from './plugins/input-guard.ts';
 import formBodies from './plugins/form-bodies.ts';
 import rateLimits from './plugins/rate-limits.ts';
@@ -60,6 +60,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
     // a URL that does not decode, fastify refuses before routing, in our shape.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(errorsPlugin);

@@ -34,6 +34,9 @@ export const ERROR_STATUS = {
   INVALID_AI_CONFIG: 400,
   VALIDATION_ERROR: 400,
   PAYLOAD_TOO_LARGE: 413,
+  // The request line and headers together exceed what the HTTP server reads (a URL of many kilobytes, say).
+  REQUEST_HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
   UNSUPPORTED_MEDIA_TYPE: 415,
   SERVICE_UNAVAILABLE: 503,
   // Going online or offline needs the account's push name, which WhatsApp has not told the session yet.

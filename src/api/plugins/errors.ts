@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
@@ -84,6 +86,24 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
   return send(reply, 400, 'VALIDATION_ERROR', tooLong ? 'A path parameter is too long' : 'The URL is malformed', {
     details: [{ field: 'params', message: tooLong ? 'is longer than any route takes' : 'is not valid percent-encoded UTF-8' }],
   });
+}
+
+// What Node's HTTP parser refuses before fastify sees a request (a request line and headers beyond its 16 KB, a
+// request that is not HTTP, one too slow to arrive), written on the socket in our shape (fastify's
+// `clientErrorHandler`: there is no reply to send with).
+const CLIENT_ERRORS: Record<string, [number, ErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'REQUEST_HEADERS_TOO_LARGE', 'The request line and headers are larger than the server reads (16 KB): shorten the URL or the headers'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request did not arrive in time'],
+};
+export function clientErrorHandler(err: Error & { code?: string }, socket: Duplex) {
+  // A connection the client reset has nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, error] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'VALIDATION_ERROR', 'The request is not valid HTTP'];
+  const body = JSON.stringify({ success: false, error, message: error, code });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 // One place decides what a failure looks like on the wire; 5xx details stay in the log.
