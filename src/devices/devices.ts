@@ -50,18 +50,20 @@ async function resolveOrProvisionUser(ctx: AuthContext, principal: Principal, us
 // The devices a credential lists, as a query condition: all of its user's, or only those a key is bound to.
 export const reachableDevices = (principal: Principal) => (principal.deviceIds === undefined ? {} : { id: { $in: [...principal.deviceIds] } });
 
+const reaches = (principal: Principal, device: Device) => (principal.role === 'admin' || device.user.id === principal.userId) && reachesDevice(principal, device.id);
+
 export async function findDevice(em: EntityManager, principal: Principal, id: number): Promise<Device> {
   const device = await em.findOne(DeviceSchema, { id }, { populate: ['user'] });
-  if (!device || (principal.role !== 'admin' && device.user.id !== principal.userId)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
-  if (!reachesDevice(principal, device.id)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
+  if (!device || !reaches(principal, device)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
   return device;
 }
 
-// Seed 004 names the sending device by its session id; a device key can only name its own device.
+// Seed 004 names the sending device by its session id; a device key can only name its own device. Another user's
+// session id answers exactly as a missing one: naming its device's id would tell that it exists.
 export async function findDeviceBySession(em: EntityManager, principal: Principal, sessionId: string): Promise<Device> {
   const device = await em.findOne(DeviceSchema, { sessionId }, { populate: ['user'] });
-  if (!device) throw new AppError('DEVICE_NOT_FOUND', `No device with session id ${sessionId}`);
-  return findDevice(em, principal, device.id);
+  if (!device || !reaches(principal, device)) throw new AppError('DEVICE_NOT_FOUND', `No device with session id ${sessionId}`);
+  return device;
 }
 
 // Seed 003's `/api/send` picks the caller's session by its own phone number.
