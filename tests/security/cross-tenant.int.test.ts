@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { loginAs, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { startReceiver, type Receiver } from '../helpers/receivers.ts';
 import { inputOf, missingLike, poolOf, slotsOf, type Slot, type Value } from './id-fields.ts';
 import { leaksOf } from './leaks.ts';
 import { describe, errorShapeFault, operationsOf, send, STREAMING, type Input, type Operation } from './openapi.ts';
 import { probeStreams } from './streams.ts';
-import { CREDENTIAL_KINDS, digestChange, digestOf, headersOf, seedTenant, type CredentialKind, type Tenant } from './tenants.ts';
+import { CREDENTIAL_KINDS, digestChange, digestOf, freshLogin, headersOf, seedTenant, type CredentialKind, type Tenant } from './tenants.ts';
 
 // The cross-tenant probe, generated from the OpenAPI document: every operation × each of bob's credential kinds
 // (JWT, API token, device key; bob is a plain user, so admin routes are probed as one), with alice's ids in every
@@ -73,6 +73,9 @@ function variantsOf(operation: Operation): Variant[] {
   const widest = Math.min(MAX_ZIPPED, Math.max(...slots.map((s) => poolOf(alice, s).length)));
   for (let i = 0; i < widest; i++) make(() => 'alice', i);
   if (slots.length > 1) for (const only of slots) make((s) => (s === only ? 'alice' : 'bob'), 0);
+  // Bob's own (his second of each, so that his device key's device survives a DELETE): it must answer, and at
+  // once, even where a live WhatsApp socket would be needed (his devices are not connected).
+  make(() => 'bob', 1);
   return variants;
 }
 
@@ -105,7 +108,7 @@ async function keepBobSignedIn(): Promise<void> {
   for (const kind of CREDENTIAL_KINDS) {
     const res = await platform.request({ method: 'GET', url: '/api/auth/verify', headers: bob.credentials[kind] });
     if (res.statusCode === 200) continue;
-    const jwt = await loginAs(platform, bob.username, bob.password);
+    const jwt = await freshLogin(platform, bob.id);
     if (kind === 'jwt') bob.credentials.jwt = headersOf('jwt', jwt);
     if (kind === 'api-token') {
       const created = await platform.request({ method: 'POST', url: '/api/auth/api-tokens', headers: headersOf('jwt', jwt), payload: { name: 'probe-again' } });
@@ -139,7 +142,7 @@ test("bob, with each of his credentials, reaches nothing of alice's through any 
           continue;
         }
         requests++;
-        if (!(res.statusCode === 400 && res.json().code === 'VALIDATION_ERROR')) reached = true;
+        if (variant.alices.length && !(res.statusCode === 400 && res.json().code === 'VALIDATION_ERROR')) reached = true;
         const leaked = leaksOf(alice, sentText(operation, input), res);
         if (leaked.length) fault(res, `leaks alice's ${leaked.join(', ')}`);
         if (res.statusCode >= 500) fault(res, 'a 5xx');

@@ -6,7 +6,7 @@ import { sqlOf } from '../../src/events/event-store.ts';
 import { ADMIN, ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { fuzzUrl, inputArbitrary, type FuzzInput } from './arbitraries.ts';
 import { errorShapeFault, operationsOf, STREAMING, type Operation } from './openapi.ts';
-import { digestChange, digestOf, headersOf } from './tenants.ts';
+import { digestChange, digestOf, freshLogin, headersOf } from './tenants.ts';
 
 // Property-based fuzzing of every operation of the OpenAPI document: path, query and body drawn from the route's own
 // schemas (valid-ish and hostile, see arbitraries.ts), sent over HTTP with each credential the route takes. For every answer:
@@ -59,11 +59,7 @@ async function keepCarolSignedIn(): Promise<void> {
   if (!(await works(carol.headers.jwt, 'user'))) {
     const repaired = await platform.request({ method: 'PATCH', url: `/api/whatsapp/admin/users/${carol.id}`, headers: carol.headers.admin, payload: { disabled: false, role: 'user', password: carol.password } });
     assert.equal(repaired.statusCode, 200, repaired.body);
-    // By a one-time login token: fuzzed logins may have slowed down password logins for her account.
-    const issued = await platform.request({ method: 'POST', url: `/api/whatsapp/admin/users/${carol.id}/login-tokens`, headers: carol.headers.admin, payload: {} });
-    const login = await platform.request({ method: 'POST', url: '/api/auth/login', payload: { token: issued.json().data.token } });
-    assert.equal(login.statusCode, 200, login.body);
-    carol.headers.jwt = headersOf('jwt', login.json().data.token);
+    carol.headers.jwt = headersOf('jwt', await freshLogin(platform, carol.id));
   }
   if (!(await works(carol.headers['api-token'], 'user'))) {
     const token = await platform.request({ method: 'POST', url: '/api/auth/api-tokens', headers: carol.headers.jwt, payload: { name: 'fuzzer' } });

@@ -35,6 +35,16 @@ export interface Tenant {
 export const headersOf = (kind: CredentialKind, secret: string): Record<string, string> =>
   kind === 'jwt' ? { authorization: `Bearer ${secret}` } : kind === 'api-token' ? { 'x-api-token': secret } : { 'x-device-api-key': secret };
 
+// A new login for a user, by a one-time login token an administrator issues: password logins of the account may
+// be slowed down by the failed ones the suites make on purpose.
+export async function freshLogin(platform: TestPlatform, userId: number): Promise<string> {
+  const issued = await platform.request({ method: 'POST', url: `/api/whatsapp/admin/users/${userId}/login-tokens`, headers: { 'x-admin-token': ADMIN_TOKEN }, payload: {} });
+  assert.equal(issued.statusCode, 201, issued.body);
+  const login = await platform.request({ method: 'POST', url: '/api/auth/login', payload: { token: issued.json().data.token } });
+  assert.equal(login.statusCode, 200, login.body);
+  return login.json().data.token;
+}
+
 const ok = async (res: Promise<{ statusCode: number; body: string; json(): any }>, status: number) => {
   const answer = await res;
   assert.equal(answer.statusCode, status, answer.body);
