@@ -1,10 +1,12 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createApiKey } from '../auth/api-keys.ts';
+import { recordAudit } from '../auth/audit.ts';
 import { reachesDevice, type AuthContext, type Principal } from '../auth/context.ts';
 import { DeviceSchema, type Device } from '../db/entities/device.ts';
 import { UserSchema, type User } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
+import { streamOf } from '../domain/events.ts';
 import { appendToStream, readStream, sqlOf, type RecordedEvent } from '../events/event-store.ts';
 import type { Redis } from 'ioredis';
 import { listenFor } from '../events/event-wait.ts';
@@ -38,11 +40,15 @@ export async function resolveUser(em: EntityManager, principal: Principal, userI
 // devices for the same new user racing: the second insert is ignored and both find the one row.
 async function resolveOrProvisionUser(ctx: AuthContext, principal: Principal, userId: string | number | undefined): Promise<User> {
   if (userId !== undefined && principal.role === 'admin') {
-    await ctx.em.upsert(
-      UserSchema,
-      { username: String(userId), passwordHash: null, role: 'user', createdAt: ctx.clock() },
-      { onConflictFields: ['username'], onConflictAction: 'ignore' },
+    const [inserted] = await sqlOf(ctx.em)(
+      `insert into users (username, password_hash, role, created_at) values (?, null, 'user', ?)
+       on conflict (username) do nothing returning id`,
+      [String(userId), ctx.clock()],
     );
+    if (inserted) {
+      const created = { userId: Number(inserted.id), username: String(userId), role: 'user', provisioned: true };
+      await recordAudit(ctx.em, streamOf.account(created.username), [{ type: 'user.created', data: created }], ctx.audit);
+    }
   }
   return resolveUser(ctx.em, principal, userId);
 }

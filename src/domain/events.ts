@@ -125,7 +125,8 @@ export interface EventPayloads {
   'auth.device-key-created': { userId: number; keyId: number; deviceId: number };
   // ADMIN_TOKEN was used (at most once a minute per process; changes it made carry `via: admin-token` themselves).
   'auth.admin-token-used': { method: string; route: string };
-  'user.created': { userId: number; username: string; role: string };
+  // provisioned: made by an administrator's first device for it (seed 004's userId), with no password.
+  'user.created': { userId: number; username: string; role: string; provisioned?: boolean };
   'user.role-changed': { userId: number; username: string; from: string; to: string };
   'user.password-set': { userId: number; username: string };
   'user.disabled': { userId: number; username: string };

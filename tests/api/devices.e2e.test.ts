@@ -107,6 +107,9 @@ test("seed 004 user ids: an admin's credential provisions the user it names; the
   const provisioned = users.json().data.items.find((u: { username: string }) => u.username === 'test_user_123');
   assert.equal(provisioned?.role, 'user', 'listed for the admin as an ordinary user');
   assert.equal(provisioned?.hasPassword, false);
+  const audit = await platform.request({ method: 'GET', url: '/api/whatsapp/admin/audit?action=user.created', headers: { 'x-admin-token': ADMIN_TOKEN } });
+  const records = audit.json().data.items.filter((e: { data: { username: string } }) => e.data.username === 'test_user_123');
+  assert.deepEqual(records.map((e: { data: object }) => e.data), [{ userId: provisioned.id, username: 'test_user_123', role: 'user', provisioned: true }], 'provisioned once, audited once');
   const login = await platform.request({ method: 'POST', url: '/api/auth/login', payload: { username: 'test_user_123', password: 'anything-at-all' } });
   assert.equal(login.statusCode, 401, 'no password until an admin sets one');
 
