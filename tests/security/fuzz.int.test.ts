@@ -117,6 +117,9 @@ const clip = (text: string) => (text.length > 400 ? `${JSON.stringify(text.slice
 
 class Finding extends Error {}
 
+// Operations at least one run reached.
+const covered = new Set<string>();
+
 async function fuzz(operation: Operation): Promise<string | undefined> {
   const kinds = kindsOf(operation);
   // fast-check's time limit stops waiting for a run, not the run: the next operation waits for it to finish.
@@ -124,6 +127,7 @@ async function fuzz(operation: Operation): Promise<string | undefined> {
   const property = fc.asyncProperty(inputArbitrary(operation), fc.constantFrom(...kinds), (input, kind) => (running = run(operation, input, kind)));
   const details = await fc.check(property, { numRuns: RUNS, seed: SEED, interruptAfterTimeLimit: TIME_PER_ROUTE_MS, markInterruptAsFailure: false });
   await running.catch(() => {});
+  if (details.numRuns > 0) covered.add(operation.name);
   if (!details.failed) return undefined;
   const error = details.errorInstance;
   const why = error instanceof Finding ? error.message : String((error as Error)?.stack ?? error);
@@ -152,14 +156,12 @@ test('every operation of the document, fuzzed from its schemas: no 5xx, every re
   const operations = await operationsOf(platform);
   const findings: string[] = [];
   const started = Date.now();
-  let fuzzed = 0;
   for (const operation of operations) {
     const finding = await fuzz(operation);
-    fuzzed++;
     if (finding) findings.push(finding);
   }
-  console.log(`fuzz: ${fuzzed} operations × ${RUNS} runs in ${Math.round((Date.now() - started) / 1000)} s, seed ${SEED}`);
+  console.log(`fuzz: ${covered.size} operations × ${RUNS} runs in ${Math.round((Date.now() - started) / 1000)} s, seed ${SEED}`);
   assert.equal(findings.length, 0, `${findings.length} operations failed:\n${findings.join('\n')}`);
-  // Every operation of the document, streaming ones included (over real HTTP); nothing is skipped.
-  assert.equal(fuzzed, operations.length);
+  // Every operation of the document, streaming ones included (over real HTTP): the skip list is empty.
+  assert.equal(covered.size, operations.length);
 });
