@@ -2,7 +2,7 @@ import { isRaw, JsonProperty, raw, Utils, type AnyEntity, type Dictionary, type 
 import { PostgreSqlConnection, PostgreSqlDriver, type Configuration } from '@mikro-orm/postgresql';
 import { NativeQueryBuilder, type QueryResult, type RawQueryFragment } from '@mikro-orm/sql';
 import { CompiledQuery, type Kysely } from 'kysely';
-import { bindInto, type BindRules } from './sql-parameters.ts';
+import { bindInto, bindParameters, type BindRules } from './sql-parameters.ts';
 
 // What MikroORM's `formatQuery` would have spelled into the statement, as parameters instead: values as it
 // converts them (JSON documents stringified, lists expanded; dates as instants, every column being timestamptz), fragments with their own
@@ -37,11 +37,11 @@ class BoundConnection extends PostgreSqlConnection {
     if (typeof statement === 'string' && !Array.isArray(params)) statement = raw(statement, params as Dictionary<unknown>);
     const [sql, values] = isRaw(statement) ? [statement.sql, statement.params] : [statement, params as readonly unknown[]];
     const text = this.config.get('onQuery')(sql, values);
-    const parameters: unknown[] = [];
-    const bound = bindInto(text, values, ormRules(this.getPlatform()), (parameter) => `$${parameters.push(parameter)}`);
+    const bound = bindParameters(text, values, ormRules(this.getPlatform()));
     return this.executeQuery(
       text,
-      async () => this.transformRawResult<T>(await ((ctx as unknown as Kysely<unknown> | undefined) ?? this.getClient()).executeQuery(CompiledQuery.raw(bound, parameters)), method),
+      async () =>
+        this.transformRawResult<T>(await ((ctx as unknown as Kysely<unknown> | undefined) ?? this.getClient()).executeQuery(CompiledQuery.raw(bound.sql, bound.parameters)), method),
       { query: text, params: values, ...loggerContext },
     );
   }

@@ -40,9 +40,13 @@ export function bindInto(query: string, params: readonly unknown[], rules: BindR
   return sql;
 }
 
+// PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
+const MAX_PARAMETERS = 65_535;
+
 export function bindParameters(query: string, params: readonly unknown[], rules: BindRules = PLAIN_RULES): BoundStatement {
   const parameters: unknown[] = [];
   const sql = bindInto(query, params, rules, (parameter) => `$${parameters.push(parameter)}`);
+  if (parameters.length > MAX_PARAMETERS) throw new Error(`bindParameters: ${parameters.length} parameters, more than PostgreSQL takes in one statement`);
   return { sql, parameters };
 }
 

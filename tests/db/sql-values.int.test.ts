@@ -21,6 +21,7 @@ test('placeholders become bind parameters: arrays expand, \\? is literal, ?? and
   assert.throws(() => bindParameters('select ?? from t', ['name']), /identifiers are not parameters/);
   assert.throws(() => bindParameters('select ? + ?', [1]), /more placeholders/);
   assert.throws(() => bindParameters('select ?', [1, 2]), /2 parameters for 1 placeholders/);
+  assert.throws(() => bindParameters('select 1 where 1 in (?)', [Array.from({ length: 70_000 }, (_, i) => i)]), /more than PostgreSQL takes/);
   assert.equal(quotedName('sent', ['queued', 'sent']), '"sent"');
   assert.throws(() => quotedName('sent" = 1; --', ['queued', 'sent']), /is not one of/);
 });
