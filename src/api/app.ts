@@ -54,7 +54,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     // allErrors: a client learns of every field at fault in one answer (bodies are bounded by bodyLimit).
-    // strictNumbers: NaN and Infinity are not numbers to a client (the input guard bounds the rest).
+    // strictNumbers: NaN and Infinity are not numbers to a client (the input guard refuses those validation coerces).
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true, strictNumbers: true } },
     // Above the longest path parameter any route takes (200), so that schemas name the field; beyond it, and for
     // a URL that does not decode, fastify refuses before routing, in our shape.

@@ -5,8 +5,8 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import { bindInto, bindParameters, type BindRules } from './sql-parameters.ts';
 
 // What MikroORM's `formatQuery` would have spelled into the statement, as parameters instead: values as it
-// converts them (JSON documents stringified, lists expanded; dates as instants, every column being timestamptz), fragments with their own
-// parameters bound in place, identifiers (`??`) quoted as it quotes them.
+// converts them (JSON documents stringified, lists expanded; dates as instants, every column being timestamptz),
+// fragments with their own parameters bound in place, identifiers (`??`) quoted as it quotes them.
 function ormRules(platform: { quoteIdentifier(name: string): string }): BindRules {
   return {
     value(value, add, rules) {

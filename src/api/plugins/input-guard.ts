@@ -6,26 +6,22 @@ import { inputIssues, type InputIssue } from '../../domain/input-safety.ts';
 // PostgreSQL's `integer`, the type of every id and count the API takes; a route taking a wider number (a
 // position in the event log) declares its own `maximum`.
 const INTEGER_RANGE = { minimum: -2_147_483_648, maximum: 2_147_483_647 };
-// Finite numbers only: `1e400` parses (and coerces from a query string) to Infinity, which JSON cannot answer
-// and SQL spells as a name.
-const NUMBER_RANGE = { minimum: -Number.MAX_VALUE, maximum: Number.MAX_VALUE };
 
 type Schema = Record<string, unknown>;
 
-// Gives every integer and number of an input schema the bounds it lacks, so that ajv refuses what no column holds
-// (with the field named, like any other validation failure). Bounds are written into the schema, so the OpenAPI
-// document shows them too.
-export function boundNumbers(schema: unknown): void {
+// Gives every integer of an input schema the bounds it lacks, so that ajv refuses what no column holds (with the
+// field named, like any other validation failure). Bounds are written into the schema, so the OpenAPI document
+// shows them too. (ajv checks no bound on a non-finite number: Infinity is the hooks' below.)
+function boundIntegers(schema: unknown): void {
   if (typeof schema !== 'object' || schema === null) return;
   const node = schema as Schema;
-  const range = node.type === 'integer' ? INTEGER_RANGE : node.type === 'number' ? NUMBER_RANGE : undefined;
-  if (range) {
-    node.minimum ??= range.minimum;
-    node.maximum ??= range.maximum;
+  if (node.type === 'integer') {
+    node.minimum ??= INTEGER_RANGE.minimum;
+    node.maximum ??= INTEGER_RANGE.maximum;
   }
   for (const child of Object.values(node)) {
-    if (Array.isArray(child)) child.forEach(boundNumbers);
-    else if (typeof child === 'object') boundNumbers(child);
+    if (Array.isArray(child)) child.forEach(boundIntegers);
+    else if (typeof child === 'object') boundIntegers(child);
   }
 }
 
@@ -35,12 +31,11 @@ function refuse(issues: InputIssue[]): void {
 
 // The one gate every request passes before any route or credential check touches the database: path parameters
 // and the query string on arrival (credentials travel in `?token=` too), the body once parsed, and the numbers
-// validation coerced, before the handler. See
-// src/domain/input-safety.ts for what is refused and why.
+// validation coerced, before the handler. src/domain/input-safety.ts says what is refused and why.
 export default fp(async (app) => {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as Schema | undefined;
-    if (schema) for (const part of ['body', 'querystring', 'params', 'headers']) boundNumbers(schema[part]);
+    if (schema) for (const part of ['body', 'querystring', 'params', 'headers']) boundIntegers(schema[part]);
   });
   app.addHook('onRequest', async (request: FastifyRequest) => {
     refuse([...inputIssues(request.params, 'params'), ...inputIssues(request.query, 'querystring')]);
