@@ -47,33 +47,31 @@ async function noteAdminTokenUse(ctx: AuthContext, admin: Principal): Promise<vo
 }
 
 // In order: the environment's ADMIN_TOKEN and API_TOKEN (compared in constant time, no I/O), a key by its public
-// id, a JWT by its signature. The API_TOKEN row is still read, so a token unset at the last start is refused.
+// id, a JWT by its signature. The API_TOKEN row is still read, so a token unset at the last start is refused. A
+// named header skips the kinds it cannot take before any lookup (so an admin token in X-API-Token is not used).
 export async function authenticateCredential(ctx: AuthContext, presented: string, source: CredentialSource): Promise<Principal> {
-  const principal = await identify(ctx, presented, source);
-  const wanted = ({ 'x-api-token': 'api-token', 'x-device-api-key': 'device-key' } as const)[source as 'x-api-token'];
-  if (wanted !== undefined && principal.via !== wanted) throw refusal(source);
-  return principal;
-}
-
-async function identify(ctx: AuthContext, presented: string, source: CredentialSource): Promise<Principal> {
-  if (ctx.config.adminToken && secretsEqual(presented, ctx.config.adminToken)) return authenticateAdminToken(ctx, presented);
-  if (ctx.config.apiToken && secretsEqual(presented, ctx.config.apiToken)) {
-    const principal = await authenticateApiKey(ctx, BOOTSTRAP_PUBLIC_ID, presented);
-    if (principal) return principal;
-    throw refusal(source);
+  const anyKind = source === 'bearer' || source === 'query';
+  if (anyKind && ctx.config.adminToken && secretsEqual(presented, ctx.config.adminToken)) return authenticateAdminToken(ctx, presented);
+  if (source !== 'x-device-api-key' && ctx.config.apiToken && secretsEqual(presented, ctx.config.apiToken)) {
+    return (await authenticateApiKey(ctx, BOOTSTRAP_PUBLIC_ID, presented)) ?? refuse(source);
   }
   const key = parseKey(presented);
   if (key) {
     const principal = await authenticateApiKey(ctx, key.publicId, key.secret);
-    if (principal) return principal;
-    throw refusal(source);
+    const wanted = ({ 'x-api-token': 'api-token', 'x-device-api-key': 'device-key' } as const)[source as 'x-api-token'];
+    return principal && (wanted === undefined || principal.via === wanted) ? principal : refuse(source);
   }
+  if (!anyKind) return refuse(source);
   try {
     return await authenticateJwt(ctx, presented);
   } catch (err) {
     // An expired login token says so wherever it was sent; anything else that is no JWT is refused as the
-    // header it came in names it.
+    // place it came in names it.
     if (err instanceof AppError && err.code === 'TOKEN_EXPIRED') throw err;
-    throw refusal(source);
+    return refuse(source);
   }
+}
+
+function refuse(source: CredentialSource): never {
+  throw refusal(source);
 }

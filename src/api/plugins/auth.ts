@@ -53,9 +53,9 @@ async function authenticateBasic(request: FastifyRequest, encoded: string): Prom
 
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
 
-// Every credential is accepted in every place a credential goes: its own header, `Authorization: Bearer`, and
-// `?token=` on routes that browsers open without headers (SSE, WebSockets). X-Admin-Token is the one header
-// that takes one kind only, because seed 004 sends it beside X-API-Token and it must win.
+// Every credential is accepted in its own header, as `Authorization: Bearer`, and as `?token=` on routes that
+// browsers open without headers (SSE, WebSockets). X-Admin-Token is read first (authenticate, below), because
+// seed 004 sends it beside X-API-Token and it must win.
 function presented(request: FastifyRequest): { credential: string; source: CredentialSource } | undefined {
   const { headers } = request;
   const authorization = header(headers.authorization);
