@@ -129,18 +129,21 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       held.retry = setTimeout(() => void connect(held), decision.delayMs);
       return;
     }
+    // The device is stopped before its lease goes: a scan in between (every few seconds, or woken by a login)
+    // would otherwise open it again, and that session's own end would then undo the next login.
+    const stayDown = () => sqlOf(orm.em.fork())(`update devices set desired_state = 'stopped' where id = ?`, [device.id]);
     if (decision.action === 'logout') {
+      await stayDown();
       await stopSession(held, 'released');
       await wipeAuthState(orm.em.fork(), device.id);
       await held.presence.forget();
-      await sqlOf(orm.em.fork())(`update devices set desired_state = 'stopped' where id = ?`, [device.id]);
       await append(device, { type: 'device.logged-out', data: { reason: decision.reason } });
       await failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs: 0, deviceId: device.id, reason: LOGGED_OUT });
       return;
     }
     // 440, 411, or QRs nobody scanned: report once and stay down until someone logs the device in again.
+    await stayDown();
     await stopSession(held, 'released');
-    await sqlOf(orm.em.fork())(`update devices set desired_state = 'stopped' where id = ?`, [device.id]);
     await append(
       device,
       decision.action === 'await-login'
