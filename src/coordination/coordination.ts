@@ -45,9 +45,11 @@ export interface Coordination {
   // Fixed-window counting (rate limits): one hit in the window that `key` names; the window starts at the first hit.
   hit(key: string, windowMs: number): Promise<WindowCount>;
 
-  // Exclusive leases. `token` grows with every acquisition of the same name; renew and release act only for the
-  // holder that acquired (owner and token), and a lease nobody renews lapses after its ttl.
-  acquireLease(name: string, owner: string, ttlMs: number): Promise<number | undefined>;
+  // Exclusive leases. `token` grows with every acquisition of the same name, and is larger than `above` (a fence
+  // recorded elsewhere that the store may not know of: Redis forgets its counters on a restart without persistence,
+  // a deployment moves between Redis and PostgreSQL). Renew and release act only for the holder that acquired (owner
+  // and token), and a lease nobody renews lapses after its ttl.
+  acquireLease(name: string, owner: string, ttlMs: number, above?: number): Promise<number | undefined>;
   renewLease(name: string, owner: string, token: number, ttlMs: number): Promise<boolean>;
   releaseLease(name: string, owner: string, token: number): Promise<void>;
   leaseHolder(name: string): Promise<LeaseHolder | undefined>;

@@ -5,6 +5,10 @@ import type { Coordination, Subscription } from './coordination.ts';
 // Coordination on Redis (REDIS_URL set): each operation one command or one Lua script, keys under REDIS_PREFIX. The
 // key names are those the platform used before the interface existed, so an upgrade keeps live leases and limits.
 
+const LEASE_TOKEN = `
+local token = redis.call('INCR', KEYS[1])
+if token <= tonumber(ARGV[1]) then token = tonumber(ARGV[1]) + 1; redis.call('SET', KEYS[1], token) end
+return token`;
 const LEASE_RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const LEASE_RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -32,6 +36,7 @@ return 1`;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
+    coordinationLeaseToken(counter: string, above: number): Result<number, Context>;
     coordinationHit(key: string, windowMs: number): Result<[number, number], Context>;
     coordinationAcquireSlot(holders: string, rate: string, now: number, max: number, leaseMs: number, token: string, perSecond: number): Result<number, Context>;
   }
@@ -39,6 +44,7 @@ declare module 'ioredis' {
 
 export function createRedisCoordination(redis: Redis, prefix: string): Coordination {
   if (!(redis as unknown as Record<string, unknown>).coordinationHit) {
+    redis.defineCommand('coordinationLeaseToken', { numberOfKeys: 1, lua: LEASE_TOKEN });
     redis.defineCommand('coordinationHit', { numberOfKeys: 1, lua: HIT });
     redis.defineCommand('coordinationAcquireSlot', { numberOfKeys: 2, lua: ACQUIRE_SLOT });
   }
@@ -87,8 +93,8 @@ export function createRedisCoordination(redis: Redis, prefix: string): Coordinat
       const [count, ttlMs] = await redis.coordinationHit(k(key), windowMs);
       return { count, ttlMs };
     },
-    async acquireLease(name, owner, ttlMs) {
-      const token = await redis.incr(k(`lease-token:${name}`));
+    async acquireLease(name, owner, ttlMs, above = 0) {
+      const token = await redis.coordinationLeaseToken(k(`lease-token:${name}`), above);
       return (await redis.set(k(`lease:${name}`), leaseValue(owner, token), 'PX', ttlMs, 'NX')) === 'OK' ? token : undefined;
     },
     async renewLease(name, owner, token, ttlMs) {
