@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createLogger } from '../../src/logger.ts';
+import { until } from '../helpers/wait.ts';
 
 const FIXTURE = new URL('fixtures/embedded-postgres-holder.ts', import.meta.url).pathname;
 const logger = createLogger({ logLevel: 'silent' });
@@ -52,6 +53,18 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+// The fixture: a process of its own that starts the embedded PostgreSQL (and holds it, unless told to exit).
+async function startHolder(dataDir: string, ...args: string[]) {
+  const holder = spawn(process.execPath, [FIXTURE, dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let errors = '';
+  holder.stderr.on('data', (chunk) => (errors += chunk));
+  const [url] = (await Promise.race([
+    once(createInterface({ input: holder.stdout }), 'line'),
+    once(holder, 'exit').then(() => Promise.reject(new Error(`the holder exited before its URL:\n${errors}`))),
+  ])) as [string];
+  return { holder, url };
 }
 
 const systemIdentifier = async (url: string) =>
@@ -129,13 +142,7 @@ test('a second start on the same DATA_DIR while the first runs is refused, and t
 
 test('a platform process killed with SIGKILL: while it lived its DATA_DIR was refused; its postmaster outlives it, and the next start shuts that down and keeps the data', { timeout: 120_000 }, async () => {
   await withDataDir(async (dataDir) => {
-    const holder = spawn(process.execPath, [FIXTURE, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let errors = '';
-    holder.stderr.on('data', (chunk) => (errors += chunk));
-    const [url] = (await Promise.race([
-      once(createInterface({ input: holder.stdout }), 'line'),
-      once(holder, 'exit').then(() => Promise.reject(new Error(`the holder exited:\n${errors}`))),
-    ])) as [string];
+    const { holder, url } = await startHolder(dataDir);
     await query(url, 'create table kept (note text)');
     await query(url, 'insert into kept values ($1)', ['before the kill']);
     const orphan = await postmasterPid(dataDir);
@@ -155,6 +162,17 @@ test('a platform process killed with SIGKILL: while it lived its DATA_DIR was re
     } finally {
       await postgres.stop();
     }
+  });
+});
+
+test('a process that exits without stop() has its postmaster asked to shut down (not awaited)', { timeout: 60_000 }, async () => {
+  await withDataDir(async (dataDir) => {
+    await startHolder(dataDir, 'exit');
+    const lockFile = join(dataDir, 'postgres', 'postmaster.pid');
+    // Removed by the postmaster itself at the end of its shutdown.
+    await until(() => readFile(lockFile).then(() => undefined, () => true), 'the postmaster to shut down');
+    const postgres = await start(dataDir);
+    await postgres.stop();
   });
 });
 
