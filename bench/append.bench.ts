@@ -3,7 +3,6 @@
 // same database and run, 16 concurrent writers each, so the ratio is the event store's own cost on this machine.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
 import { openOrm, ormOptions, type Orm } from '../src/db/orm.ts';
 import { migrate } from '../src/db/schema.ts';
 import { EVENT_VERSIONS, type DomainEvent } from '../src/domain/events.ts';
@@ -84,7 +83,7 @@ export default async function append(): Promise<Row[]> {
   let orm: Orm | undefined;
   let pool: pg.Pool | undefined;
   try {
-    orm = await openOrm(loadConfig({ ...process.env, DATABASE_URL: databaseUrl }));
+    orm = await openOrm(databaseUrl);
     await migrate(orm);
     pool = new pg.Pool({ connectionString: databaseUrl, max: WRITERS });
     // pool.end() resolves before its sockets close, so dropping the database at cleanup can still terminate an

@@ -8,14 +8,14 @@
 // reader of the worker role, in batches of 500). So the 202 row covers validation and the log only, and a third row
 // times request → all 10,000 jobs on the session's queue, the platform's like-for-like with `addBulk`. The issue asks
 // for well under a second on the platform side.
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
 import pg from 'pg';
 import { createLogger } from '../src/logger.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createAppendNotifier } from '../src/events/notifier.ts';
 import { projections } from '../src/events/projections/index.ts';
 import { startProjections } from '../src/events/projections/runner.ts';
-import { openRedis } from '../src/redis.ts';
+import { openCoordination } from '../src/backends.ts';
 import { closeQueues, createQueues } from '../src/workers/queues.ts';
 import { sendDispatcher } from '../src/workers/sending/dispatcher.ts';
 import { webhookDispatcher } from '../src/workers/webhooks/dispatcher.ts';
@@ -35,21 +35,22 @@ export default async function bulk(): Promise<Row[]> {
   const { config } = platform.app;
   const closers: (() => Promise<unknown>)[] = [() => platform.close()];
   try {
-    const db = new pg.Client({ connectionString: config.databaseUrl });
+    const databaseUrl = config.databaseUrl!;
+    const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     closers.push(() => db.end());
-    const redis = await openRedis(config.redisUrl);
-    closers.push(() => redis.quit());
+    const logger = createLogger(config);
+    const { queueBackend, close } = await openCoordination(config, databaseUrl, logger);
+    closers.push(close);
     // The worker role's log readers as src/platform.ts starts them (every projection, the send and webhook
     // dispatchers), without the session host: nothing is sent here, only dispatched.
-    const orm = await openOrm(config);
+    const orm = await openOrm(databaseUrl);
     closers.push(() => orm.close());
-    const logger = createLogger(config);
-    const notifier = await createAppendNotifier(config.databaseUrl, logger);
+    const notifier = await createAppendNotifier(databaseUrl, logger);
     closers.push(() => notifier.close());
-    const sendQueues = new SendQueues(redis, config.redisPrefix);
+    const sendQueues = new SendQueues(queueBackend);
     closers.push(() => sendQueues.close());
-    const queues = createQueues(redis, config.redisPrefix);
+    const queues = createQueues(queueBackend);
     closers.push(() => closeQueues(queues));
     const runner = startProjections(orm, [...projections, sendDispatcher(sendQueues, () => new Date()), webhookDispatcher(queues.webhooks)], notifier, logger);
     closers.push(() => runner.close());
@@ -105,7 +106,7 @@ export default async function bulk(): Promise<Row[]> {
         const messageId = `msg_bench${round}x${String(i).padStart(5, '0')}`;
         return { name: 'send', data: { messageId }, opts: sendJobOptions(messageId, 1, new Date()) };
       });
-      const fresh = new Queue<SendJobData>(`bench-add-bulk-${round}`, { connection: redis, prefix: config.redisPrefix });
+      const fresh = queueBackend.queue<SendJobData>(`bench-add-bulk-${round}`);
       start = performance.now();
       await fresh.addBulk(jobs);
       addBulkMs.push(performance.now() - start);

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { startPlatform } from '../src/platform.ts';
-import { createTestResources } from '../tests/helpers/resources.ts';
+import { backendEnv, createTestResources, type TestBackends } from '../tests/helpers/resources.ts';
 
 export interface BenchPlatform {
   app: FastifyInstance;
@@ -16,13 +16,13 @@ export interface BenchPlatform {
 
 // The platform's API role on a throwaway database and Redis prefix, listening on a free loopback port, with
 // rate limits off (a benchmark would otherwise measure 429s). `env` overrides settings (e.g. ROLE=all, to send).
-export async function startBenchPlatform(env: Record<string, string> = {}): Promise<BenchPlatform> {
+// `backends`: the machine's PostgreSQL and Redis, or as the embedded mode (see tests/helpers/resources.ts).
+export async function startBenchPlatform(env: Record<string, string> = {}, backends: TestBackends = 'redis'): Promise<BenchPlatform> {
   const resources = createTestResources('bench');
   const token = randomBytes(24).toString('hex');
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL: resources.databaseUrl,
-    REDIS_PREFIX: resources.redisPrefix,
+    ...backendEnv(resources, backends),
     ROLE: 'api',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_ENABLED: 'false',

@@ -3,8 +3,8 @@
 // benchmark restores and measures, on both sides.
 import { randomBytes } from 'node:crypto';
 import { BufferJSON } from '@whiskeysockets/baileys';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { openCoordination, type Coordinated } from '../src/backends.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openOrm, type Orm } from '../src/db/orm.ts';
 import { migrate } from '../src/db/schema.ts';
@@ -54,14 +54,14 @@ async function insertDevices(orm: Orm, count: number): Promise<number[]> {
 
 // The host shows a QR per device; each device gets a phone of its own that scans the newest QR it has not
 // scanned yet (an older one may already have expired), until every device reports device.connected.
-async function pairAll(sim: WhatsAppSimulator, config: Config, redis: Redis, orm: Orm, deviceIds: number[]): Promise<void> {
+async function pairAll(sim: WhatsAppSimulator, config: Config, stores: Coordinated, orm: Orm, deviceIds: number[]): Promise<void> {
   const phoneOf = new Map(deviceIds.map((id, i) => [id, sim.createPhone(phoneNumber(i)).number]));
   const scanned = new Set<string>();
   const sql = sqlOf(orm.em.fork());
   const host = startSessionHost({
     orm,
-    redis,
-    redisPrefix: config.redisPrefix,
+    coordination: stores.coordination,
+    queues: stores.queueBackend,
     waWebSocketUrl: config.waWebSocketUrl,
     encryptionKey: config.encryptionKey,
     // Baileys logs each pairing's 515 restart as an error; a pairing that really fails times out below.
@@ -123,13 +123,16 @@ export async function pairFleet({ sessions, scanInterval }: FleetOptions): Promi
       LOG_LEVEL: 'error',
     };
     const config = loadConfig({ ...process.env, ...env });
-    const orm = await openOrm(config);
+    const orm = await openOrm(resources.databaseUrl);
     closers.push(() => orm.close());
     await migrate(orm);
-    const redis = await openRedis(config.redisUrl);
+    const stores = await openCoordination(config, resources.databaseUrl, pino({ level: 'fatal' }));
+    closers.push(() => stores.close());
+    // Read directly: the lease counters say how many acquisitions the hosts tried.
+    const redis = await openRedis(REDIS_URL);
     closers.push(() => redis.quit());
     const deviceIds = await insertDevices(orm, sessions);
-    await pairAll(sim, config, redis, orm, deviceIds);
+    await pairAll(sim, config, stores, orm, deviceIds);
     const sql = sqlOf(orm.em.fork());
     return {
       sim,

@@ -53,17 +53,18 @@ async function usage(): Promise<Usage> {
 }
 
 async function platformSide(): Promise<Holder> {
-  const [{ loadConfig }, { openOrm }, { openRedis }, { createLogger }, { sqlOf }, { startSessionHost }] = await Promise.all([
+  const [{ loadConfig }, { openOrm }, { openCoordination }, { createLogger }, { sqlOf }, { startSessionHost }] = await Promise.all([
     import('../src/config.ts'),
     import('../src/db/orm.ts'),
-    import('../src/redis.ts'),
+    import('../src/backends.ts'),
     import('../src/logger.ts'),
     import('../src/events/event-store.ts'),
     import('../src/workers/sessions/session-host.ts'),
   ]);
   const config = loadConfig(process.env);
-  const orm = await openOrm(config);
-  const redis = await openRedis(config.redisUrl);
+  const orm = await openOrm(config.databaseUrl!);
+  const logger = createLogger(config);
+  const stores = await openCoordination(config, config.databaseUrl!, logger);
   await sqlOf(orm.em.fork())('select 1');
   let host: ReturnType<typeof startSessionHost> | undefined;
   return {
@@ -71,11 +72,11 @@ async function platformSide(): Promise<Holder> {
       // The options src/platform.ts passes, from the same configuration.
       host = startSessionHost({
         orm,
-        redis,
-        redisPrefix: config.redisPrefix,
+        coordination: stores.coordination,
+        queues: stores.queueBackend,
         waWebSocketUrl: config.waWebSocketUrl,
         encryptionKey: config.encryptionKey,
-        logger: createLogger(config),
+        logger,
         owner: `bench:${process.pid}`,
         leaseTtlMs: config.sessionLeaseTtlMs,
         scanMs: config.sessionScanMs,
@@ -83,7 +84,7 @@ async function platformSide(): Promise<Holder> {
     },
     async close() {
       await host?.close();
-      await redis.quit();
+      await stores.close();
       await orm.close();
     },
   };

@@ -11,7 +11,7 @@ import { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
 const sim = new WhatsAppSimulator();
 const { url, control } = await sim.listen(Number(process.env.SIMULATOR_PORT ?? 7780), process.env.SIMULATOR_HOST ?? '127.0.0.1');
 process.env.WA_WEBSOCKET_URL = url;
-await import('../src/main.ts');
+const { databaseUrl } = await import('../src/main.ts');
 
 const config = loadConfig();
 const port = config.port;
@@ -28,7 +28,7 @@ if (process.env.DEMO_AUTO_LINK !== 'false') await autoLink();
 
 // Follows the event log from now on; each device showing a QR gets a phone of its own (628000 + device id).
 async function autoLink(): Promise<void> {
-  const orm = await openOrm(config);
+  const orm = await openOrm(databaseUrl);
   let checkpoint = await headOfFeed(orm.em.fork());
   const timer = setInterval(() => {
     void (async () => {

@@ -1,7 +1,12 @@
 // Reads and validates the environment once, at start. Every problem is reported in one sentence a person
 // can act on; production refuses to run on a missing or development-default secret.
 
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { SendPacing } from './workers/sending/sender.ts';
+
+// Beside the sources: `npm start` in a fresh clone keeps its data in the clone (git-ignored).
+const DEFAULT_DATA_DIR = fileURLToPath(new URL('../data', import.meta.url));
 
 export type Role = 'all' | 'api' | 'worker';
 
@@ -19,9 +24,13 @@ export interface Config {
   wsPort: number | undefined;
   // Origins browsers may call the API from: `*` for any, else exact origins (`null` for file:// pages).
   corsOrigins: '*' | string[];
-  databaseUrl: string;
-  redisUrl: string;
+  // Unset: an embedded PostgreSQL in `dataDir` (src/db/embedded-postgres.ts).
+  databaseUrl: string | undefined;
+  // Unset: queues and coordination on PostgreSQL (src/backends.ts).
+  redisUrl: string | undefined;
   redisPrefix: string;
+  // Where the embedded PostgreSQL keeps its cluster (`<dataDir>/postgres`).
+  dataDir: string;
   jwtSecret: string;
   jwtTtlMs: number;
   loginTokenTtlMs: number;
@@ -85,7 +94,7 @@ export class ConfigError extends Error {
   }
 }
 
-// Development defaults: good enough to start against a local PostgreSQL and Redis, refused in production.
+// Development defaults: good enough to try the platform on a laptop, refused in production.
 export const DEV_SECRETS = {
   JWT_SECRET: 'dev-jwt-secret-change-me',
   ENCRYPTION_KEY: '0000000000000000000000000000000000000000000000000000000000000000',
@@ -194,9 +203,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int('PORT', 3000, 0, 65535),
     wsPort: env.WS_PORT?.trim() === 'off' ? undefined : int('WS_PORT', 3001, 0, 65535),
     corsOrigins: corsOrigins(str('CORS_ORIGINS', production ? 'none' : '*'), problems),
-    databaseUrl: str('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/wa_platform'),
-    redisUrl: str('REDIS_URL', 'redis://127.0.0.1:6379'),
+    databaseUrl: env.DATABASE_URL?.trim() || undefined,
+    redisUrl: env.REDIS_URL?.trim() || undefined,
     redisPrefix,
+    dataDir: resolve(str('DATA_DIR', DEFAULT_DATA_DIR)),
     jwtSecret,
     jwtTtlMs: duration('JWT_TTL', '24h'),
     loginTokenTtlMs: duration('LOGIN_TOKEN_TTL', '5m'),
@@ -244,10 +254,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auth: rule('RATE_LIMIT_AUTH', '20/1m'),
     },
   };
-  if (!/^(postgres|postgresql):\/\//.test(config.databaseUrl)) {
+  if (config.databaseUrl && !/^(postgres|postgresql):\/\//.test(config.databaseUrl)) {
     problems.push(`DATABASE_URL="${redact(config.databaseUrl)}" must be a postgres:// URL`);
   }
-  if (!/^rediss?:\/\//.test(config.redisUrl)) problems.push(`REDIS_URL="${redact(config.redisUrl)}" must be a redis:// URL`);
+  if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) problems.push(`REDIS_URL="${redact(config.redisUrl)}" must be a redis:// URL`);
   if (!/^wss?:\/\//.test(config.waWebSocketUrl)) problems.push(`WA_WEBSOCKET_URL="${config.waWebSocketUrl}" must be a ws:// or wss:// URL`);
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -23,6 +23,8 @@ try {
   process.exit(1);
 }
 const { app, close } = platform;
+// For the offline demo (demo/offline.ts), which reads the log of whichever PostgreSQL the platform chose.
+export const databaseUrl = platform.databaseUrl;
 
 let wsPort: Awaited<ReturnType<typeof listenWsPort>> | undefined;
 if (app) {

@@ -6,13 +6,13 @@ import type { Clock } from './auth/context.ts';
 import type { Config } from './config.ts';
 import { captureConsole } from './console-capture.ts';
 import { openOrm } from './db/orm.ts';
+import { openCoordination, openDatabase } from './backends.ts';
 import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
 import { projections } from './events/projections/index.ts';
 import { startProjections } from './events/projections/runner.ts';
 import { migrate } from './db/schema.ts';
 import type { Logger } from './logger.ts';
-import { openRedis } from './redis.ts';
 import { closeQueues, createQueues } from './workers/queues.ts';
 import { sendDispatcher } from './workers/sending/dispatcher.ts';
 import { SendQueues } from './workers/sending/send-queues.ts';
@@ -24,6 +24,8 @@ import { startWorkers } from './workers/worker.ts';
 
 export interface Platform {
   app: FastifyInstance | undefined;
+  // The PostgreSQL in use (the embedded one's when DATABASE_URL is unset).
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
@@ -32,35 +34,36 @@ export interface Platform {
 export async function startPlatform(config: Config, logger: Logger, clock: Clock = () => new Date()): Promise<Platform> {
   // From here on, installed packages' console output (libsignal's session dumps) goes to pino, reduced; given back last.
   const releaseConsole = captureConsole(logger);
-  const orm = await openOrm(config).catch((err: unknown) => {
-    releaseConsole();
-    throw err;
-  });
-  const closers: (() => Promise<unknown>)[] = [async () => releaseConsole(), () => orm.close()];
+  const closers: (() => Promise<unknown>)[] = [async () => releaseConsole()];
   const close = async () => {
     for (const closeOne of closers.reverse()) await closeOne();
   };
   try {
+    const database = await openDatabase(config, logger);
+    closers.push(() => database.close());
+    const orm = await openOrm(database.url);
+    closers.push(() => orm.close());
     const applied = await migrate(orm);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     await bootstrapAuth(orm.em.fork(), config, clock());
     const sealed = await sealPlainHeaders(orm.em.fork(), config.encryptionKey);
     if (sealed) logger.info({ endpoints: sealed }, 'custom webhook headers sealed');
 
-    const redis = await openRedis(config.redisUrl);
-    closers.push(() => redis.quit());
-    const queues = createQueues(redis, config.redisPrefix);
+    const { coordination, queueBackend, ...coordinated } = await openCoordination(config, database.url, logger);
+    closers.push(() => coordinated.close());
+    logger.info({ database: database.chosen, queues: coordinated.chosen }, 'backends chosen');
+    const queues = createQueues(queueBackend);
     closers.push(() => closeQueues(queues));
 
-    const notifier = await createAppendNotifier(config.databaseUrl, logger);
+    const notifier = await createAppendNotifier(database.url, logger);
     closers.push(() => notifier.close());
 
     if (config.role !== 'api') {
       const workers = await startWorkers({
         orm,
         queues,
-        connection: redis,
-        prefix: config.redisPrefix,
+        backend: queueBackend,
+        coordination,
         logger,
         clock,
         maxWaitMs: config.sending.maxWaitMs,
@@ -68,15 +71,15 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         encryptionKey: config.encryptionKey,
       });
       closers.push(() => workers.close());
-      const sendQueues = new SendQueues(redis, config.redisPrefix);
+      const sendQueues = new SendQueues(queueBackend);
       closers.push(() => sendQueues.close());
       const reactors = [sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks), loginBotReactor({ config, clock })];
       const runner = startProjections(orm, [...projections, ...reactors], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({
         orm,
-        redis,
-        redisPrefix: config.redisPrefix,
+        coordination,
+        queues: queueBackend,
         waWebSocketUrl: config.waWebSocketUrl,
         encryptionKey: config.encryptionKey,
         logger,
@@ -87,19 +90,19 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         sending: config.sending,
         clock,
       });
-      // Closed before the queues and Redis: sockets end and leases are released while Redis is still there.
+      // Closed before the queues and coordination: sockets end and leases are released while the store is still there.
       closers.push(() => sessionHost.close());
     }
     let app: FastifyInstance | undefined;
     if (config.role !== 'worker') {
       const liveFeed = await createLiveFeed(orm, notifier, logger);
       closers.push(async () => liveFeed.close());
-      app = await buildApp({ config, orm, redis, queues, liveFeed, logger, clock });
+      app = await buildApp({ config, orm, coordination, queueBackend, queues, liveFeed, logger, clock });
       const server = app;
       // Closed first: stop taking requests before the worker and connections go.
       closers.push(() => server.close());
     }
-    return { app, close };
+    return { app, databaseUrl: database.url, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { loadConfig } from '../src/config.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { appendToManyStreams } from '../src/events/event-store.ts';
 import { adminClient, freePort, stopProcess, untilReady, useProcessFleet } from './helpers/processes.ts';
@@ -27,7 +26,7 @@ test('SIGKILL mid-retry and mid-dispatch: every event is delivered, copies share
     delivered.set(id, (delivered.get(id) ?? 0) + 1);
     res.writeHead(200).end('ok');
   });
-  const orm = await openOrm(loadConfig({ DATABASE_URL: fleet.resources.databaseUrl }));
+  const orm = await openOrm(fleet.resources.databaseUrl);
   try {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;

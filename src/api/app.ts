@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../coordination/coordination.ts';
+import type { QueueBackend } from '../workers/queue-backend.ts';
 import type { Config } from '../config.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Logger } from '../logger.ts';
@@ -37,7 +38,8 @@ import webhookRoutes from './routes/webhooks.ts';
 export interface AppDeps {
   config: Config;
   orm: Orm;
-  redis: Redis;
+  coordination: Coordination;
+  queueBackend: QueueBackend;
   queues: Queues;
   liveFeed: LiveFeed;
   logger: Logger;
@@ -46,7 +48,7 @@ export interface AppDeps {
 
 // Builds the HTTP application without listening, so tests drive it with `inject` or a real port alike.
 // Layers: infrastructure plugins, then the auth and rate-limit hooks, then one plugin per resource.
-export async function buildApp({ config, orm, redis, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, orm, coordination, queueBackend, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimit,
@@ -67,7 +69,7 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   // Before anything reads a parameter, the query string (credentials travel in ?token=) or the body.
   await app.register(inputGuard);
   await app.register(formBodies);
-  await app.register(contextPlugin, { config, orm, redis, clock });
+  await app.register(contextPlugin, { config, orm, coordination, queueBackend, clock });
   await app.register(securityHeaders, { hstsMaxAgeMs: config.hstsMaxAgeMs });
   await app.register(swaggerPlugin);
   // Before rate limits and auth: a preflight carries no credentials and must not count.
@@ -85,7 +87,6 @@ export async function buildApp({ config, orm, redis, queues, liveFeed, logger, c
   await app.register(rateLimits, {
     enabled: config.rateLimit.enabled,
     rules: config.rateLimit,
-    namespace: `${config.redisPrefix}:rate-limit:`,
   });
   await app.register(authPlugin);
   app.addHook('onSend', async (request, reply) => {

@@ -1,11 +1,15 @@
 // `npm run migrate` applies pending migrations; `npm run migration:create [name]` writes a new one from the
 // difference between the entities and the database.
+import { openDatabase } from '../backends.ts';
 import { loadConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
 import { openOrm } from './orm.ts';
 import { migrate } from './schema.ts';
 
 const [command = 'up', name] = process.argv.slice(2);
-const orm = await openOrm(loadConfig());
+const config = loadConfig();
+const database = await openDatabase(config, createLogger(config));
+const orm = await openOrm(database.url);
 try {
   if (command === 'up') {
     const applied = await migrate(orm);
@@ -20,4 +24,5 @@ try {
   }
 } finally {
   await orm.close();
+  await database.close();
 }

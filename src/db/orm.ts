@@ -2,7 +2,6 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config.ts';
 import { redact } from '../config.ts';
 import { entities } from './entities/index.ts';
 import { BoundPostgreSqlDriver } from './bound-connection.ts';
@@ -58,14 +57,14 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-export async function openOrm(config: Pick<Config, 'databaseUrl'>): Promise<Orm> {
-  await ensureDatabase(config.databaseUrl);
-  const orm = new MikroORM(ormOptions(config.databaseUrl));
+export async function openOrm(databaseUrl: string): Promise<Orm> {
+  await ensureDatabase(databaseUrl);
+  const orm = new MikroORM(ormOptions(databaseUrl));
   try {
     await orm.em.getConnection().execute('select 1');
   } catch (err) {
     await orm.close(true);
-    throw unreachableDatabase(config.databaseUrl, err);
+    throw unreachableDatabase(databaseUrl, err);
   }
   return orm;
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../coordination/coordination.ts';
 import type { Device } from '../db/entities/device.ts';
 import { listenFor } from '../events/event-wait.ts';
 import type { LiveFeed } from '../events/live-feed.ts';
@@ -8,8 +8,7 @@ import { currentQr, SCREEN_CHANGES, setDesiredState } from './devices.ts';
 
 export interface StartDeps {
   em: EntityManager;
-  redis: Redis;
-  redisPrefix: string;
+  coordination: Coordination;
   liveFeed: LiveFeed;
   waitMs: number;
 }
@@ -26,7 +25,7 @@ export async function startAndShow(deps: StartDeps, device: Device): Promise<Sho
   try {
     await setDesiredState(deps.em, device, 'running');
     if (device.status === 'connected') return { connected: true };
-    await announceSession(deps.redis, deps.redisPrefix, device.id);
+    await announceSession(deps.coordination, device.id);
     const showing = await currentQr(deps.em, device);
     if (showing) return { qr: showing };
     const event = await wait.next((e) => e, deps.waitMs);

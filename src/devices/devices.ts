@@ -8,7 +8,7 @@ import { UserSchema, type User } from '../db/entities/user.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf } from '../domain/events.ts';
 import { appendToStream, readStream, sqlOf, type RecordedEvent } from '../events/event-store.ts';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../coordination/coordination.ts';
 import { listenFor } from '../events/event-wait.ts';
 import type { LiveFeed } from '../events/live-feed.ts';
 import { failStrandedMessages, LOGGED_OUT } from '../messages/fail-stranded.ts';
@@ -143,8 +143,7 @@ export async function currentQr(em: EntityManager, device: Device): Promise<stri
 
 export interface PairingDeps {
   em: EntityManager;
-  redis: Redis;
-  redisPrefix: string;
+  coordination: Coordination;
   liveFeed: LiveFeed;
   timeoutMs: number;
 }
@@ -157,7 +156,7 @@ export async function requestPairingCode(deps: PairingDeps, device: Device, phon
   const wait = await listenFor(deps.liveFeed, { tenantId: device.user.id, deviceId: device.id, types: ['device.pairing-code-issued'] });
   try {
     await setDesiredState(deps.em, device, 'running');
-    await requestPairing(deps.redis, deps.redisPrefix, device.id, phoneDigits, deps.timeoutMs);
+    await requestPairing(deps.coordination, device.id, phoneDigits, deps.timeoutMs);
     const code = await wait.next((event) => String(event.data.code), deps.timeoutMs);
     if (code === undefined) {
       throw new AppError('SERVICE_UNAVAILABLE', 'No worker produced a pairing code in time: is a worker running and reaching WhatsApp?');

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../coordination/coordination.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf, type DomainEvent } from '../domain/events.ts';
 import { MAX_TEXT_LENGTH, newCampaignId, newMessageId, renderTemplate } from '../domain/messages.ts';
@@ -44,12 +44,12 @@ export interface CreatedCampaign {
   rejected: Rejection[];
 }
 
-const stateKey = (prefix: string, campaignId: string) => `${prefix}:campaign-state:${campaignId}`;
-const STATE_TTL_SECONDS = 30 * 86_400;
+const stateKey = (campaignId: string) => `campaign-state:${campaignId}`;
+const STATE_TTL_MS = 30 * 86_400_000;
 
 // What a send worker must do with a campaign's message now: go on, wait (paused) or drop it (cancelled).
-export async function campaignState(redis: Redis, prefix: string, campaignId: string): Promise<'running' | 'paused' | 'cancelled'> {
-  const state = await redis.get(stateKey(prefix, campaignId));
+export async function campaignState(coordination: Coordination, campaignId: string): Promise<'running' | 'paused' | 'cancelled'> {
+  const state = await coordination.get(stateKey(campaignId));
   return state === 'paused' || state === 'cancelled' ? state : 'running';
 }
 
@@ -190,8 +190,7 @@ export async function findCampaign(em: EntityManager, tenantId: number | undefin
 
 interface Controls {
   em: EntityManager;
-  redis: Redis;
-  prefix: string;
+  coordination: Coordination;
   queues: SendQueues;
 }
 
@@ -223,7 +222,7 @@ const finished = (campaign: CampaignView) => campaign.state === 'cancelled' || c
 
 export async function pauseCampaign(controls: Controls, campaign: CampaignView, owner: { tenantId: number; sessionId: string }): Promise<void> {
   if (campaign.state !== 'running') throw new AppError('VALIDATION_ERROR', `Campaign ${campaign.id} is ${campaign.state}, not running`);
-  await controls.redis.set(stateKey(controls.prefix, campaign.id), 'paused', 'EX', STATE_TTL_SECONDS);
+  await controls.coordination.set(stateKey(campaign.id), 'paused', STATE_TTL_MS);
   await record(controls.em, campaign, { type: 'campaign.paused', data: { campaignId: campaign.id } }, owner.tenantId, owner.sessionId);
   const waiting = await waitingMessages(controls.em, campaign.id);
   await unqueue(controls.queues, campaign.deviceId, waiting.map((m) => `${m.messageId}-v${m.version}`));
@@ -232,7 +231,7 @@ export async function pauseCampaign(controls: Controls, campaign: CampaignView, 
 export async function resumeCampaign(controls: Controls, campaign: CampaignView, owner: { tenantId: number; sessionId: string }): Promise<void> {
   // Resuming a running campaign would queue its messages twice.
   if (campaign.state !== 'paused') throw new AppError('VALIDATION_ERROR', `Campaign ${campaign.id} is ${campaign.state}, not paused`);
-  await controls.redis.del(stateKey(controls.prefix, campaign.id));
+  await controls.coordination.delete(stateKey(campaign.id));
   await record(controls.em, campaign, { type: 'campaign.resumed', data: { campaignId: campaign.id } }, owner.tenantId, owner.sessionId);
   // Jobs named by the resume, so they are new ones whatever the paused ones left behind.
   const queue = controls.queues.of(campaign.deviceId);
@@ -251,7 +250,7 @@ export async function resumeCampaign(controls: Controls, campaign: CampaignView,
 
 export async function cancelCampaign(controls: Controls, campaign: CampaignView, owner: { tenantId: number; sessionId: string }): Promise<number> {
   if (finished(campaign)) throw new AppError('VALIDATION_ERROR', `Campaign ${campaign.id} is ${campaign.state}`);
-  await controls.redis.set(stateKey(controls.prefix, campaign.id), 'cancelled', 'EX', STATE_TTL_SECONDS);
+  await controls.coordination.set(stateKey(campaign.id), 'cancelled', STATE_TTL_MS);
   const waiting = await waitingMessages(controls.em, campaign.id);
   await unqueue(controls.queues, campaign.deviceId, waiting.map((m) => `${m.messageId}-v${m.version}`));
   const metadata: EventMetadata = { tenantId: owner.tenantId, deviceId: campaign.deviceId, sessionId: owner.sessionId, correlationId: campaign.id };
@@ -270,7 +269,7 @@ export async function cancelCampaign(controls: Controls, campaign: CampaignView,
 
 // Reports how running campaigns move along (on SSE and webhooks) and completes those with nothing left waiting.
 // Runs every few seconds in the worker role; a report is appended only when the counts changed.
-export async function reportCampaignProgress(em: EntityManager, redis: Redis, prefix: string): Promise<number> {
+export async function reportCampaignProgress(em: EntityManager, coordination: Coordination): Promise<number> {
   const running = await sqlOf(em)(
     `select c.id, c.tenant_id, c.accepted, c.device_id, d.session_id from campaigns c join devices d on d.id = c.device_id
       where c.state in ('running', 'paused')`,
@@ -282,13 +281,13 @@ export async function reportCampaignProgress(em: EntityManager, redis: Redis, pr
     const waiting = waitingOf(counts, accepted);
     const metadata: EventMetadata = { tenantId: Number(row.tenant_id), deviceId: Number(row.device_id), sessionId: String(row.session_id), correlationId: campaignId };
     const summary = JSON.stringify(counts);
-    const key = `${prefix}:campaign-progress:${campaignId}`;
-    if ((await redis.get(key)) !== summary) {
+    const key = `campaign-progress:${campaignId}`;
+    if ((await coordination.get(key)) !== summary) {
       await appendToStream(em, streamOf.campaign(campaignId), [{ event: { type: 'campaign.progressed', data: { campaignId, counts, done: accepted - waiting, total: accepted } } }], {
         expectedVersion: 'any',
         metadata,
       });
-      await redis.set(key, summary, 'EX', STATE_TTL_SECONDS);
+      await coordination.set(key, summary, STATE_TTL_MS);
     }
     if (waiting === 0) {
       await appendToStream(em, streamOf.campaign(campaignId), [{ event: { type: 'campaign.completed', data: { campaignId, counts } }, eventId: eventIdOf(`${campaignId}:completed`) }], {

@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Queue } from 'bullmq';
+import type { QueueBackend } from './queue-backend.ts';
 
 // The job catalogue: every queue and the job names it carries, in one place. Queue and job names are
 // kebab-case; job ids never contain ':' (BullMQ's key separator).
@@ -12,16 +13,14 @@ export type QueueName = keyof typeof JOBS;
 export type JobName<Q extends QueueName> = (typeof JOBS)[Q][number];
 export type Queues = Record<QueueName, Queue>;
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+export function createQueues(backend: QueueBackend): Queues {
   return {
-    maintenance: new Queue('maintenance', { connection, prefix, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 500 } }),
+    maintenance: backend.queue('maintenance', { defaultJobOptions: { removeOnComplete: 100, removeOnFail: 500 } }),
     // Finished delivery jobs stay ten minutes (at most 10,000: each carries its event), so a dispatcher batch that
     // runs again after a crash finds their ids taken.
     // Failed receivers are retried by the job itself (delayed, on the webhook schedule); BullMQ's own attempts are for
     // our infrastructure failing (PostgreSQL unreachable): 20 doublings from 1 s reach past a week.
-    webhooks: new Queue('webhooks', {
-      connection,
-      prefix,
+    webhooks: backend.queue('webhooks', {
       defaultJobOptions: { removeOnComplete: { age: 600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } },
     }),
   };

@@ -1,5 +1,6 @@
-import { UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { UnrecoverableError } from 'bullmq';
+import type { Coordination } from '../coordination/coordination.ts';
+import type { QueueBackend } from './queue-backend.ts';
 import type { Logger } from '../logger.ts';
 import type { Orm } from '../db/orm.ts';
 import type { Clock } from '../auth/context.ts';
@@ -16,8 +17,8 @@ import { EndpointGate } from './webhooks/endpoint-gate.ts';
 export interface WorkerDeps {
   orm: Orm;
   queues: Queues;
-  connection: Redis;
-  prefix: string;
+  backend: QueueBackend;
+  coordination: Coordination;
   logger: Logger;
   clock: Clock;
   // How long a message may wait for a stopped session (SEND_MAX_WAIT).
@@ -31,7 +32,7 @@ export interface RunningWorkers {
 }
 
 // The worker role: consumes the queues and keeps the recurring jobs scheduled.
-export async function startWorkers({ orm, queues, connection, prefix, logger, clock, maxWaitMs, webhooks, encryptionKey }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({ orm, queues, backend, coordination, logger, clock, maxWaitMs, webhooks, encryptionKey }: WorkerDeps): Promise<RunningWorkers> {
   await queues.maintenance.upsertJobScheduler(
     'purge-expired-credentials-hourly',
     { every: 3_600_000 },
@@ -50,30 +51,30 @@ export async function startWorkers({ orm, queues, connection, prefix, logger, cl
     { name: 'report-campaign-progress', data: {} },
   );
 
-  const maintenance = new Worker(
+  const maintenance = backend.worker(
     'maintenance',
     async (job) => {
       switch (job.name as JobName<'maintenance'>) {
         case 'purge-expired-credentials':
           return purgeExpiredCredentials(orm.em.fork(), clock());
         case 'report-campaign-progress':
-          return reportCampaignProgress(orm.em.fork(), connection, prefix);
+          return reportCampaignProgress(orm.em.fork(), coordination);
         case 'fail-stranded-messages':
           return failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs });
         default:
           throw new UnrecoverableError(`no processor for maintenance job "${job.name}"`);
       }
     },
-    { connection, prefix, concurrency: 1 },
+    { concurrency: 1 },
   );
   maintenance.on('error', (err) => logger.error({ err }, 'maintenance worker error'));
   maintenance.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'job failed'));
 
   const poster = createWebhookPoster({ timeoutMs: webhooks.timeoutMs, allowPrivate: webhooks.allowPrivate });
   // A slot outlives the request's deadline a little, so it only expires by itself when its holder died.
-  const gate = new EndpointGate(connection, prefix, webhooks.timeoutMs + 5000);
+  const gate = new EndpointGate(coordination, webhooks.timeoutMs + 5000);
   const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock });
-  const webhookWorker = new Worker(
+  const webhookWorker = backend.worker(
     'webhooks',
     async (job, token) => {
       switch (job.name as JobName<'webhooks'>) {
@@ -86,7 +87,7 @@ export async function startWorkers({ orm, queues, connection, prefix, logger, cl
       }
     },
     // Killed workers are no reason to give a delivery up: a stalled job simply runs again.
-    { connection, prefix, concurrency: webhooks.concurrency, maxStalledCount: 1000 },
+    { concurrency: webhooks.concurrency, maxStalledCount: 1000 },
   );
   webhookWorker.on('error', (err) => logger.error({ err }, 'webhooks worker error'));
   webhookWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'webhook job failed'));

@@ -3,12 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { freePort } from '../helpers/processes.ts';
-import { createTestResources, REDIS_URL, type TestResources } from '../helpers/resources.ts';
+import { backendEnv, createTestResources, type TestResources } from '../helpers/resources.ts';
 import { until } from '../helpers/wait.ts';
 import { shell } from './seed-platform.ts';
 
 // `npm run demo` (demo/offline.ts) as a user runs it: a child process on free ports with its own database and
-// Redis prefix and otherwise the development defaults; then the commands it prints, run as printed.
+// Redis prefix (or, in the embedded mode, data directory) and otherwise the development defaults; then the commands
+// it prints, run as printed.
 let resources: TestResources;
 let demo: ChildProcess;
 let output = '';
@@ -18,9 +19,7 @@ before(async () => {
   demo = spawn(process.execPath, ['demo/offline.ts'], {
     env: {
       PATH: process.env.PATH,
-      DATABASE_URL: resources.databaseUrl,
-      REDIS_URL,
-      REDIS_PREFIX: resources.redisPrefix,
+      ...backendEnv(resources),
       PORT: String(port),
       SIMULATOR_PORT: String(simulatorPort),
       // Seed 004's WebSocket port, off the shared default so parallel runs do not collide.

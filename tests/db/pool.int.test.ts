@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.ts';
 import { openOrm } from '../../src/db/orm.ts';
 import { sqlOf } from '../../src/events/event-store.ts';
 import { createTestResources } from '../helpers/resources.ts';
@@ -10,7 +9,7 @@ import { createTestResources } from '../helpers/resources.ts';
 // connection for good, and closing the ORM hung. package.json overrides it with 0.29.9, which releases it.
 test('connections killed inside transactions return to the pool, and the ORM still closes', { timeout: 60_000 }, async () => {
   const resources = createTestResources();
-  const orm = await openOrm(loadConfig({ DATABASE_URL: resources.databaseUrl }));
+  const orm = await openOrm(resources.databaseUrl);
   try {
     for (let i = 0; i < 12; i++) {
       await assert.rejects(

@@ -1,22 +1,22 @@
 import { after, before } from 'node:test';
-import { loadConfig } from '../../src/config.ts';
 import { openOrm, type Orm } from '../../src/db/orm.ts';
 import { migrate } from '../../src/db/schema.ts';
 import { sqlOf } from '../../src/events/event-store.ts';
 import type { Projection } from '../../src/events/projections/projection.ts';
 import { catchUp } from '../../src/events/projections/runner.ts';
-import { createTestResources } from './resources.ts';
+import { createTestResources, type TestResources } from './resources.ts';
 
-// A migrated database of its own, for tests of the persistence layer that need no HTTP app.
-export async function openTestDatabase(): Promise<{ orm: Orm; close(): Promise<void> }> {
-  const resources = createTestResources();
-  const orm = await openOrm(loadConfig({ DATABASE_URL: resources.databaseUrl }));
+// A migrated database of its own, for tests of the persistence layer that need no HTTP app; or the migrated database
+// of resources the caller owns (and cleans up).
+export async function openTestDatabase(given?: TestResources): Promise<{ orm: Orm; close(): Promise<void> }> {
+  const resources = given ?? createTestResources();
+  const orm = await openOrm(resources.databaseUrl);
   await migrate(orm);
   return {
     orm,
     close: async () => {
       await orm.close();
-      await resources.cleanup();
+      if (!given) await resources.cleanup();
     },
   };
 }

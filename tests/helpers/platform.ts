@@ -2,7 +2,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startPlatform } from '../../src/platform.ts';
-import { createTestResources, REDIS_URL } from './resources.ts';
+import { backendEnv, createTestResources } from './resources.ts';
 
 export const ADMIN = { username: 'admin', password: 'admin-password-for-tests' };
 export const ADMIN_TOKEN = 'admin-token-for-tests';
@@ -17,14 +17,13 @@ export interface TestPlatform {
   close(): Promise<void>;
 }
 
-// The real platform (API and worker) on its own database and Redis prefix, with an adjustable clock.
+// The real platform (API and worker) on its own database and Redis prefix (or data directory, in the suite's
+// embedded mode), with an adjustable clock.
 export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
   const resources = createTestResources();
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: resources.databaseUrl,
-    REDIS_URL,
-    REDIS_PREFIX: resources.redisPrefix,
+    ...backendEnv(resources),
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
     ADMIN_TOKEN,

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before } from 'node:test';
-import { Redis } from 'ioredis';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
-import { createTestResources, REDIS_URL, type TestResources } from './resources.ts';
+import { openTestCoordination, type TestCoordination } from './coordination.ts';
+import { backendEnv, createTestResources, TEST_BACKENDS, type TestResources } from './resources.ts';
 import { until } from './wait.ts';
 
 // The real entry point (`src/main.ts`, as `npm start` runs it) in child processes, for tests that restart or kill
@@ -29,9 +29,7 @@ export function startPlatformProcess(resources: TestResources, env: Record<strin
   const child = spawn(process.execPath, ['src/main.ts'], {
     env: {
       PATH: process.env.PATH,
-      DATABASE_URL: resources.databaseUrl,
-      REDIS_URL,
-      REDIS_PREFIX: resources.redisPrefix,
+      ...backendEnv(resources),
       ADMIN_PASSWORD: 'process-test-password',
       ADMIN_TOKEN: PROCESS_ADMIN_TOKEN,
       LOG_LEVEL: 'info',
@@ -85,14 +83,16 @@ export interface ProcessFleet {
   resources: TestResources;
   // Starts `src/main.ts` against the simulator, on the fleet's database and Redis prefix.
   start(env: Record<string, string>): PlatformProcess;
-  // The pid of the process holding a device's session lease (`<host>:<pid>:<token>`).
+  // The pid of the process holding a device's session lease (its owner is `<host>:<pid>`).
   leaseHolder(deviceId: number): Promise<number | undefined>;
 }
 
 // A test file's WhatsApp simulator and platform processes, sharing one database and Redis prefix; every process
-// still running is killed, and everything removed, after the file.
+// still running is killed, and everything removed, after the file. Processes share a database, so the embedded
+// mode (one process per data directory) has journeys of its own (tests/standalone/).
 export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
-  const redis = new Redis(REDIS_URL);
+  if (TEST_BACKENDS === 'embedded') throw new Error('a process fleet shares one database: run it with TEST_BACKENDS=redis or postgres');
+  let coordination: Promise<TestCoordination> | undefined;
   const running: PlatformProcess[] = [];
   let waUrl = '';
   const fleet = {
@@ -106,8 +106,10 @@ export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
       return started;
     },
     async leaseHolder(deviceId: number) {
-      const value = await redis.get(`${fleet.resources.redisPrefix}:lease:device-${deviceId}`);
-      return value ? Number(value.split(':').at(-2)) : undefined;
+      // Opened once a process has created and migrated the database.
+      coordination ??= openTestCoordination(fleet.resources);
+      const holder = await (await coordination).coordination.leaseHolder(`device-${deviceId}`);
+      return holder ? Number(holder.owner.split(':').at(-1)) : undefined;
     },
   };
   before(async () => {
@@ -117,7 +119,7 @@ export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
   after(async () => {
     await Promise.all(running.map((p) => stopProcess(p, 'SIGKILL')));
     await fleet.sim.close();
-    redis.disconnect();
+    await (await coordination)?.close();
     await fleet.resources.cleanup();
   });
   return fleet;

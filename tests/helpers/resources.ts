@@ -1,16 +1,39 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+// Which stores a platform under test runs on (the suite runs its journeys in each; see scripts/test):
+// `redis` — the machine's PostgreSQL and Redis; `postgres` — the machine's PostgreSQL, no Redis (queues and
+// coordination in PostgreSQL); `embedded` — neither: the platform starts its own PostgreSQL in a data directory.
+export type TestBackends = 'redis' | 'postgres' | 'embedded';
+export const TEST_BACKENDS = testBackends(process.env.TEST_BACKENDS);
+
+function testBackends(value = 'redis'): TestBackends {
+  if (value === 'redis' || value === 'postgres' || value === 'embedded') return value;
+  throw new Error(`TEST_BACKENDS="${value}" must be redis, postgres or embedded`);
+}
+
 // Each test file (and each benchmark) gets its own database and Redis key prefix, so files run in parallel and
 // runs never collide.
 export interface TestResources {
   databaseUrl: string;
   redisPrefix: string;
+  // For the embedded mode's PostgreSQL (created by the platform when it starts).
+  dataDir: string;
   cleanup(): Promise<void>;
+}
+
+// The environment that puts a platform under test on its resources, in the suite's mode.
+export function backendEnv(resources: TestResources, backends: TestBackends = TEST_BACKENDS): Record<string, string> {
+  if (backends === 'embedded') return { DATA_DIR: resources.dataDir };
+  const database = { DATABASE_URL: resources.databaseUrl };
+  return backends === 'postgres' ? database : { ...database, REDIS_URL, REDIS_PREFIX: resources.redisPrefix };
 }
 
 export function createTestResources(label = 'test'): TestResources {
@@ -18,12 +41,17 @@ export function createTestResources(label = 'test'): TestResources {
   const file = (process.argv[1] ?? '').split('/').at(-1)!.replace(/\..*$/, '').replace(/[^a-z0-9]/gi, '').slice(0, 20);
   const id = `${file}_${process.pid}_${randomBytes(4).toString('hex')}`;
   const database = `wa_${label}_${id}`;
+  const dataDir = join(tmpdir(), database);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${database}`;
   return {
     databaseUrl: url.toString(),
     redisPrefix: `${label}${id}`,
+    dataDir,
     async cleanup() {
+      await rm(dataDir, { recursive: true, force: true });
+      // The embedded mode made nothing on the machine's services (which may not be reachable: tests/standalone).
+      if (TEST_BACKENDS === 'embedded') return;
       const client = new pg.Client({ connectionString: ADMIN_URL });
       await client.connect();
       await client.query(`drop database if exists "${database}" with (force)`);

@@ -1,20 +1,28 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { after, before, test } from 'node:test';
 import { EndpointGate } from '../../src/workers/webhooks/endpoint-gate.ts';
-import { createTestResources, REDIS_URL } from '../helpers/resources.ts';
+import { openTestCoordination, type TestCoordination } from '../helpers/coordination.ts';
+import { openTestDatabase } from '../helpers/database.ts';
+import { createTestResources, TEST_BACKENDS } from '../helpers/resources.ts';
 import { until } from '../helpers/wait.ts';
 
-// The per-endpoint limits on a real Redis: slots in flight, starts per second, and slots of a dead holder.
+// The per-endpoint limits on the suite's coordination store: slots in flight, starts per second, and slots of a
+// dead holder.
 const resources = createTestResources();
-const redis = new Redis(REDIS_URL);
+let database: Awaited<ReturnType<typeof openTestDatabase>> | undefined;
+let store: TestCoordination;
+before(async () => {
+  if (TEST_BACKENDS !== 'redis') database = await openTestDatabase(resources);
+  store = await openTestCoordination(resources);
+});
 after(async () => {
-  redis.disconnect();
+  await store?.close();
+  await database?.close();
   await resources.cleanup();
 });
 
 test('at most `concurrency` in flight per endpoint; a released slot is free again; endpoints are apart', async () => {
-  const gate = new EndpointGate(redis, resources.redisPrefix, 60_000);
+  const gate = new EndpointGate(store.coordination, 60_000);
   const first = await gate.acquire('whe_a', 2, null);
   const second = await gate.acquire('whe_a', 2, null);
   assert.ok(first && second);
@@ -25,7 +33,7 @@ test('at most `concurrency` in flight per endpoint; a released slot is free agai
 });
 
 test('at most `perSecond` starts within one second', async () => {
-  const gate = new EndpointGate(redis, resources.redisPrefix, 60_000);
+  const gate = new EndpointGate(store.coordination, 60_000);
   // Three starts inside one second (tried again should the second turn meanwhile).
   for (let tries = 0; ; tries++) {
     const endpoint = `whe_rate_${tries}`;
@@ -43,7 +51,7 @@ test('at most `perSecond` starts within one second', async () => {
 });
 
 test('a slot whose holder died (never released) frees itself when its lease runs out', async () => {
-  const gate = new EndpointGate(redis, resources.redisPrefix, 300);
+  const gate = new EndpointGate(store.coordination, 300);
   assert.ok(await gate.acquire('whe_dead', 1, null));
   assert.equal(await gate.acquire('whe_dead', 1, null), undefined);
   await until(async () => ((await gate.acquire('whe_dead', 1, null)) ? true : undefined), 'the lease ran out');

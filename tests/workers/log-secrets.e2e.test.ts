@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { loadConfig } from '../../src/config.ts';
 import { openOrm } from '../../src/db/orm.ts';
 import { sqlOf } from '../../src/events/event-store.ts';
 import { loadAuthState } from '../../src/workers/sessions/auth-state.ts';
@@ -90,7 +89,7 @@ function assertAbsent(output: string, secrets: Map<string, Buffer | string>): vo
 
 test('a worker at LOG_LEVEL=debug prints no key material and no credential through a takeover, a session replacement and a logout', { timeout: 240_000 }, async () => {
   const receiver = await startReceiver();
-  const orm = await openOrm(loadConfig({ DATABASE_URL: fleet.resources.databaseUrl }));
+  const orm = await openOrm(fleet.resources.databaseUrl);
   const processes: PlatformProcess[] = [];
   const start = (env: Record<string, string>) => {
     const started = fleet.start(env);

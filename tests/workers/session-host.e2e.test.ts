@@ -1,21 +1,24 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { readStream, sqlOf } from '../../src/events/event-store.ts';
 import { devicesProjection } from '../../src/events/projections/devices.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSessionHost, type SessionHost } from '../../src/workers/sessions/session-host.ts';
 import { insertDevice, settleProjection, useTestDatabase } from '../helpers/database.ts';
 import { until } from '../helpers/wait.ts';
-import { createTestResources, REDIS_URL } from '../helpers/resources.ts';
+import { backendEnv, createTestResources } from '../helpers/resources.ts';
+import { openCoordination, type Coordinated } from '../../src/backends.ts';
+import { loadConfig } from '../../src/config.ts';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
 
-// The session host with the real Baileys client against the simulator, on real PostgreSQL and Redis.
+// The session host with the real Baileys client against the simulator, on real PostgreSQL and the suite's
+// coordination store (Redis, or PostgreSQL with TEST_BACKENDS=postgres).
 const key = randomBytes(32);
-const redisResources = createTestResources();
-// BullMQ workers (the session host runs one per session) need commands that wait rather than fail.
-const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const logger = createLogger({ logLevel: 'silent' });
+// The coordination store's key prefix (the database is useTestDatabase's).
+const resources = createTestResources();
+let stores: Coordinated;
 let sim: WhatsAppSimulator;
 let url: string;
 let deviceId = 0;
@@ -25,22 +28,24 @@ before(async () => {
 });
 const db = useTestDatabase(async (orm) => {
   ({ deviceId } = await insertDevice(orm));
+  const databaseUrl = orm.config.get('clientUrl')!;
+  stores = await openCoordination(loadConfig(backendEnv({ ...resources, databaseUrl })), databaseUrl, logger);
 });
 after(async () => {
   await sim.close();
-  redis.disconnect();
-  await redisResources.cleanup();
+  await stores?.close();
+  await resources.cleanup();
 });
 
 const start = (owner: string, random?: () => number): SessionHost =>
   startSessionHost({
     ...(random ? { random } : {}),
     orm: db.orm,
-    redis,
-    redisPrefix: redisResources.redisPrefix,
+    coordination: stores.coordination,
+    queues: stores.queueBackend,
     waWebSocketUrl: url,
     encryptionKey: key,
-    logger: createLogger({ logLevel: 'silent' }),
+    logger,
     owner,
     scanMs: 200,
     leaseTtlMs: 3000,

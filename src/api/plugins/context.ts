@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../../coordination/coordination.ts';
 import type { Config } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
+import type { QueueBackend } from '../../workers/queue-backend.ts';
 import type { FastifyRequest } from 'fastify';
 import type { AuditSource } from '../../auth/audit.ts';
 import type { AuthContext, Clock } from '../../auth/context.ts';
@@ -11,7 +12,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     orm: Orm;
-    redis: Redis;
+    coordination: Coordination;
+    queueBackend: QueueBackend;
     clock: Clock;
   }
   interface FastifyRequest {
@@ -23,14 +25,16 @@ declare module 'fastify' {
 export interface ContextOptions {
   config: Config;
   orm: Orm;
-  redis: Redis;
+  coordination: Coordination;
+  queueBackend: QueueBackend;
   clock: Clock;
 }
 
-export default fp<ContextOptions>(async (app, { config, orm, redis, clock }) => {
+export default fp<ContextOptions>(async (app, { config, orm, coordination, queueBackend, clock }) => {
   app.decorate('config', config);
   app.decorate('orm', orm);
-  app.decorate('redis', redis);
+  app.decorate('coordination', coordination);
+  app.decorate('queueBackend', queueBackend);
   app.decorate('clock', clock);
   app.decorateRequest('em', null as unknown as EntityManager);
   app.addHook('onRequest', async (request) => {

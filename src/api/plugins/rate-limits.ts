@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
 import { sha256Hex } from '../../auth/secrets.ts';
 import type { RateLimitRule } from '../../config.ts';
+import type { Coordination } from '../../coordination/coordination.ts';
 import { AppError } from '../../domain/errors.ts';
 
 export type RateLimitGroup = 'standard' | 'sending' | 'uploads' | 'admin' | 'auth';
@@ -33,13 +34,33 @@ function groupOf(request: FastifyRequest): RateLimitGroup | undefined {
   return config.auth === 'admin' ? 'admin' : 'standard';
 }
 
+// @fastify/rate-limit's store contract, counted in the coordination store (Redis or PostgreSQL), so a budget holds
+// across every API process in both modes.
+type Counted = (err: Error | null, result?: { current: number; ttl: number }) => void;
+
+function coordinationStore(coordination: Coordination) {
+  return class CoordinationStore {
+    incr(key: string, done: Counted, timeWindow: number) {
+      coordination.hit(`rate-limit:${key}`, timeWindow).then(
+        ({ count, ttlMs }) => done(null, { current: count, ttl: ttlMs }),
+        (err: Error) => done(err),
+      );
+    }
+
+    // The limiters' keys name their group already.
+    child() {
+      return this;
+    }
+  };
+}
+
 // @fastify/rate-limit keeps a counter per route; the seed's budgets span route groups, so one limiter per
-// group (its Redis store, its Lua script) is applied from a single hook that also writes the seed's headers,
-// with X-RateLimit-Reset as a Unix time in seconds.
-export default fp<{ rules: Record<RateLimitGroup, RateLimitRule>; enabled: boolean; namespace: string }>(
-  async (app, { rules, enabled, namespace }) => {
+// group is applied from a single hook that also writes the seed's headers, with X-RateLimit-Reset as a Unix time
+// in seconds.
+export default fp<{ rules: Record<RateLimitGroup, RateLimitRule>; enabled: boolean }>(
+  async (app, { rules, enabled }) => {
     if (!enabled) return;
-    await app.register(rateLimit, { global: false, redis: app.redis, nameSpace: namespace, skipOnError: false });
+    await app.register(rateLimit, { global: false, store: coordinationStore(app.coordination), skipOnError: false });
     const limiters = Object.fromEntries(
       Object.entries(rules).map(([group, rule]) => [
         group,

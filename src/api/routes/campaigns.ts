@@ -32,7 +32,7 @@ const CampaignParams = Type.Object({ campaignId: Type.String({ minLength: 1, max
 
 const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['campaigns'];
-  const queues = new SendQueues(app.redis, app.config.redisPrefix);
+  const queues = new SendQueues(app.queueBackend);
   app.addHook('onClose', () => queues.close());
 
   app.post('/api/whatsapp/send/bulk', {
@@ -99,7 +99,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, summary, params: CampaignParams, response: { 200: ok(CampaignView), ...errors(400, 401, 404, 429) } },
       handler: async (request) => {
         const { campaign, owner } = await load(request, (request.params as { campaignId: string }).campaignId);
-        await run({ em: request.em, redis: app.redis, prefix: app.config.redisPrefix, queues }, campaign, owner);
+        await run({ em: request.em, coordination: app.coordination, queues }, campaign, owner);
         return { success: true, data: { ...(await findCampaign(request.em, undefined, campaign.id)), state } } as const;
       },
     });

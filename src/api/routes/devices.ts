@@ -53,7 +53,7 @@ const QR_FOLLOWS = 'The QR code follows on the WebSocket (subscribe to its sessi
 const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (app, { liveFeed }) => {
   const tags = ['devices'];
   const start = (request: FastifyRequest, device: Device) =>
-    startAndShow({ em: request.em, redis: app.redis, redisPrefix: app.config.redisPrefix, liveFeed, waitMs: app.config.loginQrWaitMs }, device);
+    startAndShow({ em: request.em, coordination: app.coordination, liveFeed, waitMs: app.config.loginQrWaitMs }, device);
 
   app.post('/api/whatsapp/devices', {
     config: { scope: 'devices' },
@@ -174,7 +174,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
       if (!phoneDigits) throw new AppError('INVALID_PHONE_NUMBER', 'phoneNumber must be an international number such as +6281234567890');
       const device = await findDevice(request.em, principalOf(request), request.params.id);
       const pairingCode = await requestPairingCode(
-        { em: request.em, redis: app.redis, redisPrefix: app.config.redisPrefix, liveFeed, timeoutMs: app.config.pairingCodeTimeoutMs },
+        { em: request.em, coordination: app.coordination, liveFeed, timeoutMs: app.config.pairingCodeTimeoutMs },
         device,
         phoneDigits,
       );

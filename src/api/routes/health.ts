@@ -37,17 +37,24 @@ const healthRoutes: FastifyPluginAsyncTypebox<{ queues: Queues; liveFeed: LiveFe
     handler: async () => ({ status: 'ok' }) as const,
   });
 
-  const Checks = Type.Object({ status: Type.String(), postgres: Type.String(), redis: Type.String() });
+  const Checks = Type.Object({
+    status: Type.String(),
+    postgres: Type.String(),
+    // `not configured` when queues and coordination live in PostgreSQL (no REDIS_URL).
+    redis: Type.String(),
+    queues: Type.Union([Type.Literal('redis'), Type.Literal('postgres')]),
+  });
   app.get('/ready', {
     config: probeConfig,
-    schema: { tags: ['health'], summary: 'PostgreSQL and Redis answer', response: { 200: Checks, 503: Checks } },
+    schema: { tags: ['health'], summary: 'PostgreSQL (and Redis, when configured) answer', response: { 200: Checks, 503: Checks } },
     handler: async (_request, reply) => {
+      const onRedis = app.coordination.kind === 'redis';
       const [postgres, redis] = await Promise.all([
         probe(() => app.orm.em.getConnection().execute('select 1')),
-        probe(() => app.redis.ping()),
+        onRedis ? probe(() => app.coordination.ping()) : 'not configured',
       ]);
-      const ready = postgres === 'ok' && redis === 'ok';
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, redis });
+      const ready = postgres === 'ok' && (redis === 'ok' || !onRedis);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', postgres, redis, queues: app.queueBackend.kind });
     },
   });
 

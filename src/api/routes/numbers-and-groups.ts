@@ -59,7 +59,7 @@ const NumberCheck = Type.Object({
 const live = errors(400, 401, 404, 409, 429, 503);
 
 const numbersAndGroupsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const questions = new SessionQuestions(app.redis, app.config.redisPrefix);
+  const questions = new SessionQuestions(app.coordination);
   app.addHook('onClose', () => questions.close());
   // Contacts and profiles live beside numbers and groups, and share this process's one reply channel.
   await app.register(contactRoutes);

@@ -1,8 +1,8 @@
-import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { JobsOptions, Queue } from 'bullmq';
+import type { QueueBackend } from '../queue-backend.ts';
 
 // One BullMQ queue per session (`send-<deviceId>`): only the process holding the session consumes it, one job at a
-// time (order kept), paced by the queue's limiter, which lives in Redis and so holds across processes. A session
+// time (order kept), paced by the queue's limiter, which lives in the queues' store and so holds across processes. A session
 // that moves to another worker takes its queue along; nothing waits in a process's memory.
 export const sendQueueName = (deviceId: number) => `send-${deviceId}`;
 
@@ -31,22 +31,20 @@ export function sendJobOptions(messageId: string, streamVersion: number, now: Da
   };
 }
 
-// Producers for the session queues, created on first use and shared by the process (they all use the one
-// command connection).
+// Producers for the session queues, created on first use and shared by the process (they all use the backend's
+// one connection).
 export class SendQueues {
   readonly #queues = new Map<number, Queue<SendJobData>>();
-  readonly #connection: Redis;
-  readonly #prefix: string;
+  readonly #backend: QueueBackend;
 
-  constructor(connection: Redis, prefix: string) {
-    this.#connection = connection;
-    this.#prefix = prefix;
+  constructor(backend: QueueBackend) {
+    this.#backend = backend;
   }
 
   of(deviceId: number): Queue<SendJobData> {
     let queue = this.#queues.get(deviceId);
     if (!queue) {
-      queue = new Queue<SendJobData>(sendQueueName(deviceId), { connection: this.#connection, prefix: this.#prefix });
+      queue = this.#backend.queue<SendJobData>(sendQueueName(deviceId));
       this.#queues.set(deviceId, queue);
     }
     return queue;

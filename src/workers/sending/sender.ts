@@ -1,7 +1,7 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { WASocket } from '@whiskeysockets/baileys';
-import type { Redis } from 'ioredis';
 import type { Clock } from '../../auth/context.ts';
+import type { Coordination } from '../../coordination/coordination.ts';
 import type { Orm } from '../../db/orm.ts';
 import { streamOf, type DomainEvent } from '../../domain/events.ts';
 import { foldStatus } from '../../domain/message-status.ts';
@@ -12,6 +12,7 @@ import type { Logger } from '../../logger.ts';
 import { campaignState } from '../../messages/campaigns.ts';
 import { toBaileys } from './baileys-content.ts';
 import { rememberWaMessageId } from './wa-ids.ts';
+import type { QueueBackend } from '../queue-backend.ts';
 import { SEND_ATTEMPTS, sendQueueName, type SendJobData } from './send-queues.ts';
 
 export interface SendPacing {
@@ -42,8 +43,8 @@ export interface SenderOptions {
   device: { id: number; userId: number; sessionId: string };
   link: SessionLink;
   orm: Orm;
-  redis: Redis;
-  prefix: string;
+  coordination: Coordination;
+  queues: QueueBackend;
   logger: Logger;
   clock: Clock;
   pacing: SendPacing;
@@ -59,7 +60,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // ours), so an attempt repeated after a crash between handing over and recording is the same message to WhatsApp,
 // not a second one.
 export function startSessionSender(options: SenderOptions): { close(force?: boolean): Promise<void> } {
-  const { device, link, orm, redis, prefix, logger, clock, pacing } = options;
+  const { device, link, orm, coordination, queues, logger, clock, pacing } = options;
   const metadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId };
   const append = (messageId: string, event: DomainEvent, eventId: string) =>
     appendToStream(orm.em.fork(), streamOf.message(messageId), [{ event, eventId }], { expectedVersion: 'any', metadata });
@@ -84,7 +85,7 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
     };
     // Pausing and cancelling take a campaign's jobs off the queue; this catches those already on their way.
     if (campaignId) {
-      const state = await campaignState(redis, prefix, campaignId);
+      const state = await campaignState(coordination, campaignId);
       if (state === 'paused') return postpone(job, token, CAMPAIGN_PAUSED_RECHECK_MS);
       if (state === 'cancelled') {
         await append(messageId, { type: 'message.cancelled', data: { messageId, reason: 'the campaign was cancelled' } }, eventIdOf(`${messageId}:cancelled`));
@@ -99,9 +100,9 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
       return postpone(job, token, RECHECK_MS);
     }
     if (pacing.recipientIntervalMs > 0) {
-      const key = `${prefix}:pace:${device.id}:${to}`;
-      if ((await redis.set(key, '1', 'PX', pacing.recipientIntervalMs, 'NX')) !== 'OK') {
-        return postpone(job, token, Math.max(50, await redis.pttl(key)));
+      const key = `pace:${device.id}:${to}`;
+      if (!(await coordination.setIfAbsent(key, '1', pacing.recipientIntervalMs))) {
+        return postpone(job, token, Math.max(50, await coordination.ttl(key)));
       }
     }
     if (pacing.typing && content.type === 'text') {
@@ -114,7 +115,7 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
     const waMessageId = waMessageIdOf(messageId);
     const { content: baileysContent, quoted } = toBaileys(content);
     try {
-      await rememberWaMessageId(redis, prefix, device.id, waMessageId, messageId);
+      await rememberWaMessageId(coordination, device.id, waMessageId, messageId);
       link.sending(waMessageId, messageId);
       const acked = link.serverAck(waMessageId, SERVER_ACK_TIMEOUT_MS);
       acked.catch(() => {});
@@ -131,9 +132,7 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
     return { waMessageId };
   };
 
-  const worker = new Worker<SendJobData>(sendQueueName(device.id), process, {
-    connection: redis,
-    prefix,
+  const worker = queues.worker<SendJobData>(sendQueueName(device.id), process, {
     concurrency: 1,
     limiter: { max: 1, duration: pacing.minIntervalMs },
     // A job whose worker died comes back after its lock lapses; the new holder of the session picks it up (the

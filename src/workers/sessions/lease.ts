@@ -1,15 +1,16 @@
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../../coordination/coordination.ts';
 
-// Exactly one owner per WhatsApp session across worker processes: a lease in Redis with a time to live, renewed
-// by its holder, and a fencing token that grows with every acquisition (a write stamped with an older token
-// comes from a holder that lost the lease). A holder that cannot renew in time treats the lease as lost *before*
-// it expires in Redis — so it closes its socket before anyone else can open one.
+// Exactly one owner per WhatsApp session across worker processes: a lease with a time to live, renewed by its holder,
+// and a fencing token that grows with every acquisition (a write stamped with an older token comes from a holder that
+// lost the lease). A holder that cannot renew in time treats the lease as lost *before* it lapses in the store — so it
+// closes its socket before anyone else can open one.
 
 export interface LeaseOptions {
-  redis: Redis;
-  prefix: string;
+  coordination: Coordination;
   owner: string;
   ttlMs?: number;
+  // The fence the device last recorded: the new token is larger.
+  above?: number;
 }
 
 export interface Lease {
@@ -19,17 +20,12 @@ export interface Lease {
   release(): Promise<void>;
 }
 
-const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-
 // Losing early by this share of the TTL leaves room for clock drift and a slow close.
 const SAFETY = 0.2;
 
-export async function acquireLease(name: string, { redis, prefix, owner, ttlMs = 15_000 }: LeaseOptions): Promise<Lease | undefined> {
-  const key = `${prefix}:lease:${name}`;
-  const token = await redis.incr(`${prefix}:lease-token:${name}`);
-  const value = `${owner}:${token}`;
-  if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) !== 'OK') return undefined;
+export async function acquireLease(name: string, { coordination, owner, ttlMs = 15_000, above }: LeaseOptions): Promise<Lease | undefined> {
+  const token = await coordination.acquireLease(name, owner, ttlMs, above);
+  if (token === undefined) return undefined;
 
   let settle: (reason: 'lost' | 'released') => void = () => {};
   const lost = new Promise<'lost' | 'released'>((resolve) => (settle = resolve));
@@ -48,11 +44,11 @@ export async function acquireLease(name: string, { redis, prefix, owner, ttlMs =
   };
   armDeadline();
   const renewal = setInterval(() => {
-    redis
-      .eval(RENEW, 1, key, value, String(ttlMs))
-      .then((renewed) => (renewed === 1 ? armDeadline() : finish('lost')))
+    coordination
+      .renewLease(name, owner, token, ttlMs)
+      .then((renewed) => (renewed ? armDeadline() : finish('lost')))
       .catch(() => {
-        // Unreachable Redis: keep trying until the deadline says the lease is gone.
+        // Unreachable store: keep trying until the deadline says the lease is gone.
       });
   }, ttlMs / 3);
 
@@ -62,7 +58,7 @@ export async function acquireLease(name: string, { redis, prefix, owner, ttlMs =
     async release() {
       if (done) return;
       finish('released');
-      await redis.eval(RELEASE, 1, key, value).catch(() => {});
+      await coordination.releaseLease(name, owner, token).catch(() => {});
     },
   };
 }

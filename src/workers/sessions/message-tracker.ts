@@ -5,7 +5,7 @@ import { accountJid } from '../../domain/contacts.ts';
 import { streamOf, type DomainEvent } from '../../domain/events.ts';
 import { eventIdOf } from '../../events/event-ids.ts';
 import { appendToStream, sqlOf } from '../../events/event-store.ts';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../../coordination/coordination.ts';
 import type { Logger } from '../../logger.ts';
 import { messageIdOfWa } from '../sending/wa-ids.ts';
 
@@ -124,14 +124,13 @@ export function holdWritesWhileRecording(socket: WASocket, logger: Logger): (wor
 export interface TrackerDeps {
   device: TrackedDevice;
   orm: Orm;
-  redis: Redis;
-  prefix: string;
+  coordination: Coordination;
   logger: Logger;
   recent: RecentSends;
 }
 
 export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
-  const { device, orm, redis, prefix, logger, recent } = deps;
+  const { device, orm, coordination, logger, recent } = deps;
   const metadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId };
   const append = (messageId: string, event: DomainEvent, eventId: string) =>
     appendToStream(orm.em.fork(), streamOf.message(messageId), [{ event, eventId }], { expectedVersion: 'any', metadata });
@@ -139,7 +138,7 @@ export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
   // Our id for a WhatsApp id we sent: remembered by this process, else recorded in the log by whichever process sent
   // it (the log, not a read model, which may lag behind a receipt).
   const ourIdOf = async (waMessageId: string): Promise<string | undefined> => {
-    const known = recent.get(waMessageId) ?? (await messageIdOfWa(redis, prefix, device.id, waMessageId));
+    const known = recent.get(waMessageId) ?? (await messageIdOfWa(coordination, device.id, waMessageId));
     if (known) return known;
     const [row] = await sqlOf(orm.em.fork())(
       `select data->>'messageId' as message_id from events where type = 'message.sent' and device_id = ? and data->>'waMessageId' = ? limit 1`,

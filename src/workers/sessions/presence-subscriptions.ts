@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../../coordination/coordination.ts';
 
 // WhatsApp keeps a presence subscription only as long as the connection that asked for it. The people a device
-// asked about are remembered in Redis (not in the process: the session may reopen in another worker), so whoever
-// holds the session subscribes again each time it connects.
+// asked about are remembered in the coordination store (not in the process: the session may reopen in another
+// worker), so whoever holds the session subscribes again each time it connects.
 
 export interface PresenceSubscriptions {
   remember(jid: string): Promise<void>;
@@ -10,11 +10,11 @@ export interface PresenceSubscriptions {
   forget(): Promise<void>;
 }
 
-export function presenceSubscriptions(redis: Redis, prefix: string, deviceId: number): PresenceSubscriptions {
-  const key = `${prefix}:presence-subscriptions:device-${deviceId}`;
+export function presenceSubscriptions(coordination: Coordination, deviceId: number): PresenceSubscriptions {
+  const key = `presence-subscriptions:device-${deviceId}`;
   return {
-    remember: async (jid) => void (await redis.sadd(key, jid)),
-    all: () => redis.smembers(key),
-    forget: async () => void (await redis.del(key)),
+    remember: (jid) => coordination.addToSet(key, jid),
+    all: () => coordination.members(key),
+    forget: () => coordination.delete(key),
   };
 }

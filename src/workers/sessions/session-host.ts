@@ -1,5 +1,6 @@
 import { makeCacheableSignalKeyStore, makeWASocket, type ConnectionState, type WASocket } from '@whiskeysockets/baileys';
-import type { Redis } from 'ioredis';
+import type { Coordination } from '../../coordination/coordination.ts';
+import type { QueueBackend } from '../queue-backend.ts';
 import type { Orm } from '../../db/orm.ts';
 import type { DomainEvent } from '../../domain/events.ts';
 import { decideReconnect } from '../../domain/reconnect-policy.ts';
@@ -20,8 +21,9 @@ import { startSessionSender, type SendPacing } from '../sending/sender.ts';
 
 export interface SessionHostOptions {
   orm: Orm;
-  redis: Redis;
-  redisPrefix: string;
+  coordination: Coordination;
+  // The session queues' store (src/workers/queue-backend.ts).
+  queues: QueueBackend;
   waWebSocketUrl: string;
   encryptionKey: Buffer;
   logger: Logger;
@@ -44,6 +46,7 @@ interface DeviceRow {
   id: number;
   user_id: number;
   session_id: string;
+  session_fence: string | null;
 }
 
 interface HeldSession {
@@ -101,11 +104,11 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     if (reason !== 'lost') await held.lease.release();
   };
 
-  // A pairing code is asked for once the socket waits to be linked; until then the request waits in Redis.
+  // A pairing code is asked for once the socket waits to be linked; until then the request waits in the coordination store.
   const offerPairingCode = async (held: HeldSession) => {
     const socket = held.socket;
     if (!held.awaitingLink || !socket || held.stopped) return;
-    const phoneDigits = await takePairingRequest(options.redis, options.redisPrefix, held.device.id);
+    const phoneDigits = await takePairingRequest(options.coordination, held.device.id);
     if (!phoneDigits) return;
     const code = await socket.requestPairingCode(phoneDigits);
     await append(held.device, { type: 'device.pairing-code-issued', data: { code } });
@@ -167,7 +170,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     });
     held.socket = socket;
     held.showedQr = false;
-    trackMessages(socket, { device: trackedOf(device), orm, redis: options.redis, prefix: options.redisPrefix, logger, recent: held.recent });
+    trackMessages(socket, { device: trackedOf(device), orm, coordination: options.coordination, logger, recent: held.recent });
     held.acks.watch(socket);
     held.contacts.watch(socket);
     socket.ev.on('creds.update', () => {
@@ -208,7 +211,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
   const scan = async () => {
     if (closing) return;
     const wanted = (await sqlOf(orm.em.fork())(
-      `select id, user_id, session_id from devices where desired_state = 'running' order by id`,
+      `select id, user_id, session_id, session_fence from devices where desired_state = 'running' order by id`,
     )) as unknown as DeviceRow[];
     // A device logged out, stopped or deleted through the API: end its session here, and say so unless the
     // device is gone or already logged out (the API reported that itself).
@@ -224,9 +227,9 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     for (const device of wanted) {
       if (closing || sessions.has(device.id)) continue;
       const lease = await acquireLease(`device-${device.id}`, {
-        redis: options.redis,
-        prefix: options.redisPrefix,
+        coordination: options.coordination,
         owner,
+        above: Number(device.session_fence ?? 0),
         ...(options.leaseTtlMs ? { ttlMs: options.leaseTtlMs } : {}),
       });
       if (!lease) continue;
@@ -236,7 +239,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       }
       let fencedOff = () => {};
       const stored = await loadAuthState(orm.em.fork(), device.id, options.encryptionKey, lease.token, () => fencedOff());
-      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), presence: presenceSubscriptions(options.redis, options.redisPrefix, device.id), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
+      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), presence: presenceSubscriptions(options.coordination, device.id), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
       sessions.set(device.id, held);
       try {
         held.sender = startSessionSender({
@@ -247,8 +250,8 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
           serverAck: (waMessageId, timeoutMs) => held.acks.expect(waMessageId, timeoutMs),
           },
           orm,
-          redis: options.redis,
-          prefix: options.redisPrefix,
+          coordination: options.coordination,
+          queues: options.queues,
           logger,
           clock,
           pacing: { ...DEFAULT_PACING, ...options.sending },
@@ -265,7 +268,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
         logger.warn({ deviceId: device.id }, 'auth state fenced off; closing the socket');
         void stopSession(held, 'released');
       };
-      // Lost (not released): close the socket at once; the lease expires in Redis only after this.
+      // Lost (not released): close the socket at once; the lease lapses in the store only after this.
       void lease.lost.then((reason) => {
         if (reason === 'lost' && !held.stopped) {
           logger.warn({ deviceId: device.id }, 'session lease lost; closing its socket');
@@ -281,12 +284,12 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
     const held = sessions.get(deviceId);
     return held?.connected && !held.stopped && held.socket ? { deviceId, socket: held.socket, contacts: held.contacts, presence: held.presence } : undefined;
   });
-  const questions = answerSessionQuestions(options.redis, options.redisPrefix, owner, answerQuestion).catch((err) => {
+  const questions = answerSessionQuestions(options.coordination, owner, answerQuestion).catch((err) => {
     logger.error({ err }, 'cannot listen for session questions');
     return { close: async () => {} };
   });
 
-  const pairingRequests = listenForPairingRequests(options.redis, options.redisPrefix, (deviceId) => {
+  const pairingRequests = listenForPairingRequests(options.coordination, (deviceId) => {
     const held = sessions.get(deviceId);
     if (held) void offerPairingCode(held).catch((err) => logger.warn({ err, deviceId }, 'pairing code request failed'));
     else if (!closing) tick();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Coordination, Subscription } from '../../coordination/coordination.ts';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../domain/errors.ts';
 
 // Questions only a live WhatsApp socket can answer (is this number on WhatsApp? which groups is it in?) travel from
@@ -30,74 +30,56 @@ interface Envelope {
 
 type Reply = { id: string; ok: true; answer: unknown } | { id: string; ok: false; code: string; error: string };
 
-const requestsChannel = (prefix: string, owner: string) => `${prefix}:session-requests:${owner}`;
-const leaseKey = (prefix: string, deviceId: number) => `${prefix}:lease:device-${deviceId}`;
+const requestsChannel = (owner: string) => `session-requests:${owner}`;
 
 // The holder's side: answers questions about the sessions it holds with `answer` (which throws AppErrors).
-export async function answerSessionQuestions(
-  redis: Redis,
-  prefix: string,
+export function answerSessionQuestions(
+  coordination: Coordination,
   owner: string,
   answer: (deviceId: number, question: SessionQuestion) => Promise<unknown>,
-): Promise<{ close(): Promise<void> }> {
-  const subscriber = redis.duplicate();
-  subscriber.on('message', (_channel, text: string) => {
+): Promise<Subscription> {
+  return coordination.subscribe(requestsChannel(owner), (text) => {
     const { id, deviceId, question, replyTo } = JSON.parse(text) as Envelope;
     void answer(deviceId, question)
       .then((result): Reply => ({ id, ok: true, answer: result }))
       .catch((err): Reply => ({ id, ok: false, code: err instanceof AppError ? err.code : 'INTERNAL_ERROR', error: err instanceof Error ? err.message : String(err) }))
-      .then((reply) => redis.publish(replyTo, JSON.stringify(reply)));
+      .then((reply) => coordination.publish(replyTo, JSON.stringify(reply)))
+      .catch(() => {
+        // The asker times out.
+      });
   });
-  await subscriber.subscribe(requestsChannel(prefix, owner));
-  return {
-    async close() {
-      await subscriber.quit().catch(() => subscriber.disconnect());
-    },
-  };
 }
 
 // The API's side: one reply channel per process, opened on first use.
 export class SessionQuestions {
-  readonly #redis: Redis;
-  readonly #prefix: string;
-  readonly #replyTo = `${randomUUID()}`;
+  readonly #coordination: Coordination;
+  readonly #channel = `session-replies:${randomUUID()}`;
   readonly #waiting = new Map<string, (reply: Reply) => void>();
-  #subscriber?: Promise<Redis>;
+  #subscription?: Promise<Subscription>;
 
-  constructor(redis: Redis, prefix: string) {
-    this.#redis = redis;
-    this.#prefix = prefix;
+  constructor(coordination: Coordination) {
+    this.#coordination = coordination;
   }
 
-  #listen(): Promise<Redis> {
-    this.#subscriber ??= (async () => {
-      const subscriber = this.#redis.duplicate();
-      subscriber.on('message', (_channel, text: string) => {
-        const reply = JSON.parse(text) as Reply;
-        this.#waiting.get(reply.id)?.(reply);
-      });
-      await subscriber.subscribe(this.#channel);
-      return subscriber;
-    })();
-    return this.#subscriber;
-  }
-
-  get #channel() {
-    return `${this.#prefix}:session-replies:${this.#replyTo}`;
+  #listen(): Promise<Subscription> {
+    this.#subscription ??= this.#coordination.subscribe(this.#channel, (text) => {
+      const reply = JSON.parse(text) as Reply;
+      this.#waiting.get(reply.id)?.(reply);
+    });
+    return this.#subscription;
   }
 
   async ask<T>(deviceId: number, question: SessionQuestion, timeoutMs = 15_000): Promise<T> {
     await this.#listen();
-    const lease = await this.#redis.get(leaseKey(this.#prefix, deviceId));
+    const lease = await this.#coordination.leaseHolder(`device-${deviceId}`);
     const notConnected = new AppError('DEVICE_NOT_CONNECTED', 'The session is not running on any worker; log the device in (POST /api/whatsapp/devices/{id}/login)');
     if (!lease) throw notConnected;
-    const owner = lease.slice(0, lease.lastIndexOf(':'));
     const id = randomUUID();
     const reply = new Promise<Reply>((resolve) => this.#waiting.set(id, resolve));
     let timer: NodeJS.Timeout | undefined;
     try {
       const envelope: Envelope = { id, deviceId, question, replyTo: this.#channel };
-      if ((await this.#redis.publish(requestsChannel(this.#prefix, owner), JSON.stringify(envelope))) === 0) throw notConnected;
+      if ((await this.#coordination.publish(requestsChannel(lease.owner), JSON.stringify(envelope))) === 0) throw notConnected;
       const timedOut = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
       const answer = await Promise.race([reply, timedOut]);
       if (!answer) throw new AppError('SERVICE_UNAVAILABLE', 'The worker holding the session did not answer in time');
@@ -110,7 +92,6 @@ export class SessionQuestions {
   }
 
   async close(): Promise<void> {
-    const subscriber = await this.#subscriber;
-    await subscriber?.quit().catch(() => subscriber.disconnect());
+    await (await this.#subscription)?.close();
   }
 }
