@@ -20,13 +20,12 @@ export interface Database {
 
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.databaseUrl) return { url: config.databaseUrl, chosen: `PostgreSQL at ${redact(config.databaseUrl)} (DATABASE_URL)`, close: async () => {} };
-  const dataDir = join(config.dataDir, 'postgres');
   // Loaded only in the mode that uses it, as is the PostgreSQL coordination below.
   const { startEmbeddedPostgres } = await import('./db/embedded-postgres.ts');
-  const embedded = await startEmbeddedPostgres({ dataDir, logger });
+  const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
   return {
     url: embedded.url,
-    chosen: `embedded PostgreSQL ${embedded.version} in ${dataDir} (DATABASE_URL is not set; for one process: see README, "Embedded mode")`,
+    chosen: `embedded PostgreSQL ${embedded.version} in ${join(config.dataDir, 'postgres')} (DATABASE_URL is not set; for one process: see README, "Embedded mode")`,
     close: () => embedded.stop(),
   };
 }
