@@ -1,8 +1,10 @@
 // Both sides of bench/messaging.bench.ts against one in-process WhatsApp simulator: the real platform (role all,
 // sending limits off) with N devices linked through its API as a user links them, and N bare Baileys sockets
-// linked with in-memory auth. Each side has its own N sender accounts and N contacts, so neither side's companions
-// receive copies of the other's sends (WhatsApp fans a sent message out to the sender's other devices).
+// linked with in-memory auth (none where the platform is only compared with itself: bench/modes.bench.ts). Each
+// side has its own sender accounts and contacts, so neither side's companions receive copies of the other's sends
+// (WhatsApp fans a sent message out to the sender's other devices).
 import type { WASocket } from '@whiskeysockets/baileys';
+import type { TestBackends } from '../tests/helpers/resources.ts';
 import { until } from '../tests/helpers/wait.ts';
 import { connectedCompanion } from '../tests/wa-sim/companion.ts';
 import { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
@@ -25,7 +27,17 @@ export interface MessagingFleet {
   platform: BenchPlatform;
   platformSessions: PlatformSession[];
   bareSessions: BareSession[];
+  // Links `count` more platform devices (each with a contact of its own), as a user links them.
+  addPlatformSessions(count: number): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface FleetOptions {
+  // Platform devices and, on sessions of their own, bare Baileys sockets.
+  sessions: number;
+  bareSessions: number;
+  // The platform's stores (see tests/helpers/resources.ts).
+  backends?: TestBackends;
 }
 
 const number = (block: number, i: number) => `62819${block}${String(i).padStart(6, '0')}`;
@@ -57,7 +69,10 @@ async function linkPlatformDevice(platform: BenchPlatform, sim: WhatsAppSimulato
   return sessionId;
 }
 
-export async function startMessagingFleet(sessions: number): Promise<MessagingFleet> {
+// Linking many devices at once would time out their QRs behind each other; this many link together.
+const LINKING_AT_ONCE = 50;
+
+export async function startMessagingFleet({ sessions, bareSessions: bareCount, backends = 'redis' }: FleetOptions): Promise<MessagingFleet> {
   const sim = new WhatsAppSimulator();
   const bare: WASocket[] = [];
   let platform: BenchPlatform | undefined;
@@ -73,19 +88,22 @@ export async function startMessagingFleet(sessions: number): Promise<MessagingFl
     ]);
   try {
     const { url } = await sim.listen();
-    platform = await startBenchPlatform({
-      ROLE: 'all',
-      WA_WEBSOCKET_URL: url,
-      // Limits off: the least interval config allows (0 is refused), no jitter, no typing.
-      SEND_MIN_INTERVAL: '1ms',
-      SEND_JITTER: '0',
-      SEND_TYPING: 'false',
-      SEND_RECIPIENT_INTERVAL: '0',
-      // New devices are picked up by the host's scan; the default 5 s would only slow linking down.
-      SESSION_SCAN_INTERVAL: '200ms',
-      // Baileys logs every pairing's 515 restart as an error; a link or send that really fails fails the waits.
-      LOG_LEVEL: 'fatal',
-    });
+    platform = await startBenchPlatform(
+      {
+        ROLE: 'all',
+        WA_WEBSOCKET_URL: url,
+        // Limits off: the least interval config allows (0 is refused), no jitter, no typing.
+        SEND_MIN_INTERVAL: '1ms',
+        SEND_JITTER: '0',
+        SEND_TYPING: 'false',
+        SEND_RECIPIENT_INTERVAL: '0',
+        // New devices are picked up by the host's scan; the default 5 s would only slow linking down.
+        SESSION_SCAN_INTERVAL: '200ms',
+        // Baileys logs every pairing's 515 restart as an error; a link or send that really fails fails the waits.
+        LOG_LEVEL: 'fatal',
+      },
+      backends,
+    );
     const linked = platform;
     // Delivered receipts only: one receipt per message keeps the status pipeline's real work (message.delivered
     // recorded on the platform; messages.update processed by bare Baileys) without read receipts doubling it.
@@ -94,17 +112,23 @@ export async function startMessagingFleet(sessions: number): Promise<MessagingFl
       sim.setReceipts(contact, { policy: 'delivered', delayMs: 0 });
       return contact;
     };
-    const indices = Array.from({ length: sessions }, (_, i) => i);
-    const platformSessions = await Promise.all(indices.map(async (i) => ({ sessionId: await linkPlatformDevice(linked, sim, i), contact: contactOf(PLATFORM_CONTACTS, i) })));
+    const platformSessions: PlatformSession[] = [];
+    const addPlatformSessions = async (count: number) => {
+      for (let first = platformSessions.length, end = first + count; first < end; first += LINKING_AT_ONCE) {
+        const indices = Array.from({ length: Math.min(LINKING_AT_ONCE, end - first) }, (_, k) => first + k);
+        platformSessions.push(...(await Promise.all(indices.map(async (i) => ({ sessionId: await linkPlatformDevice(linked, sim, i), contact: contactOf(PLATFORM_CONTACTS, i) })))));
+      }
+    };
+    await addPlatformSessions(sessions);
     const bareSessions = await Promise.all(
-      indices.map(async (i) => {
+      Array.from({ length: bareCount }, async (_, i) => {
         const sender = sim.createPhone(number(BARE_SENDERS, i)).number;
         const { socket } = await connectedCompanion(url, (qr) => sim.scan(qr, sender));
         bare.push(socket);
         return { socket, contact: contactOf(BARE_CONTACTS, i) };
       }),
     );
-    return { sim, platform, platformSessions, bareSessions, close };
+    return { sim, platform, platformSessions, bareSessions, addPlatformSessions, close };
   } catch (err) {
     await close();
     throw err;

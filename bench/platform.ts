@@ -2,14 +2,20 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { startPlatform } from '../src/platform.ts';
+import { startPlatform, type Platform } from '../src/platform.ts';
 import { backendEnv, createTestResources, type TestBackends } from '../tests/helpers/resources.ts';
+import { cleanupAll } from './stats.ts';
 
 export interface BenchPlatform {
   app: FastifyInstance;
   address: string;
   // An API token of the bootstrap admin.
   token: string;
+  // The PostgreSQL in use (the embedded one's in that mode).
+  databaseUrl: string;
+  // Stops the platform and starts it again on the same stores and port, as a redeploy does: its sessions are
+  // restored from storage. `app` is the new one afterwards.
+  restart(): Promise<void>;
   // Closes the platform and removes its database and Redis keys; each step runs even if one before it fails.
   close(): Promise<void>;
 }
@@ -30,22 +36,38 @@ export async function startBenchPlatform(env: Record<string, string> = {}, backe
     PORT: '0',
     ...env,
   });
-  const platform = await startPlatform(config, createLogger(config)).catch(async (err) => {
-    await resources.cleanup();
-    throw err;
-  });
-  const close = async () => {
-    for (const step of [() => platform.close(), () => resources.cleanup()]) {
-      await step().catch((err: unknown) => {
-        console.error('bench: cleanup failed:', err);
-        process.exitCode = 1;
-      });
-    }
+  let running: Platform | undefined;
+  let address = '';
+  const start = async () => {
+    running = await startPlatform(config, createLogger(config));
+    if (!running.app) throw new Error('ROLE=api started no HTTP app');
+    // A restart listens where the clients already point.
+    address = await running.app.listen({ port: address ? Number(new URL(address).port) : 0, host: '127.0.0.1' });
   };
-  if (!platform.app) {
+  const close = () => cleanupAll('bench', [() => running?.close(), () => resources.cleanup()]);
+  try {
+    await start();
+  } catch (err) {
     await close();
-    throw new Error('ROLE=api started no HTTP app');
+    throw err;
   }
-  const address = await platform.app.listen({ port: 0, host: '127.0.0.1' });
-  return { app: platform.app, address, token, close };
+  return {
+    get app() {
+      return running!.app!;
+    },
+    get address() {
+      return address;
+    },
+    token,
+    get databaseUrl() {
+      return running!.databaseUrl;
+    },
+    restart: async () => {
+      const stopping = running;
+      running = undefined;
+      await stopping?.close();
+      await start();
+    },
+    close,
+  };
 }

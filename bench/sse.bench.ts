@@ -111,10 +111,11 @@ async function startPlatformSide(closers: Closers): Promise<Side> {
   const { app, address, token, close } = await startBenchPlatform();
   closers.push(close);
   const headers = { 'x-api-token': token };
-  // API_TOKEN belongs to the bootstrap admin: its user id is the tenant the stream filters on.
+  // API_TOKEN belongs to the bootstrap admin: its user id (numeric; `userId` is its identifier, the username) is the
+  // tenant the stream filters on.
   const verify = await fetch(`${address}/api/auth/verify`, { headers });
   if (verify.status !== 200) throw new Error(`GET /api/auth/verify answered ${verify.status}: ${await verify.text()}`);
-  const tenantId = ((await verify.json()) as { data: { userId: number } }).data.userId;
+  const tenantId = ((await verify.json()) as { data: { id: number } }).data.id;
 
   const clients = await openClients({ url: `${address}/api/whatsapp/events/stream`, headers, clients: CLIENTS });
   closers.push(() => clients.close());
