@@ -82,12 +82,19 @@ export async function findMessage(em: EntityManager, principal: Principal, messa
         ...messageRowOf({ message_id: messageId, tenant_id: first.metadata.tenantId!, device_id: first.metadata.deviceId ?? null, direction: 'out' }),
         status: foldStatus(events.map((e) => e.type)) ?? 'queued',
         chatJid: typeof first.data.to === 'string' ? first.data.to : null,
+        // What a reply or reaction needs of a message it refers to, before the read model has it.
+        waMessageId: waMessageIdIn(events),
         createdAt: at,
         queuedAt: at,
       };
     }
   }
   throw new AppError('MESSAGE_NOT_FOUND', `Message ${messageId} not found`);
+}
+
+function waMessageIdIn(events: { type: string; data: Record<string, unknown> }[]): string | null {
+  const sent = events.findLast((e) => e.type === 'message.sent')?.data.waMessageId;
+  return typeof sent === 'string' ? sent : null;
 }
 
 // A message another one refers to (reply, reaction, edit, delete) by its WhatsApp key. It must have reached

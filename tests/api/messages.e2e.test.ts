@@ -274,8 +274,10 @@ test('sendAt holds a message until its time; priority lets a later message jump 
   assert.ok(Date.now() >= Date.parse(at) - 100);
 
   // Six marketing messages wait their turn (one per SEND_MIN_INTERVAL); a one-time code sent after them goes first.
-  for (let i = 0; i < 6; i++) await send({ sessionId: device.sessionId, phoneNumber: contact.number, message: `promo ${i}` });
-  await send({ sessionId: device.sessionId, phoneNumber: contact.number, message: 'code 123456', priority: 10 });
+  // All are due at the same moment, so that what is measured is the queue's order, not how fast each was dispatched.
+  const due = new Date(Date.now() + 1500).toISOString();
+  for (let i = 0; i < 6; i++) await send({ sessionId: device.sessionId, phoneNumber: contact.number, message: `promo ${i}`, sendAt: due });
+  await send({ sessionId: device.sessionId, phoneNumber: contact.number, message: 'code 123456', priority: 10, sendAt: due });
   await until(() => (texts().length >= 8 ? true : undefined), 'all arrived');
   const order = texts().slice(1);
   assert.ok(order.indexOf('code 123456') <= 2, `the code went ahead: ${JSON.stringify(order)}`);
