@@ -254,6 +254,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       auth: rule('RATE_LIMIT_AUTH', '20/1m'),
     },
   };
+  if (!config.databaseUrl && config.role !== 'all') {
+    problems.push(`ROLE=${config.role} needs DATABASE_URL: the embedded PostgreSQL (DATABASE_URL unset) serves one process, which runs both roles (ROLE=all)`);
+  }
   if (config.databaseUrl && !/^(postgres|postgresql):\/\//.test(config.databaseUrl)) {
     problems.push(`DATABASE_URL="${redact(config.databaseUrl)}" must be a postgres:// URL`);
   }

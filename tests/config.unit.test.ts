@@ -33,6 +33,18 @@ test('development starts with defaults against local services', () => {
   assert.equal(config.encryptionKey.length, 32);
 });
 
+test('neither DATABASE_URL nor REDIS_URL: the embedded mode, its data in DATA_DIR; a split role needs a database of its own', () => {
+  const config = loadConfig({});
+  assert.equal(config.databaseUrl, undefined);
+  assert.equal(config.redisUrl, undefined);
+  assert.match(config.dataDir, /\/data$/);
+  assert.equal(loadConfig({ DATA_DIR: 'relative/dir' }).dataDir, `${process.cwd()}/relative/dir`);
+  assert.deepEqual(problemsOf({ ROLE: 'worker' }), [
+    'ROLE=worker needs DATABASE_URL: the embedded PostgreSQL (DATABASE_URL unset) serves one process, which runs both roles (ROLE=all)',
+  ]);
+  assert.equal(loadConfig({ ROLE: 'api', DATABASE_URL: 'postgres://db/wa' }).redisUrl, undefined, 'queues on PostgreSQL');
+});
+
 test('production refuses missing secrets, naming each', () => {
   const problems = problemsOf({ NODE_ENV: 'production' });
   for (const name of ['JWT_SECRET', 'ENCRYPTION_KEY', 'ADMIN_PASSWORD']) {
