@@ -26,22 +26,40 @@ export async function cleanupAll(label: string, steps: (() => Promise<unknown> |
   }
 }
 
-// Share of CPU time the hypervisor gave to other guests while `stop` was pending (Linux; NaN elsewhere). On a
+// The machine's CPU counters (Linux /proc/stat, in USER_HZ ticks; empty elsewhere). Fields: user nice system idle
+// iowait irq softirq steal.
+function cpuTicks(): number[] {
+  try {
+    return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function ticksSince(before: number[]): number[] {
+  return cpuTicks().map((v, i) => v - (before[i] ?? 0));
+}
+
+// Share of CPU time the hypervisor gave to other guests while `stop` was pending (NaN without /proc/stat). On a
 // shared cloud host it can swing run-to-run figures far more than any code change, so benchmarks report it.
 export function cpuSteal(): () => number {
-  const read = (): number[] => {
-    try {
-      return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    } catch {
-      return [];
-    }
-  };
-  const before = read();
+  const before = cpuTicks();
   return () => {
-    const delta = read().map((v, i) => v - (before[i] ?? 0));
+    const delta = ticksSince(before);
     const total = delta.slice(0, 8).reduce((a, b) => a + b, 0);
-    // Fields: user nice system idle iowait irq softirq steal.
     return total > 0 && delta.length >= 8 ? delta[7]! / total : Number.NaN;
+  };
+}
+
+// Milliseconds of CPU the whole machine spent busy (every core, every process: PostgreSQL and Redis too, and
+// anyone else's work on a shared machine) while `stop` was pending; NaN without /proc/stat.
+export function machineCpuMs(): () => number {
+  const before = cpuTicks();
+  return () => {
+    const [user, nice, system, , , irq, softirq] = ticksSince(before);
+    if (softirq === undefined) return Number.NaN;
+    // USER_HZ is 100 on every Linux Node.js runs on.
+    return (user! + nice! + system! + irq! + softirq) * 10;
   };
 }
 
