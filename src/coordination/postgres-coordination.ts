@@ -56,6 +56,20 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger }: 
     }).catch((err: unknown) => logger?.warn({ err }, 'a coordination message could not be read'));
   };
 
+  const publishing = new Map<string, Promise<void>>();
+  const notify = async (channel: string, message: string): Promise<number> => {
+    const name = pgChannel(channel);
+    const [row] =
+      Buffer.byteLength(message) <= INLINE_BYTES
+        ? await rows(`select pg_notify($1, 'i' || $2), ${LIVE_SUBSCRIPTIONS} as n`, [name, message, channel])
+        : await rows(
+            `with m as (insert into coordination_messages (payload) values ($2) returning id)
+             select pg_notify($1, 'r' || m.id), ${LIVE_SUBSCRIPTIONS} as n from m`,
+            [name, message, channel],
+          );
+    return Number(row!.n);
+  };
+
   const listenOn = async (client: pg.Client, name: string, channel: string) => {
     await client.query(`listen "${name}"`);
     await client.query(
@@ -68,19 +82,42 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger }: 
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client({ connectionString: databaseUrl, keepAlive: true });
     client.on('notification', (msg) => deliver(msg.channel, msg.payload ?? ''));
-    client.on('error', (err) => {
+    // A connection cut while a query runs ends without an 'error' event, one cut while idle has both.
+    let lost = false;
+    const lose = (err?: Error) => {
+      if (lost || closed) return;
+      lost = true;
       // Messages published until the new connection listens are lost, as on a Redis reconnect.
       logger?.warn({ err }, 'coordination lost its LISTEN connection; reconnecting');
       if (listener === client) listener = undefined;
       client.end().catch(() => {});
       scheduleReconnect();
-    });
+    };
+    client.on('error', lose);
+    client.on('end', () => lose());
     await client.connect();
     for (const [name, { channel }] of channels) await listenOn(client, name, channel);
     listener = client;
     return client;
   };
-  const listening = (): Promise<pg.Client> => (listener ? Promise.resolve(listener) : (connecting ??= connect().finally(() => (connecting = undefined))));
+  // Until the LISTEN is live, through reconnections (Redis, too, holds a SUBSCRIBE while it reconnects); not for a
+  // channel closed meanwhile.
+  const listenLive = async (name: string, channel: string, each: Set<(message: string) => void>) => {
+    for (;;) {
+      try {
+        const client = await listening();
+        if (channels.get(name)?.each === each) await listenOn(client, name, channel);
+        return;
+      } catch (err) {
+        if (closed) throw err;
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+      }
+    }
+  };
+  const listening = (): Promise<pg.Client> => {
+    if (closed) return Promise.reject(new Error('coordination is closed'));
+    return listener ? Promise.resolve(listener) : (connecting ??= connect().finally(() => (connecting = undefined)));
+  };
   const scheduleReconnect = () => {
     if (closed || reconnectTimer || !channels.size) return;
     reconnectTimer = setTimeout(() => {
@@ -150,9 +187,10 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger }: 
     async hit(key, windowMs) {
       const [row] = await rows(
         `insert into coordination_counters as c (key, count, expires_at) values ($1, 1, clock_timestamp() + $2 ${MS})
-         on conflict (key) do update set
-           count = case when c.expires_at <= clock_timestamp() then 1 else c.count + 1 end,
-           expires_at = case when c.expires_at <= clock_timestamp() then excluded.expires_at else c.expires_at end
+         on conflict (key) do update set (count, expires_at) = (
+           select case when lapsed then 1 else c.count + 1 end, case when lapsed then clock_timestamp() + $2 ${MS} else c.expires_at end
+           -- Read once: a window lapsing between two readings would carry its count into the next.
+           from (select c.expires_at <= clock_timestamp() as lapsed) window_state)
          returning count, ${MS_LEFT} as ms`,
         [key, windowMs],
       );
@@ -195,25 +233,25 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger }: 
     async releaseSlot(key, token) {
       await pool.query('update coordination_slots set released = true where key = $1 and token = $2', [key, token]);
     },
-    async publish(channel, message) {
-      const name = pgChannel(channel);
-      const [row] =
-        Buffer.byteLength(message) <= INLINE_BYTES
-          ? await rows(`select pg_notify($1, 'i' || $2), ${LIVE_SUBSCRIPTIONS} as n`, [name, message, channel])
-          : await rows(
-              `with m as (insert into coordination_messages (payload) values ($2) returning id)
-               select pg_notify($1, 'r' || m.id), ${LIVE_SUBSCRIPTIONS} as n from m`,
-              [name, message, channel],
-            );
-      return Number(row!.n);
+    publish(channel, message) {
+      // One channel's publishes go out one after another, in the order called, as on Redis's one connection: two
+      // statements in flight on the pool's connections could commit, and so notify, in either order.
+      const sent = (publishing.get(channel) ?? Promise.resolve()).then(() => notify(channel, message));
+      const settled = sent.then(
+        () => {},
+        () => {},
+      );
+      publishing.set(channel, settled);
+      void settled.then(() => publishing.get(channel) === settled && publishing.delete(channel));
+      return sent;
     },
     async subscribe(channel, onMessage): Promise<Subscription> {
+      if (closed) throw new Error('coordination is closed');
       const name = pgChannel(channel);
       let subscribed = channels.get(name);
       if (!subscribed) {
         const each = new Set<(message: string) => void>();
-        const live = listening().then((client) => (listener === client ? listenOn(client, name, channel) : undefined));
-        channels.set(name, (subscribed = { channel, each, live }));
+        channels.set(name, (subscribed = { channel, each, live: listenLive(name, channel, each) }));
       }
       const { each, live } = subscribed;
       each.add(onMessage);
@@ -223,8 +261,9 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger }: 
           each.delete(onMessage);
           if (each.size || channels.get(name)?.each !== each) return;
           channels.delete(name);
-          const client = listener;
-          if (!client) return;
+          // Issued at once when connected, so that a LISTEN of the same channel subscribed again comes after it.
+          const client = listener ?? (await connecting?.catch(() => undefined));
+          if (!client || channels.has(name)) return;
           await client.query(`unlisten "${name}"`).catch(() => {});
           await client.query('delete from coordination_subscriptions where channel = $1 and backend_pid = pg_backend_pid()', [channel]).catch(() => {});
         },
