@@ -14,6 +14,8 @@ export interface PostgresCoordinationOptions {
   // For the LISTEN connection of this instance.
   databaseUrl: string;
   logger?: Logger;
+  // How often lapsed rows are deleted (a minute unless given).
+  sweepMs?: number;
 }
 
 // NOTIFY payloads end at 8,000 bytes; a larger message waits in coordination_messages and the notification names it.
@@ -30,7 +32,7 @@ const LIVE_SUBSCRIPTIONS = `(select count(*)::int from coordination_subscription
   join pg_stat_activity a on a.pid = s.backend_pid and a.backend_start = s.backend_start where s.channel = $3)`;
 const MS_LEFT = `greatest(0, ceil(extract(epoch from (expires_at - clock_timestamp())) * 1000))::bigint`;
 
-export async function createPostgresCoordination({ pool, databaseUrl, logger }: PostgresCoordinationOptions): Promise<Coordination> {
+export async function createPostgresCoordination({ pool, databaseUrl, logger, sweepMs = SWEEP_MS }: PostgresCoordinationOptions): Promise<Coordination> {
   const rows = async (text: string, values: unknown[] = []) => (await pool.query(text, values)).rows;
 
   // By PostgreSQL channel: our channel's name, its handlers, and when its LISTEN is live.
@@ -139,7 +141,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger }: 
            (select 1 from pg_stat_activity a where a.pid = s.backend_pid and a.backend_start = s.backend_start)`,
       )
       .catch((err: unknown) => logger?.warn({ err }, 'coordination sweep failed'));
-  }, SWEEP_MS);
+  }, sweepMs);
   sweep.unref();
 
   return {
