@@ -39,6 +39,8 @@ test("a slot request that waited for the key's lock judges lapses by the time it
 
 test('the sweep deletes lapsed values, counters and slots, and the subscriptions of connections that are gone', async () => {
   const pool = new pg.Pool({ connectionString: resources.databaseUrl, max: 2 });
+  // pool.end() resolves before its connections have closed (see instances.ts).
+  pool.on('error', () => {});
   const sweeping = await createPostgresCoordination({ pool, databaseUrl: resources.databaseUrl, sweepMs: 100 });
   try {
     await sweeping.set('swept', 'v', 50);
