@@ -25,6 +25,8 @@ export async function openTestCoordination(resources: TestResources, kind: 'redi
   }
   const { createPostgresCoordination } = await import('../../src/coordination/postgres-coordination.ts');
   const pool = new pg.Pool({ connectionString: resources.databaseUrl, max: 4 });
+  // pool.end() resolves before its connections close: the cleanup's drop database may end an idle one.
+  pool.on('error', () => {});
   const coordination = await createPostgresCoordination({ pool, databaseUrl: resources.databaseUrl });
   return {
     coordination,
