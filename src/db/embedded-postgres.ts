@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chown, link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -52,6 +52,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; logger: 
   const paths = { root, cluster: join(root, 'postgres'), password: join(root, 'postgres.password') };
   const [bin, runAs] = await Promise.all([binaries(), osUser()]);
   await mkdir(root, { recursive: true });
+  if ('uid' in runAs) await letThrough([root, dirname(bin.postgres)], runAs.uid, logger);
   const initialised = await exists(join(paths.cluster, 'PG_VERSION'));
   const password = await clusterPassword(paths, initialised, runAs);
   if (initialised) await reclaim(paths, logger);
@@ -88,6 +89,23 @@ async function osUser(): Promise<RunAs> {
       "the platform runs as root, which PostgreSQL refuses, and there is no OS user 'postgres' to run the embedded one as: " +
         'create that user (e.g. `useradd --system postgres`), run the platform as a normal user, or set DATABASE_URL to a PostgreSQL of your own',
     );
+  }
+}
+
+// Run as `postgres`, the binaries and the cluster must be reachable by that user: a project checked out under
+// /root, or in a directory made by mktemp (both 0700), is not. Each directory on the way that others cannot pass
+// through gets search permission for others (o+x: entering, never listing or reading), said in the log.
+async function letThrough(targets: string[], uid: number, logger: Logger): Promise<void> {
+  const ancestors = new Set<string>();
+  for (const target of targets) for (let dir = target; ; dir = dirname(dir)) {
+    ancestors.add(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of ancestors) {
+    const { mode, uid: owner } = await stat(dir);
+    if (owner === uid || mode & 0o001) continue;
+    await chmod(dir, (mode & 0o7777) | 0o001);
+    logger.warn({ dir }, "gave others search permission (o+x) on a directory the OS user 'postgres' must pass through");
   }
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,9 +18,9 @@ const logger = createLogger({ logLevel: 'silent' });
 const start = (dataDir: string) => startEmbeddedPostgres({ dataDir, logger });
 
 async function withDataDir(run: (dataDir: string) => Promise<void>): Promise<void> {
+  // mkdtemp's 0700, as a checkout under /root or in a mktemp directory: run as root, the start must let the OS user
+  // postgres through to its cluster.
   const root = await mkdtemp(join(tmpdir(), 'embedded-postgres-'));
-  // Run as root, the cluster belongs to the OS user postgres, which must be able to reach it.
-  await chmod(root, 0o755);
   const dataDir = join(root, 'data');
   try {
     await run(dataDir);
