@@ -164,7 +164,7 @@ describe('error bodies', () => {
 describe('health, docs and the queue dashboard', () => {
   test('/health and /ready', async () => {
     assert.deepEqual((await platform.request({ method: 'GET', url: '/health' })).json(), { status: 'ok' });
-    assert.deepEqual((await platform.request({ method: 'GET', url: '/ready' })).json(), { status: 'ready', postgres: 'ok', redis: 'ok' });
+    assert.deepEqual((await platform.request({ method: 'GET', url: '/ready' })).json(), { status: 'ready', postgres: 'ok', redis: 'ok', queues: 'redis' });
   });
 
   test('/docs serves Swagger UI and /docs/json an OpenAPI document of every route with its security', async () => {

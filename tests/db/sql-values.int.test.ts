@@ -80,6 +80,9 @@ const SPELLED_INTO_SQL = new Set([
   'BY_NUMBER',
   "mapped('chat_jid')",
   'column', // quotedName() from a fixed list, or a fixed column name
+  'MS', // postgres-coordination.ts: fixed SQL fragments (a unit, a count of live listeners, milliseconds left)
+  'MS_LEFT',
+  'LIVE_SUBSCRIPTIONS',
 ]);
 
 function sourceFiles(dir: string): string[] {
