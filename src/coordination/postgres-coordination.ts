@@ -72,14 +72,24 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
     return Number(row!.n);
   };
 
-  const listenOn = async (client: pg.Client, name: string, channel: string) => {
-    await client.query(`listen "${name}"`);
-    await client.query(
-      `insert into coordination_subscriptions (channel, backend_pid, backend_start)
-       select $1, pid, backend_start from pg_stat_activity where pid = pg_backend_pid() on conflict do nothing`,
-      [channel],
-    );
+  // The LISTEN connection's statements run one after another, in the order asked (pg warns of, and will refuse,
+  // a query issued while another runs on the same client).
+  let onListener: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = onListener.then(work, work);
+    onListener = run.catch(() => {});
+    return run;
   };
+
+  const listenOn = (client: pg.Client, name: string, channel: string) =>
+    serially(async () => {
+      await client.query(`listen "${name}"`);
+      await client.query(
+        `insert into coordination_subscriptions (channel, backend_pid, backend_start)
+         select $1, pid, backend_start from pg_stat_activity where pid = pg_backend_pid() on conflict do nothing`,
+        [channel],
+      );
+    });
 
   const connect = async (): Promise<pg.Client> => {
     const client = new pg.Client({ connectionString: databaseUrl, keepAlive: true });
@@ -266,8 +276,10 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
           // Issued at once when connected, so that a LISTEN of the same channel subscribed again comes after it.
           const client = listener ?? (await connecting?.catch(() => undefined));
           if (!client || channels.has(name)) return;
-          await client.query(`unlisten "${name}"`).catch(() => {});
-          await client.query('delete from coordination_subscriptions where channel = $1 and backend_pid = pg_backend_pid()', [channel]).catch(() => {});
+          await serially(async () => {
+            await client.query(`unlisten "${name}"`);
+            await client.query('delete from coordination_subscriptions where channel = $1 and backend_pid = pg_backend_pid()', [channel]);
+          }).catch(() => {});
         },
       };
     },

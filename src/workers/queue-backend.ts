@@ -9,6 +9,7 @@ import {
   type QueueOptions,
   type WorkerOptions,
 } from 'bullmq';
+import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 
@@ -42,6 +43,10 @@ export async function postgresQueueBackend(databaseUrl: string, logger: Logger):
   connection.setMaxListeners(0);
   connection.on('error', (err) => logger.warn({ err }, 'queue connection to PostgreSQL failed; it reconnects'));
   await connection.waitUntilReady();
+  // Every waiting worker listens on the one LISTEN client for a moment: a hundred sessions are not a leak.
+  const unlimited = () => void connection.getListenClient().then((client) => (client as unknown as EventEmitter).setMaxListeners(0), () => {});
+  unlimited();
+  connection.on('listenerinvalidated', unlimited);
   const factory: BackendFactory<PostgresQueueBackend, PostgresConnectionOptions> = (name, opts) => {
     // A backend that does not own its connection ignores a lost LISTEN client; one that blocks on the shared client
     // must listen again and give up the wait parked on the dead client (what BullMQ does for an owning backend).
