@@ -25,7 +25,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
   return {
     url: embedded.url,
-    chosen: `embedded PostgreSQL ${embedded.version} in ${join(config.dataDir, 'postgres')} (DATABASE_URL is not set; for one process: see README, "Embedded mode")`,
+    chosen: `embedded PostgreSQL ${embedded.version} in ${join(config.dataDir, 'postgres')} at ${redact(embedded.url)} (DATABASE_URL is not set; for one process: see README, "Embedded mode")`,
     close: () => embedded.stop(),
   };
 }

@@ -51,7 +51,7 @@ test('nothing but Node.js: start, link, send; SIGKILL mid-campaign and start aga
   };
   const first = start();
   await untilReady(base, first);
-  assert.match(first.output(), /embedded PostgreSQL 18\.\d+ in \S+ \(DATABASE_URL is not set/);
+  assert.match(first.output(), /embedded PostgreSQL 18\.\d+ in \S+ at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/wa_platform \(DATABASE_URL is not set/);
   assert.match(first.output(), /REDIS_URL is not set: queues on BullMQ's PostgreSQL backend/);
   const api = adminClient(base);
 
