@@ -23,9 +23,11 @@ export class Migration20261202120000_coordination extends Migration {
     this.addSql(`create function "coordination_acquire_slot"(p_key text, p_max int, p_lease_ms int, p_per_second int, p_token uuid) returns boolean
       language plpgsql as $$
       declare
-        now timestamptz := clock_timestamp();
+        now timestamptz;
       begin
         perform pg_advisory_xact_lock(hashtextextended('coordination_slots:' || p_key, 0));
+        -- Read once the lock is held: a caller that waited judges lapses and the current second by now, not by when it came.
+        now := clock_timestamp();
         if (select count(*) from coordination_slots where key = p_key and not released and expires_at > now) >= p_max then
           return false;
         end if;

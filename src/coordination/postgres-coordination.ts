@@ -32,6 +32,16 @@ const LIVE_SUBSCRIPTIONS = `(select count(*)::int from coordination_subscription
   join pg_stat_activity a on a.pid = s.backend_pid and a.backend_start = s.backend_start where s.channel = $3)`;
 const MS_LEFT = `greatest(0, ceil(extract(epoch from (expires_at - clock_timestamp())) * 1000))::bigint`;
 
+// Runs each piece of work once the one before it has settled, whatever its outcome.
+function sequence() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+
 export async function createPostgresCoordination({ pool, databaseUrl, logger, sweepMs = SWEEP_MS }: PostgresCoordinationOptions): Promise<Coordination> {
   const rows = async (text: string, values: unknown[] = []) => (await pool.query(text, values)).rows;
 
@@ -58,7 +68,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
     }).catch((err: unknown) => logger?.warn({ err }, 'a coordination message could not be read'));
   };
 
-  const publishing = new Map<string, Promise<void>>();
+  const publishing = sequence();
   const notify = async (channel: string, message: string): Promise<number> => {
     const name = pgChannel(channel);
     const [row] =
@@ -74,12 +84,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
 
   // The LISTEN connection's statements run one after another, in the order asked (pg warns of, and will refuse,
   // a query issued while another runs on the same client).
-  let onListener: Promise<unknown> = Promise.resolve();
-  const serially = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = onListener.then(work, work);
-    onListener = run.catch(() => {});
-    return run;
-  };
+  const serially = sequence();
 
   const listenOn = (client: pg.Client, name: string, channel: string) =>
     serially(async () => {
@@ -245,18 +250,9 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
     async releaseSlot(key, token) {
       await pool.query('update coordination_slots set released = true where key = $1 and token = $2', [key, token]);
     },
-    publish(channel, message) {
-      // One channel's publishes go out one after another, in the order called, as on Redis's one connection: two
-      // statements in flight on the pool's connections could commit, and so notify, in either order.
-      const sent = (publishing.get(channel) ?? Promise.resolve()).then(() => notify(channel, message));
-      const settled = sent.then(
-        () => {},
-        () => {},
-      );
-      publishing.set(channel, settled);
-      void settled.then(() => publishing.get(channel) === settled && publishing.delete(channel));
-      return sent;
-    },
+    // Publishes go out one after another, in the order called, as on Redis's one connection: two statements in
+    // flight on the pool's connections could commit, and so notify, in either order.
+    publish: (channel, message) => publishing(() => notify(channel, message)),
     async subscribe(channel, onMessage): Promise<Subscription> {
       if (closed) throw new Error('coordination is closed');
       const name = pgChannel(channel);

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { openTestDatabase } from '../helpers/database.ts';
 import { createTestResources, type TestResources } from '../helpers/resources.ts';
 import { until } from '../helpers/wait.ts';
-import { openInstance, type CoordinationKind, type Instance } from './instances.ts';
+import { openTestCoordination, type CoordinationKind, type Instance } from '../helpers/coordination.ts';
 
 // The behaviour the platform relies on from its coordination store (src/coordination/coordination.ts), asked of both
 // implementations alike: each against a store of its own, two instances standing for two processes.
@@ -25,7 +25,7 @@ for (const kind of ['redis', 'postgres'] as const satisfies CoordinationKind[]) 
 
     before(async () => {
       if (kind === 'postgres') database = await openTestDatabase(resources);
-      [a, b] = await Promise.all([openInstance(kind, resources), openInstance(kind, resources)]);
+      [a, b] = await Promise.all([openTestCoordination(resources, kind), openTestCoordination(resources, kind)]);
     });
     after(async () => {
       await Promise.all([a?.close(), b?.close()]);

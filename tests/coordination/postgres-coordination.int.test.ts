@@ -5,7 +5,7 @@ import { openTestDatabase } from '../helpers/database.ts';
 import { createPostgresCoordination } from '../../src/coordination/postgres-coordination.ts';
 import { createTestResources } from '../helpers/resources.ts';
 import { until } from '../helpers/wait.ts';
-import { openInstance, type Instance } from './instances.ts';
+import { openTestCoordination, type Instance } from '../helpers/coordination.ts';
 
 // What only the PostgreSQL implementation can get wrong, beyond the contract suite: the timing of its statements
 // against its own locks, and the sweep that keeps its tables from growing.
@@ -15,7 +15,7 @@ let instance: Instance;
 let locker: pg.Client;
 before(async () => {
   database = await openTestDatabase(resources);
-  instance = await openInstance('postgres', resources);
+  instance = await openTestCoordination(resources, 'postgres');
   locker = new pg.Client({ connectionString: resources.databaseUrl });
   await locker.connect();
 });
@@ -39,7 +39,7 @@ test("a slot request that waited for the key's lock judges lapses by the time it
 
 test('the sweep deletes lapsed values, counters and slots, and the subscriptions of connections that are gone', async () => {
   const pool = new pg.Pool({ connectionString: resources.databaseUrl, max: 2 });
-  // pool.end() resolves before its connections have closed (see instances.ts).
+  // pool.end() resolves before its connections have closed (see tests/helpers/coordination.ts).
   pool.on('error', () => {});
   const sweeping = await createPostgresCoordination({ pool, databaseUrl: resources.databaseUrl, sweepMs: 100 });
   try {

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before } from 'node:test';
 import { WhatsAppSimulator } from '../wa-sim/server.ts';
-import { openTestCoordination, type TestCoordination } from './coordination.ts';
+import { openTestCoordination, type Instance } from './coordination.ts';
 import { backendEnv, createTestResources, TEST_BACKENDS, type TestResources } from './resources.ts';
 import { until } from './wait.ts';
 
@@ -92,7 +92,7 @@ export interface ProcessFleet {
 // mode (one process per data directory) has journeys of its own (tests/standalone/).
 export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
   if (TEST_BACKENDS === 'embedded') throw new Error('a process fleet shares one database: run it with TEST_BACKENDS=redis or postgres');
-  let coordination: Promise<TestCoordination> | undefined;
+  let coordination: Promise<Instance> | undefined;
   const running: PlatformProcess[] = [];
   let waUrl = '';
   const fleet = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { EndpointGate } from '../../src/workers/webhooks/endpoint-gate.ts';
-import { openTestCoordination, type TestCoordination } from '../helpers/coordination.ts';
+import { openTestCoordination, type Instance } from '../helpers/coordination.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 import { createTestResources, TEST_BACKENDS } from '../helpers/resources.ts';
 import { until } from '../helpers/wait.ts';
@@ -10,7 +10,7 @@ import { until } from '../helpers/wait.ts';
 // dead holder.
 const resources = createTestResources();
 let database: Awaited<ReturnType<typeof openTestDatabase>> | undefined;
-let store: TestCoordination;
+let store: Instance;
 before(async () => {
   if (TEST_BACKENDS !== 'redis') database = await openTestDatabase(resources);
   store = await openTestCoordination(resources);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Coordination } from '../../src/coordination/coordination.ts';
 import { acquireLease } from '../../src/workers/sessions/lease.ts';
-import { openTestCoordination, type TestCoordination } from '../helpers/coordination.ts';
+import { openTestCoordination, type Instance } from '../helpers/coordination.ts';
 import { openTestDatabase } from '../helpers/database.ts';
 import { createTestResources, TEST_BACKENDS } from '../helpers/resources.ts';
 
@@ -10,8 +10,8 @@ import { createTestResources, TEST_BACKENDS } from '../helpers/resources.ts';
 // connections standing for two worker processes. The store's own guarantees are tests/coordination's.
 const resources = createTestResources();
 let database: Awaited<ReturnType<typeof openTestDatabase>> | undefined;
-let a: TestCoordination;
-let b: TestCoordination;
+let a: Instance;
+let b: Instance;
 before(async () => {
   if (TEST_BACKENDS !== 'redis') database = await openTestDatabase(resources);
   [a, b] = await Promise.all([openTestCoordination(resources), openTestCoordination(resources)]);
