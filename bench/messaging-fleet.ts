@@ -6,8 +6,8 @@
 import type { WASocket } from '@whiskeysockets/baileys';
 import type { TestBackends } from '../tests/helpers/resources.ts';
 import { until } from '../tests/helpers/wait.ts';
-import { connectedCompanion } from '../tests/wa-sim/companion.ts';
-import { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
+import { connectedCompanion } from '../simulator/companion.ts';
+import { WhatsAppSimulator } from '../simulator/server.ts';
 import { startBenchPlatform, type BenchPlatform } from './platform.ts';
 import { cleanupAll } from './stats.ts';
 

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { until } from '../tests/helpers/wait.ts';
-import type { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../simulator/server.ts';
 import type { MessagingFleet } from './messaging-fleet.ts';
 
 export type Side = 'platform' | 'baseline';

@@ -14,7 +14,7 @@ import { loadAuthState } from '../src/workers/sessions/auth-state.ts';
 import { startSessionHost } from '../src/workers/sessions/session-host.ts';
 import { createTestResources, REDIS_URL } from '../tests/helpers/resources.ts';
 import { until } from '../tests/helpers/wait.ts';
-import { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
+import { WhatsAppSimulator } from '../simulator/server.ts';
 import type { PairedSession } from './session-holder.ts';
 import { cleanupAll } from './stats.ts';
 

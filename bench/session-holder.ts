@@ -91,7 +91,7 @@ async function platformSide(): Promise<Holder> {
 }
 
 async function baselineSide(): Promise<Holder> {
-  const [{ openCompanion }, { memoryAuth }] = await Promise.all([import('../tests/wa-sim/companion.ts'), import('../tests/wa-sim/memory-auth.ts')]);
+  const [{ openCompanion }, { memoryAuth }] = await Promise.all([import('../simulator/companion.ts'), import('../simulator/memory-auth.ts')]);
   const url = process.env.WA_WEBSOCKET_URL!;
   // Made before the first reading: memoryAuth() signs fresh creds (~16 ms of pure-JS curve25519 each) that the
   // paired creds replace, work no restore does. Only the empty key stores are kept.

@@ -1,12 +1,12 @@
 // `npm run demo`: the whole platform on one machine with no WhatsApp in reach. It starts the WhatsApp network
-// simulator (tests/wa-sim) on SIMULATOR_PORT, points this process's platform at it, and — unless
+// simulator (simulator/) on SIMULATOR_PORT, points this process's platform at it, and — unless
 // DEMO_AUTO_LINK=false — has a new simulated phone scan every QR a device shows, so a device created through the
 // API is connected a moment later. Production never talks to the simulator: only this entry point sets
 // WA_WEBSOCKET_URL to it.
 import { loadConfig } from '../src/config.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { checkpointAt, headOfFeed, readFeed } from '../src/events/event-store.ts';
-import { WhatsAppSimulator } from '../tests/wa-sim/server.ts';
+import { WhatsAppSimulator } from '../simulator/server.ts';
 
 const sim = new WhatsAppSimulator();
 const { url, control } = await sim.listen(Number(process.env.SIMULATOR_PORT ?? 7780), process.env.SIMULATOR_HOST ?? '127.0.0.1');

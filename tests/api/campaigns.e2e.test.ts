@@ -4,7 +4,7 @@ import { bearer, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
 import { useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // Bulk campaigns through the whole platform and the simulator.
 let sim: WhatsAppSimulator;

@@ -5,7 +5,7 @@ import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
 import { useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // Contacts, the LID map, profiles and presence through the whole platform: simulated phones → real Baileys →
 // events → projections → API, and API → the session's worker → Baileys → the simulator.

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { ADMIN_TOKEN, API_TOKEN, bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The whole platform (API, worker, session host) with the real Baileys client against the simulator.
 let sim: WhatsAppSimulator;

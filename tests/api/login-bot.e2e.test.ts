@@ -4,7 +4,7 @@ import { sqlOf } from '../../src/events/event-store.ts';
 import { ADMIN, ADMIN_TOKEN, bearer, loginAs, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
 import { linkDevice, useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // Seed 002's login from WhatsApp, end to end: an administrator designates one of their linked devices as the login
 // bot; a user's phone writes `/login` to it through the simulator; real Baileys records the message; the login-bot

@@ -7,8 +7,8 @@ import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
 import { openSse } from '../helpers/sse.ts';
 import { until } from '../helpers/wait.ts';
 import { linkDevice, useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
-import type { InboxEntry } from '../wa-sim/handset.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { InboxEntry } from '../../simulator/handset.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // Sending and receiving through the whole platform: API → log → dispatcher → the session's queue → real Baileys →
 // the simulator's phones, and receipts and inbound messages back into the log.

@@ -8,7 +8,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { listenWsPort } from '../../src/api/ws-port.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // Seed 004's "HTML/Browser Example with QR Display", as the seed prints it (fixtures/seed-004-device.html), in a
 // real Chromium on a page of its own origin: a cross-origin fetch with X-API-Token (so a CORS preflight), seed 004's

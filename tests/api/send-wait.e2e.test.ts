@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ADMIN_TOKEN, bearer, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
 import { useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The opt-in wait on sends: through real Baileys and the simulator, the answer waits for WhatsApp's server ack
 // (200 `sent`), for a failure (its code and the message id), or runs out (202 `timedOut`, the message still going).

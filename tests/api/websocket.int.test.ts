@@ -7,7 +7,7 @@ import { appendToStream } from '../../src/events/event-store.ts';
 import { listenWsPort } from '../../src/api/ws-port.ts';
 import { API_TOKEN, bearer, createUser, startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 let sim: WhatsAppSimulator;
 let platform: TestPlatform;

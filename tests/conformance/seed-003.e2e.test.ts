@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { ADMIN_TOKEN } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 import { curlJson, curlJsonEach, scanWithPhone, useSeedPlatform, waitFor } from './seed-platform.ts';
 
 // Seed 003 ("WhatsApp Multi-Session API Guide"), snippet by snippet. Its curl commands run through bash as written,

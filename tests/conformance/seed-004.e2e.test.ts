@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import { until } from '../helpers/wait.ts';
-import type { WhatsAppSimulator } from '../wa-sim/server.ts';
+import type { WhatsAppSimulator } from '../../simulator/server.ts';
 import {
   API_BASE,
   API_TOKEN,

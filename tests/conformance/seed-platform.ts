@@ -3,7 +3,7 @@ import { after, before } from 'node:test';
 import { listenWsPort } from '../../src/api/ws-port.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The conformance suite runs the seeds' snippets as users copy them: curl commands through bash with the seeds'
 // shell variables set in the environment, JavaScript as the same fetch/WebSocket calls against a listening

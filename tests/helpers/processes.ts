@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before } from 'node:test';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 import { openTestCoordination, type Instance } from './coordination.ts';
 import { backendEnv, createTestResources, TEST_BACKENDS, type TestResources } from './resources.ts';
 import { until } from './wait.ts';

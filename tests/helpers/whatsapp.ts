@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 import { bearer, createUser, startTestPlatform, type TestPlatform } from './platform.ts';
 import { until } from './wait.ts';
 

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { adminClient, freePort, startPlatformProcess, stopProcess, untilReady, type PlatformProcess } from '../helpers/processes.ts';
 import { createTestResources, TEST_BACKENDS } from '../helpers/resources.ts';
 import { until } from '../helpers/wait.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // `npm start` on a machine with only Node.js (scripts/test runs this file in a network namespace where the machine's
 // PostgreSQL and Redis cannot be reached): the platform embeds its PostgreSQL and keeps queues there, links a phone and

@@ -7,8 +7,8 @@ import { sqlOf } from '../../src/events/event-store.ts';
 import { claimFence, FencedWriteError, loadAuthState, wipeAuthState } from '../../src/workers/sessions/auth-state.ts';
 import { open } from '../../src/secret-box.ts';
 import { insertDevice, useTestDatabase } from '../helpers/database.ts';
-import { statusOf } from '../wa-sim/companion.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { statusOf } from '../../simulator/companion.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The platform's auth store under the real Baileys client: linked through the simulator, restarted from
 // PostgreSQL alone, and nothing usable in the rows without ENCRYPTION_KEY.

@@ -10,7 +10,7 @@ import { until } from '../helpers/wait.ts';
 import { backendEnv, createTestResources } from '../helpers/resources.ts';
 import { openCoordination, type Coordinated } from '../../src/backends.ts';
 import { loadConfig } from '../../src/config.ts';
-import { WhatsAppSimulator } from '../wa-sim/server.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The session host with the real Baileys client against the simulator, on real PostgreSQL and the suite's
 // coordination store (Redis, or PostgreSQL with TEST_BACKENDS=postgres).

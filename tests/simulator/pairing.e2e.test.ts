@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DisconnectReason } from '@whiskeysockets/baileys';
-import { linkCompanion, openCompanion } from './companion.ts';
-import { memoryAuth } from './memory-auth.ts';
+import { linkCompanion, openCompanion } from '../../simulator/companion.ts';
+import { memoryAuth } from '../../simulator/memory-auth.ts';
 import { useSimulator } from './harness.ts';
 
 // A companion links by QR, restarts on 515 and logs in as the new device, as against WhatsApp.

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { proto, type WASocket } from '@whiskeysockets/baileys';
-import { connectedCompanion } from './companion.ts';
-import { textOf, watch, type Watch } from './events.ts';
-import { WhatsAppSimulator } from './server.ts';
+import { connectedCompanion } from '../../simulator/companion.ts';
+import { textOf, watch, type Watch } from '../../simulator/events.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The messaging half of the control API, over HTTP as the benchmarks and the offline demo use it.
 const { READ } = proto.WebMessageInfo.Status;

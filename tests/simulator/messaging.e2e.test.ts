@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { proto, type WASocket } from '@whiskeysockets/baileys';
-import { connectedCompanion } from './companion.ts';
-import { textOf, watch, type Watch } from './events.ts';
-import type { Phone } from './phones.ts';
-import { RECEIPT_GAP_MS } from './phone-traffic.ts';
-import { WhatsAppSimulator } from './server.ts';
+import { connectedCompanion } from '../../simulator/companion.ts';
+import { textOf, watch, type Watch } from '../../simulator/events.ts';
+import type { Phone } from '../../simulator/phones.ts';
+import { RECEIPT_GAP_MS } from '../../simulator/phone-traffic.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // A real Baileys companion and a simulated phone exchange end-to-end encrypted texts; the phone answers with
 // receipts by its policy.

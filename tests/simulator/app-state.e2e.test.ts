@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Contact, WASocket } from '@whiskeysockets/baileys';
 import { until } from '../helpers/wait.ts';
-import { connectedCompanion, linkCompanion, openCompanion } from './companion.ts';
+import { connectedCompanion, linkCompanion, openCompanion } from '../../simulator/companion.ts';
 import { useSimulator } from './harness.ts';
 
 // App-state sync with the real Baileys client: the phone shares its app-state key with each companion it links, and

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { proto, type AuthenticationState, type WASocket } from '@whiskeysockets/baileys';
-import { connectedCompanion, openCompanion } from './companion.ts';
-import { textOf, watch, type Watch } from './events.ts';
-import type { Phone } from './phones.ts';
-import { WhatsAppSimulator } from './server.ts';
+import { connectedCompanion, openCompanion } from '../../simulator/companion.ts';
+import { textOf, watch, type Watch } from '../../simulator/events.ts';
+import type { Phone } from '../../simulator/phones.ts';
+import { WhatsAppSimulator } from '../../simulator/server.ts';
 
 // Companions of two different accounts talk through the simulator like through WhatsApp: both ways, with the
 // sender's other companion kept in sync, and a companion that is offline gets its messages at its next login.

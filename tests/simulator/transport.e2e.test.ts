@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DisconnectReason, makeWASocket } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
-import { memoryAuth } from './memory-auth.ts';
-import { parseQr, WhatsAppSimulator } from './server.ts';
+import { memoryAuth } from '../../simulator/memory-auth.ts';
+import { parseQr, WhatsAppSimulator } from '../../simulator/server.ts';
 
 // The real Baileys client against the simulator: handshake, then QR refs for a new device.
 let sim: WhatsAppSimulator;

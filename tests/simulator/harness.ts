@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { WhatsAppSimulator, type SimOptions } from './server.ts';
+import { WhatsAppSimulator, type SimOptions } from '../../simulator/server.ts';
 
 export interface SimulatorFixture {
   sim: WhatsAppSimulator;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DisconnectReason, type AuthenticationState } from '@whiskeysockets/baileys';
-import { linkCompanion, openCompanion } from './companion.ts';
-import { WhatsAppSimulator, type FaultKind } from './server.ts';
+import { linkCompanion, openCompanion } from '../../simulator/companion.ts';
+import { WhatsAppSimulator, type FaultKind } from '../../simulator/server.ts';
 
 // Each fault reaches the real Baileys client as the disconnect reason WhatsApp's own would.
 let sim: WhatsAppSimulator;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DisconnectReason, type AuthenticationState, type WASocket } from '@whiskeysockets/baileys';
-import { openCompanion, startCompanion, statusOf } from './companion.ts';
-import { memoryAuth } from './memory-auth.ts';
+import { openCompanion, startCompanion, statusOf } from '../../simulator/companion.ts';
+import { memoryAuth } from '../../simulator/memory-auth.ts';
 import { useSimulator } from './harness.ts';
 
 // A companion links by pairing code instead of a QR: the phone types the code, both sides agree the adv secret
