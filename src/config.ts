@@ -60,6 +60,10 @@ export interface Config {
   // How long creating a device and POST …/login wait for its session's first QR (or connection) to answer with.
   loginQrWaitMs: number;
   webhooks: WebhookSettings;
+  files: FileSettings;
+  // The address clients reach this API at (PUBLIC_URL), for the signed links webhooks carry; unset: links are
+  // relative paths (`/api/whatsapp/files/…`), which the seed's own URLs are too.
+  publicUrl: string | undefined;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -84,6 +88,29 @@ export interface WebhookSettings {
   // How long a rotated-out secret still signs beside the new one.
   secretGraceMs: number;
   allowPrivate: boolean;
+}
+
+export type StorageSettings =
+  | { driver: 'local'; dir: string }
+  | {
+      driver: 's3';
+      bucket: string;
+      // Unset: AWS itself; set for MinIO, R2, Wasabi, a local S3 server…
+      endpoint: string | undefined;
+      region: string;
+      // Unset: the SDK's default chain (environment, instance role…).
+      credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+      forcePathStyle: boolean;
+      // Keys are written under this prefix, so one bucket can serve several deployments.
+      prefix: string;
+    };
+
+export interface FileSettings {
+  storage: StorageSettings;
+  // Bytes a user's files may take in all (0: no quota).
+  quotaBytes: number;
+  // How long a signed preview or download link stays valid.
+  signedUrlTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -244,6 +271,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretGraceMs: duration('WEBHOOK_SECRET_GRACE', '24h', { allowZero: true }),
       allowPrivate: str('ALLOW_PRIVATE_WEBHOOKS', 'false') === 'true',
     },
+    files: {
+      storage: storageSettings(env, problems, resolve(str('DATA_DIR', DEFAULT_DATA_DIR))),
+      quotaBytes: int('FILE_QUOTA_BYTES', 1_073_741_824),
+      signedUrlTtlMs: duration('FILE_URL_TTL', '1h'),
+    },
+    publicUrl: env.PUBLIC_URL?.trim().replace(/\/$/, '') || undefined,
     qrTimeoutMs: env.QR_TIMEOUT?.trim() ? duration('QR_TIMEOUT', '20s') : undefined,
     rateLimit: {
       enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',
@@ -261,9 +294,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`DATABASE_URL="${redact(config.databaseUrl)}" must be a postgres:// URL`);
   }
   if (config.redisUrl && !/^rediss?:\/\//.test(config.redisUrl)) problems.push(`REDIS_URL="${redact(config.redisUrl)}" must be a redis:// URL`);
+  if (config.publicUrl && !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(config.publicUrl)) problems.push(`PUBLIC_URL="${config.publicUrl}" must be an http(s):// URL`);
   if (!/^wss?:\/\//.test(config.waWebSocketUrl)) problems.push(`WA_WEBSOCKET_URL="${config.waWebSocketUrl}" must be a ws:// or wss:// URL`);
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+function storageSettings(env: NodeJS.ProcessEnv, problems: string[], dataDir: string): StorageSettings {
+  const driver = env.STORAGE_DRIVER?.trim() || 'local';
+  if (driver === 'local') return { driver, dir: resolve(env.STORAGE_DIR?.trim() || `${dataDir}/files`) };
+  if (driver !== 's3') {
+    problems.push(`STORAGE_DRIVER="${driver}" must be local or s3`);
+    return { driver: 'local', dir: `${dataDir}/files` };
+  }
+  const bucket = env.S3_BUCKET?.trim() ?? '';
+  if (!bucket) problems.push('STORAGE_DRIVER=s3 needs S3_BUCKET');
+  const endpoint = env.S3_ENDPOINT?.trim() || undefined;
+  if (endpoint && !/^https?:\/\//.test(endpoint)) problems.push(`S3_ENDPOINT="${endpoint}" must be an http(s):// URL`);
+  const accessKeyId = env.S3_ACCESS_KEY_ID?.trim();
+  const secretAccessKey = env.S3_SECRET_ACCESS_KEY?.trim();
+  if (!accessKeyId !== !secretAccessKey) problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together (or neither, for the SDK\'s default chain)');
+  return {
+    driver,
+    bucket,
+    endpoint,
+    region: env.S3_REGION?.trim() || 'us-east-1',
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    forcePathStyle: (env.S3_FORCE_PATH_STYLE?.trim() || (endpoint ? 'true' : 'false')) === 'true',
+    prefix: (env.S3_PREFIX?.trim() ?? '').replace(/^\/+|\/+$/g, ''),
+  };
 }
 
 // A browser sends its origin as `scheme://host[:port]`, or `null` from a file:// page.

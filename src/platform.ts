@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { captureConsole } from './console-capture.ts';
 import { openOrm } from './db/orm.ts';
 import { openCoordination, openDatabase } from './backends.ts';
+import { openStorage } from './files/open-storage.ts';
 import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
 import { projections } from './events/projections/index.ts';
@@ -51,7 +52,9 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
 
     const { coordination, queueBackend, ...coordinated } = await openCoordination(config, database.url, logger);
     closers.push(() => coordinated.close());
-    logger.info({ database: database.chosen, queues: coordinated.chosen }, 'backends chosen');
+    const { storage, chosen: storageChosen } = await openStorage(config.files.storage);
+    closers.push(() => storage.close());
+    logger.info({ database: database.chosen, queues: coordinated.chosen, storage: storageChosen }, 'backends chosen');
     const queues = createQueues(queueBackend);
     closers.push(() => closeQueues(queues));
 
@@ -97,7 +100,7 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     if (config.role !== 'worker') {
       const liveFeed = await createLiveFeed(orm, notifier, logger);
       closers.push(async () => liveFeed.close());
-      app = await buildApp({ config, orm, coordination, queueBackend, queues, liveFeed, logger, clock });
+      app = await buildApp({ config, orm, coordination, queueBackend, storage, queues, liveFeed, logger, clock });
       const server = app;
       // Closed first: stop taking requests before the worker and connections go.
       closers.push(() => server.close());

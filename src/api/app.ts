@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
+import type { FileStorage } from '../files/storage.ts';
 import type { Coordination } from '../coordination/coordination.ts';
 import type { QueueBackend } from '../workers/queue-backend.ts';
 import type { Config } from '../config.ts';
@@ -37,6 +38,7 @@ import webhookRoutes from './routes/webhooks.ts';
 
 export interface AppDeps {
   config: Config;
+  storage: FileStorage;
   orm: Orm;
   coordination: Coordination;
   queueBackend: QueueBackend;
@@ -48,7 +50,7 @@ export interface AppDeps {
 
 // Builds the HTTP application without listening, so tests drive it with `inject` or a real port alike.
 // Layers: infrastructure plugins, then the auth and rate-limit hooks, then one plugin per resource.
-export async function buildApp({ config, orm, coordination, queueBackend, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, orm, coordination, queueBackend, storage, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimit,
@@ -69,7 +71,7 @@ export async function buildApp({ config, orm, coordination, queueBackend, queues
   // Before anything reads a parameter, the query string (credentials travel in ?token=) or the body.
   await app.register(inputGuard);
   await app.register(formBodies);
-  await app.register(contextPlugin, { config, orm, coordination, queueBackend, clock });
+  await app.register(contextPlugin, { config, orm, coordination, queueBackend, storage, clock });
   await app.register(securityHeaders, { hstsMaxAgeMs: config.hstsMaxAgeMs });
   await app.register(swaggerPlugin);
   // Before rate limits and auth: a preflight carries no credentials and must not count.

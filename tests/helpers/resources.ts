@@ -24,15 +24,17 @@ function testBackends(value = 'redis'): TestBackends {
 export interface TestResources {
   databaseUrl: string;
   redisPrefix: string;
-  // For the embedded mode's PostgreSQL (created by the platform when it starts).
+  // Stored files, and the embedded mode's PostgreSQL (created by the platform when it starts).
   dataDir: string;
   cleanup(): Promise<void>;
 }
 
 // The environment that puts a platform under test on its resources, in the suite's mode.
 export function backendEnv(resources: TestResources, backends: TestBackends = TEST_BACKENDS): Record<string, string> {
-  if (backends === 'embedded') return { DATA_DIR: resources.dataDir };
-  const database = { DATABASE_URL: resources.databaseUrl };
+  // The data directory holds the stored files in every mode, and the embedded PostgreSQL in that mode.
+  const data = { DATA_DIR: resources.dataDir };
+  if (backends === 'embedded') return data;
+  const database = { ...data, DATABASE_URL: resources.databaseUrl };
   return backends === 'postgres' ? database : { ...database, REDIS_URL, REDIS_PREFIX: resources.redisPrefix };
 }
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Coordination } from '../../coordination/coordination.ts';
 import type { Config } from '../../config.ts';
+import type { FileStorage } from '../../files/storage.ts';
 import type { Orm } from '../../db/orm.ts';
 import type { QueueBackend } from '../../workers/queue-backend.ts';
 import type { FastifyRequest } from 'fastify';
@@ -14,6 +15,7 @@ declare module 'fastify' {
     orm: Orm;
     coordination: Coordination;
     queueBackend: QueueBackend;
+    storage: FileStorage;
     clock: Clock;
   }
   interface FastifyRequest {
@@ -27,14 +29,16 @@ export interface ContextOptions {
   orm: Orm;
   coordination: Coordination;
   queueBackend: QueueBackend;
+  storage: FileStorage;
   clock: Clock;
 }
 
-export default fp<ContextOptions>(async (app, { config, orm, coordination, queueBackend, clock }) => {
+export default fp<ContextOptions>(async (app, { config, orm, coordination, queueBackend, storage, clock }) => {
   app.decorate('config', config);
   app.decorate('orm', orm);
   app.decorate('coordination', coordination);
   app.decorate('queueBackend', queueBackend);
+  app.decorate('storage', storage);
   app.decorate('clock', clock);
   app.decorateRequest('em', null as unknown as EntityManager);
   app.addHook('onRequest', async (request) => {
