@@ -136,6 +136,10 @@ export interface EventPayloads {
   'webhook.endpoint-updated': { endpointId: string; fields: string[] };
   'webhook.endpoint-deleted': { endpointId: string };
   'webhook.secret-rotated': { endpointId: string };
+  // A file stored for a user (stream `file-<id>`): uploaded through the API, fetched from a URL for a send, or
+  // received in a chat. `sha256` (hex) addresses its bytes in storage.
+  'file.uploaded': { fileId: string; userId: number; kind: string; mimetype: string; size: number; sha256: string; filename: string; source: 'upload' | 'url' | 'received' };
+  'file.deleted': { fileId: string; userId: number };
 }
 
 export type EventType = keyof EventPayloads;
@@ -192,6 +196,8 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'webhook.endpoint-updated': 1,
   'webhook.endpoint-deleted': 1,
   'webhook.secret-rotated': 1,
+  'file.uploaded': 1,
+  'file.deleted': 1,
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
@@ -212,4 +218,5 @@ export const streamOf = {
   botLogin: (sender: string) => `bot-login-${sender}`,
   // An account's audit trail and password-login attempts, by username (known or not).
   account: (username: string) => `account-${username}`,
+  file: (fileId: string) => `file-${fileId}`,
 };
