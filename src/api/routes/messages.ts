@@ -1,17 +1,16 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Device } from '../../db/entities/device.ts';
+import type { FastifyRequest } from 'fastify';
 import { findDevice, findDeviceByPhone, findDeviceBySession } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_TEXT_LENGTH, type MessageContent } from '../../domain/messages.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
-import { parseRecipient, type Recipient } from '../../domain/recipients.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
 import { findMessage, refOf } from '../../messages/message-views.ts';
-import { queueMessage, resendMessage } from '../../messages/queue-message.ts';
+import { resendMessage } from '../../messages/queue-message.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { acceptedResponses, answer, IdempotencyHeaders, PreferHeader, seed003, seed003Responses, settle, WaitQuery, type SendAnswer, type Waiting } from '../send-answers.ts';
+import { accept, Address, Delivery, recipientOf, Session } from '../send-requests.ts';
+import { acceptedResponses, answer, IdempotencyHeaders, PreferHeader, seed003, seed003Responses, settle, WaitQuery, type Waiting } from '../send-answers.ts';
 import { errors, IsoDate, ok } from '../schemas.ts';
 
 // Sending (seed 004, and seed 003's two routes on the same code). A send is accepted, not performed: the answer is
@@ -20,14 +19,8 @@ import { errors, IsoDate, ok } from '../schemas.ts';
 // (`?wait=sent`, `Prefer: wait=N`): 200 once acked, the failure if it fails, 202 `timedOut` if time runs out.
 
 const Text = Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH, description: `1 to ${MAX_TEXT_LENGTH} characters` });
-const Address = Type.String({ minLength: 1, maxLength: 64, description: 'A phone number in international form (with or without +), or a group JID' });
 const MessageIdParams = Type.Object({ messageId: Type.String({ minLength: 1, maxLength: 64 }) });
 
-const Delivery = {
-  sendAt: Type.Optional(Type.String({ format: 'date-time', description: 'Send no earlier than this time' })),
-  priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: "Higher first among the session's waiting messages (default 5)" })),
-  clientMessageId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Same as an Idempotency-Key header' })),
-};
 const TextFields = {
   phoneNumber: Address,
   message: Text,
@@ -35,48 +28,12 @@ const TextFields = {
   mentions: Type.Optional(Type.Array(Address, { maxItems: 100, description: 'Numbers to @mention' })),
   ...Delivery,
 };
-const Session = { sessionId: Type.String({ minLength: 1, maxLength: 200 }) };
-type DeliveryInput = { sendAt?: string; priority?: number; clientMessageId?: string };
-function recipientOf(address: string): Recipient {
-  const recipient = parseRecipient(address);
-  if (!recipient) throw new AppError('INVALID_PHONE_NUMBER', `"${address}" is not a phone number in international form or a group JID`);
-  return recipient;
-}
 
 function textOf(text: string): string {
   if (!text.trim()) throw new AppError('VALIDATION_ERROR', 'message must not be blank');
   return text;
 }
 
-async function accept(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  waiting: Waiting,
-  device: Device,
-  recipient: Recipient,
-  content: MessageContent,
-  delivery: DeliveryInput = {},
-): Promise<SendAnswer> {
-  if (device.status === 'logged_out') {
-    throw new AppError('DEVICE_NOT_CONNECTED', 'The device is logged out; link it again (POST /api/whatsapp/devices/{id}/login) before sending');
-  }
-  const sendAt = delivery.sendAt ? new Date(delivery.sendAt) : undefined;
-  const idempotencyKey = (request.headers['idempotency-key'] as string | undefined) ?? delivery.clientMessageId;
-  const queue = () =>
-    queueMessage(
-      request.em,
-      {
-        device: { id: device.id, userId: device.user.id, sessionId: device.sessionId },
-        recipient,
-        content,
-        ...(idempotencyKey ? { idempotencyKey } : {}),
-        ...(sendAt ? { sendAt } : {}),
-        ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
-      },
-      request.server.clock(),
-    );
-  return settle(request, reply, waiting, { tenantId: device.user.id, deviceId: device.id }, queue);
-}
 
 const TextBody = Type.Object(TextFields);
 
