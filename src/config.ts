@@ -111,6 +111,10 @@ export interface FileSettings {
   quotaBytes: number;
   // How long a signed preview or download link stays valid.
   signedUrlTtlMs: number;
+  // Media to send may be fetched from private addresses (development and tests), as ALLOW_PRIVATE_WEBHOOKS does for webhooks.
+  allowPrivateUrls: boolean;
+  // The longest a media URL may take to fetch.
+  urlFetchTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -275,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       storage: storageSettings(env, problems, resolve(str('DATA_DIR', DEFAULT_DATA_DIR))),
       quotaBytes: int('FILE_QUOTA_BYTES', 1_073_741_824),
       signedUrlTtlMs: duration('FILE_URL_TTL', '1h'),
+      allowPrivateUrls: str('ALLOW_PRIVATE_MEDIA_URLS', 'false') === 'true',
+      urlFetchTimeoutMs: duration('MEDIA_URL_TIMEOUT', '60s'),
     },
     publicUrl: env.PUBLIC_URL?.trim().replace(/\/$/, '') || undefined,
     qrTimeoutMs: env.QR_TIMEOUT?.trim() ? duration('QR_TIMEOUT', '20s') : undefined,

@@ -91,6 +91,7 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         scanMs: config.sessionScanMs,
         ...(config.qrTimeoutMs ? { qrTimeoutMs: config.qrTimeoutMs } : {}),
         sending: config.sending,
+        storage,
         clock,
       });
       // Closed before the queues and coordination: sockets end and leases are released while the store is still there.

@@ -18,13 +18,29 @@ export function ormOptions(databaseUrl: string): Options {
     entities,
     extensions: [Migrator],
     migrations: { path: MIGRATIONS_DIR, pathTs: MIGRATIONS_DIR, emit: 'ts', snapshot: false, silent: true },
-    // The event-store tables are written by hand (see migrations/); the entity diff must never drop them.
-    schemaGenerator: { skipTables: ['events', 'streams', 'projection_checkpoints'] },
+    // Tables written by hand (see migrations/): the event store, the PostgreSQL coordination, files. The entity diff
+    // must never drop them.
+    schemaGenerator: { skipTables: [...HAND_WRITTEN_TABLES] },
     pool: { max: 10 },
     // Passed to pg's Pool. A writer left idle inside a transaction would hold back every reader of the event log.
     driverOptions: { options: '-c idle_in_transaction_session_timeout=30s' },
   };
 }
+
+const HAND_WRITTEN_TABLES = [
+  'events',
+  'streams',
+  'projection_checkpoints',
+  'coordination_counters',
+  'coordination_leases',
+  'coordination_messages',
+  'coordination_set_members',
+  'coordination_slots',
+  'coordination_subscriptions',
+  'coordination_values',
+  'files',
+  'file_holds',
+];
 
 export function unreachableDatabase(databaseUrl: string, err: unknown): Error {
   const reason = err instanceof Error ? err.message : String(err);

@@ -25,8 +25,17 @@ export const ERROR_STATUS = {
   FILE_NOT_FOUND: 404,
   MESSAGE_NOT_FOUND: 404,
   FILE_TOO_LARGE: 413,
+  // A user's files would take more than FILE_QUOTA_BYTES.
+  QUOTA_EXCEEDED: 413,
   INVALID_FILE_TYPE: 415,
   UPLOAD_FAILED: 500,
+  // A media URL to send from is not a public http(s) address, or did not answer with a file.
+  INVALID_MEDIA_URL: 400,
+  MEDIA_FETCH_FAILED: 422,
+  // A file that cannot be sent as the kind asked (a PDF as an image), or whose conversion for WhatsApp failed.
+  MEDIA_CONVERSION_FAILED: 422,
+  // A received media message WhatsApp no longer has, which its sender's phone could not upload again.
+  MEDIA_GONE: 410,
   RATE_LIMIT_EXCEEDED: 429,
   DAILY_LIMIT_EXCEEDED: 429,
   AI_PROVIDER_ERROR: 502,

@@ -1,7 +1,7 @@
 // Domain events: immutable facts in the past tense, `{type, data}` with a version per type so payloads can
 // evolve (a reader upcasts old versions). Pure types; nothing here does I/O.
 import type { BotLoginOutcome } from './login-bot.ts';
-import type { MessageContent } from './messages.ts';
+import type { MessageContent, ReceivedMedia } from './messages.ts';
 
 export interface MessageEventData {
   messageId: string;
@@ -20,6 +20,9 @@ export interface EventPayloads {
     // The request's fingerprint, when it came with an idempotency key.
     fingerprint?: string;
   };
+  // A media message's file converted, encrypted and uploaded to WhatsApp (`message`: the resulting WhatsApp message
+  // content, protobuf in base64, with its media key), so that a later attempt relays this upload, not another.
+  'message.media-uploaded': MessageEventData & { message: string; mimetype: string; size: number };
   'message.sent': MessageEventData & { waMessageId: string };
   'message.delivered': MessageEventData;
   'message.read': MessageEventData;
@@ -39,7 +42,16 @@ export interface EventPayloads {
     text?: string;
     // Seconds since the epoch, as WhatsApp stamped it.
     timestamp: number;
+    // A media message: what it holds, and the file its bytes will be stored as (a download job fetches them;
+    // `message.media-stored` or `message.media-failed` tells how that went).
+    media?: ReceivedMedia;
   };
+  // What a download needs of a received media message (the WhatsApp message, protobuf in base64, with its media
+  // key); kept apart from `message.received`, which webhooks and streams carry, so the key goes nowhere.
+  'message.media-received': MessageEventData & { message: string };
+  'message.media-stored': MessageEventData & { fileId: string; size: number; sha256: string };
+  // The media could not be had (WhatsApp no longer has it, or its bytes failed the check): the message stays, without its file.
+  'message.media-failed': MessageEventData & { fileId: string; code: string; reason: string };
   // A person's details as WhatsApp told the session (stream `contacts-<deviceId>`): `jid` by phone number when
   // known, else the LID; names from the phone's address book (`name`) or the person's own (`pushName`).
   'contact.updated': { jid: string; lid?: string; name?: string; pushName?: string; verifiedName?: string; source: 'contact' | 'lookup' | 'group' };
@@ -147,6 +159,7 @@ export type EventType = keyof EventPayloads;
 // The current version of each payload; bump it with an upcaster when a payload changes shape.
 export const EVENT_VERSIONS: Record<EventType, number> = {
   'message.queued': 1,
+  'message.media-uploaded': 1,
   'message.sent': 1,
   'message.delivered': 1,
   'message.read': 1,
@@ -160,6 +173,9 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'campaign.progressed': 1,
   'campaign.completed': 1,
   'message.received': 1,
+  'message.media-received': 1,
+  'message.media-stored': 1,
+  'message.media-failed': 1,
   'contact.updated': 1,
   'contact.identified': 1,
   'contact.presence-updated': 1,
@@ -201,6 +217,14 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
+
+// Worker bookkeeping that carries WhatsApp media keys: kept in the log for the jobs that need it, never shown to
+// clients (SSE, WebSocket, event pages) or sent to webhook receivers.
+export const INTERNAL_EVENT_TYPES: readonly EventType[] = ['message.media-received', 'message.media-uploaded'];
+
+export function isInternalEvent(type: string): boolean {
+  return (INTERNAL_EVENT_TYPES as readonly string[]).includes(type);
+}
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_VERSIONS, type);

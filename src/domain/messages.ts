@@ -14,8 +14,59 @@ export interface MessageRef {
   text?: string;
 }
 
+// A stored file a media message carries, as it was when the message was queued: the sender reads its bytes by
+// `sha256` (the storage key), so the message does not depend on the file's row afterwards.
+export interface MediaFile {
+  fileId: string;
+  sha256: string;
+  mimetype: string;
+  size: number;
+  filename: string;
+}
+
+export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+export const MEDIA_KINDS: readonly MediaKind[] = ['image', 'video', 'audio', 'document', 'sticker'];
+export const MAX_CAPTION_LENGTH = 1024;
+
+export interface MediaContent {
+  type: MediaKind;
+  file: MediaFile;
+  caption?: string;
+  // The name a document shows (default: the stored file's name).
+  filename?: string;
+  // A voice note (audio only): played in the chat as recorded, not as a music file.
+  ptt?: boolean;
+  quoted?: MessageRef;
+}
+
+// A received media message as the platform reports it.
+export interface ReceivedMedia {
+  type: MediaKind;
+  mimetype: string;
+  size: number;
+  // The file its bytes are stored as once downloaded (`file_` + the received message id's own characters).
+  fileId: string;
+  caption?: string;
+  filename?: string;
+  seconds?: number;
+  ptt?: boolean;
+  width?: number;
+  height?: number;
+}
+
+// A received message's file id is derived from the message id, so the message names its file before the download
+// that stores it has run, and the file leads back to its message.
+export function receivedFileIdOf(messageId: string): string {
+  return `file_${messageId.replace(/^in_/, '')}`;
+}
+
+export function receivedMessageIdOf(fileId: string): string | undefined {
+  return /^file_[A-Za-z0-9_-]{22}$/.test(fileId) ? `in_${fileId.slice(5)}` : undefined;
+}
+
 export type MessageContent =
   | { type: 'text'; text: string; mentions?: string[]; quoted?: MessageRef }
+  | MediaContent
   | { type: 'reaction'; target: MessageRef; emoji: string }
   | { type: 'location'; latitude: number; longitude: number; name?: string; address?: string }
   | { type: 'contact'; displayName: string; phoneNumber: string }
@@ -38,7 +89,17 @@ export function summaryOf(content: MessageContent): string {
       return content.displayName;
     case 'delete':
       return '';
+    case 'image':
+    case 'video':
+    case 'audio':
+    case 'document':
+    case 'sticker':
+      return content.caption ?? (content.type === 'document' ? (content.filename ?? content.file.filename) : '');
   }
+}
+
+export function isMediaContent(content: MessageContent): content is MediaContent {
+  return (MEDIA_KINDS as readonly string[]).includes(content.type);
 }
 
 // Our ids: `msg_` + 22 url-safe characters. With an idempotency key the id is derived from it (per user), so

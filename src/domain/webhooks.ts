@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { isInternalEvent } from './events.ts';
 
 // Webhook rules that need no I/O: which events an endpoint receives, under which public name, and when a failed
 // delivery is tried again.
@@ -23,9 +24,10 @@ export function publicNameOf(type: string): string {
   return PUBLIC_NAMES[type] ?? type;
 }
 
-// Webhook bookkeeping is never delivered by webhook: a failing endpoint would feed itself.
+// Webhook bookkeeping is never delivered by webhook (a failing endpoint would feed itself), nor the worker's own
+// events (they carry media keys).
 export function isDeliverable(type: string): boolean {
-  return !type.startsWith('webhook.');
+  return !type.startsWith('webhook.') && !isInternalEvent(type);
 }
 
 // `*`, an exact name (public or our own: `message` or `message.received`), or a prefix (`message.*`).

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CompiledQuery, type Kysely } from 'kysely';
-import { EVENT_VERSIONS, type DomainEvent } from '../domain/events.ts';
+import { EVENT_VERSIONS, INTERNAL_EVENT_TYPES, isInternalEvent, type DomainEvent } from '../domain/events.ts';
 import { bindParameters } from '../db/sql-parameters.ts';
 import { transaction } from '../db/transactions.ts';
 
@@ -304,6 +304,8 @@ export interface FeedFilter {
   sessionId?: string;
   // Exact types, or prefixes written `message.*`.
   types?: string[];
+  // For clients: the worker's internal events (INTERNAL_EVENT_TYPES) left out.
+  clientVisible?: boolean;
 }
 
 function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
@@ -312,6 +314,7 @@ function filterSql(filter: FeedFilter): { sql: string; params: unknown[] } {
   if (filter.deviceId !== undefined) clauses.push(['device_id = ?', filter.deviceId]);
   if (filter.deviceIds !== undefined) clauses.push(filter.deviceIds.length ? ['device_id in (?)', [...filter.deviceIds]] : ['false']);
   if (filter.sessionId !== undefined) clauses.push(['session_id = ?', filter.sessionId]);
+  if (filter.clientVisible) clauses.push(['type not in (?)', [...INTERNAL_EVENT_TYPES]]);
   if (filter.types?.length) {
     // Arrays bound to `?` expand to one parameter per element, hence `in (?)` and `array[?]`.
     const exact = filter.types.filter((t) => !t.endsWith('*'));
@@ -363,6 +366,7 @@ export function matchesFilter(filter: FeedFilter, event: RecordedEvent): boolean
   if (filter.deviceId !== undefined && metadata.deviceId !== filter.deviceId) return false;
   if (filter.deviceIds !== undefined && (metadata.deviceId == null || !filter.deviceIds.includes(metadata.deviceId))) return false;
   if (filter.sessionId !== undefined && metadata.sessionId !== filter.sessionId) return false;
+  if (filter.clientVisible && isInternalEvent(event.type)) return false;
   if (filter.types?.length && !filter.types.some((t) => (t.endsWith('*') ? event.type.startsWith(t.slice(0, -1)) : t === event.type))) {
     return false;
   }

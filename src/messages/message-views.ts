@@ -21,6 +21,7 @@ export interface MessageRow {
   senderLid: string | null;
   contentType: string | null;
   body: string | null;
+  fileId: string | null;
   waMessageId: string | null;
   error: string | null;
   createdAt: string | null;
@@ -52,6 +53,7 @@ export function messageRowOf(row: Row): MessageRow {
     senderLid: (row.sender_lid as string | null) ?? null,
     contentType: (row.content_type as string | null) ?? null,
     body: (row.body as string | null) ?? null,
+    fileId: (row.file_id as string | null) ?? null,
     waMessageId: (row.wa_message_id as string | null) ?? null,
     error: (row.error as string | null) ?? null,
     createdAt: iso(row.created_at),

@@ -2,9 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
 import { streamOf, type EventPayloads } from '../domain/events.ts';
 import { foldStatus, type MessageStatus } from '../domain/message-status.ts';
-import { messageIdFor, newMessageId, requestFingerprint, type MessageContent } from '../domain/messages.ts';
+import { isMediaContent, messageIdFor, newMessageId, requestFingerprint, type MediaContent, type MessageContent } from '../domain/messages.ts';
 import type { Recipient } from '../domain/recipients.ts';
+import { transaction } from '../db/transactions.ts';
 import { appendToStream, readStream, VersionConflictError } from '../events/event-store.ts';
+import { holdFiles } from '../files/file-records.ts';
 
 export interface SendingDevice {
   id: number;
@@ -35,47 +37,78 @@ export interface QueuedMessage {
 // turns it into a job on the session's queue. With an idempotency key the message id is derived from it, so the
 // stream already existing *is* the duplicate check — no separate table, no race.
 export async function queueMessage(em: EntityManager, request: SendRequest, now: Date): Promise<QueuedMessage> {
-  const { device, recipient, content, idempotencyKey, sendAt, priority, campaignId } = request;
-  const fingerprint = idempotencyKey
-    ? requestFingerprint({ device: device.id, to: recipient.jid, content, sendAt: sendAt?.toISOString(), priority, campaignId })
-    : undefined;
-  const messageId = idempotencyKey ? messageIdFor(device.userId, idempotencyKey) : newMessageId();
-  try {
-    await appendToStream(
-      em,
-      streamOf.message(messageId),
-      [
-        {
-          event: {
-            type: 'message.queued',
-            data: {
-              messageId,
-              to: recipient.jid,
-              content,
-              ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
-              ...(priority === undefined ? {} : { priority }),
-              ...(campaignId ? { campaignId } : {}),
-              ...(fingerprint ? { fingerprint } : {}),
+  const { content, ...rest } = request;
+  const [queued] = await queueMessages(em, { ...rest, contents: [content] }, now);
+  return queued!;
+}
+
+// Several messages to one recipient, in order (seed 004's /send/mixed), all queued or none. With an idempotency key
+// each one's id is derived from the key and its place.
+export async function queueMediaMessages(em: EntityManager, request: Omit<SendRequest, 'content'> & { contents: MediaContent[] }, now: Date): Promise<QueuedMessage[]> {
+  return queueMessages(em, request, now);
+}
+
+async function queueMessages(em: EntityManager, request: Omit<SendRequest, 'content'> & { contents: MessageContent[] }, now: Date): Promise<QueuedMessage[]> {
+  const { device, recipient, contents, idempotencyKey, sendAt, priority, campaignId } = request;
+  const single = contents.length === 1;
+  const planned = contents.map((content, index) => {
+    const key = idempotencyKey === undefined ? undefined : single ? idempotencyKey : `${idempotencyKey}\n#${index}`;
+    const fingerprint = key
+      ? requestFingerprint({ device: device.id, to: recipient.jid, content, sendAt: sendAt?.toISOString(), priority, campaignId, ...(single ? {} : { index, of: contents.length }) })
+      : undefined;
+    return { content, messageId: key ? messageIdFor(device.userId, key) : newMessageId(), fingerprint };
+  });
+  const metadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId };
+  const append = async (tx: EntityManager) => {
+    for (const { content, messageId, fingerprint } of planned) {
+      // The file stays (a deletion waits) until the message has gone out or failed.
+      if (isMediaContent(content)) await holdFiles(tx, messageId, [content.file.fileId]);
+      await appendToStream(
+        tx,
+        streamOf.message(messageId),
+        [
+          {
+            event: {
+              type: 'message.queued',
+              data: {
+                messageId,
+                to: recipient.jid,
+                content,
+                ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
+                ...(priority === undefined ? {} : { priority }),
+                ...(campaignId ? { campaignId } : {}),
+                ...(fingerprint ? { fingerprint } : {}),
+              },
             },
           },
-        },
-      ],
-      { expectedVersion: 'no-stream', metadata: { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId } },
-    );
-    return { messageId, status: 'queued', timestamp: now.toISOString(), replayed: false };
-  } catch (err) {
-    if (!(err instanceof VersionConflictError) || !fingerprint) throw err;
-    const events = await readStream(em, streamOf.message(messageId));
-    if (events[0]?.data.fingerprint !== fingerprint) {
-      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message');
+        ],
+        { expectedVersion: 'no-stream', metadata },
+      );
     }
-    return {
-      messageId,
-      status: foldStatus(events.map((e) => e.type)) ?? 'queued',
-      timestamp: events[0].recordedAt.toISOString(),
-      replayed: true,
-    };
+  };
+  try {
+    // A lone text is one append (its own transaction): the hot path takes no more.
+    if (planned.length === 1 && !isMediaContent(planned[0]!.content)) await append(em);
+    else await transaction(em, append);
+    return planned.map(({ messageId }) => ({ messageId, status: 'queued', timestamp: now.toISOString(), replayed: false }));
+  } catch (err) {
+    if (!(err instanceof VersionConflictError) || !idempotencyKey) throw err;
+    return Promise.all(planned.map(({ messageId, fingerprint }) => replayOf(em, messageId, fingerprint!)));
   }
+}
+
+// The message a repeated idempotency key names, provided the request is the same one.
+async function replayOf(em: EntityManager, messageId: string, fingerprint: string): Promise<QueuedMessage> {
+  const events = await readStream(em, streamOf.message(messageId));
+  if (events[0]?.data.fingerprint !== fingerprint) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message');
+  }
+  return {
+    messageId,
+    status: foldStatus(events.map((e) => e.type)) ?? 'queued',
+    timestamp: events[0].recordedAt.toISOString(),
+    replayed: true,
+  };
 }
 
 // A failed message queued again as it was: same id, same content, a new job (the dispatcher keys jobs by the
@@ -86,9 +119,13 @@ export async function resendMessage(em: EntityManager, messageId: string, now: D
   const queued = events.findLast((e) => e.type === 'message.queued')!;
   const { fingerprint: _, sendAt: __, ...data } = queued.data as unknown as EventPayloads['message.queued'];
   try {
-    await appendToStream(em, streamOf.message(messageId), [{ event: { type: 'message.queued', data } }], {
-      expectedVersion: events.at(-1)!.streamVersion,
-      metadata: queued.metadata,
+    await transaction(em, async (tx) => {
+      // Its file's hold ended with the failure; the file must still be there to be sent again.
+      if (isMediaContent(data.content)) await holdFiles(tx, messageId, [data.content.file.fileId]);
+      await appendToStream(tx, streamOf.message(messageId), [{ event: { type: 'message.queued', data } }], {
+        expectedVersion: events.at(-1)!.streamVersion,
+        metadata: queued.metadata,
+      });
     });
   } catch (err) {
     if (err instanceof VersionConflictError) throw new AppError('MESSAGE_NOT_FAILED', `Message ${messageId} changed meanwhile (resent already?)`);

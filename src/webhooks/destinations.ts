@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { AppError } from '../domain/errors.ts';
+import { AppError, type ErrorCode } from '../domain/errors.ts';
 
 // Where a webhook may go. A receiver's URL must not reach into our own network (loopback, private, link-local,
 // carrier-grade NAT, the cloud metadata address): checked when an endpoint is saved, and again on every connection
@@ -46,28 +46,36 @@ export function isPrivateAddress(address: string): boolean {
 
 const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 
-const invalid = (message: string) => new AppError('INVALID_WEBHOOK_URL', message);
-
 // Checks a URL as it is saved: scheme, no credentials in it, and every address its host resolves to.
-export async function checkWebhookUrl(text: string, allowPrivate: boolean): Promise<URL> {
+export function checkWebhookUrl(text: string, allowPrivate: boolean): Promise<URL> {
+  return checkPublicUrl(text, allowPrivate, { what: 'a webhook URL', code: 'INVALID_WEBHOOK_URL', setting: 'ALLOW_PRIVATE_WEBHOOKS', credentials: 'use custom headers' });
+}
+
+// The same rules for any address the platform fetches or posts to on a user's behalf (media to send by URL too).
+export async function checkPublicUrl(
+  text: string,
+  allowPrivate: boolean,
+  { what, code, setting, credentials }: { what: string; code: ErrorCode; setting: string; credentials: string },
+): Promise<URL> {
+  const invalid = (message: string) => new AppError(code, message);
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     throw invalid(`"${text}" is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('a webhook URL must be http:// or https://');
-  if (url.username || url.password) throw invalid('a webhook URL must not carry credentials (use custom headers)');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`${what} must be http:// or https://`);
+  if (url.username || url.password) throw invalid(`${what} must not carry credentials (${credentials})`);
   if (allowPrivate) return url;
   const host = hostOf(url);
   if (BLOCKED_NAMES.has(host) || host.endsWith('.localhost') || host.endsWith('.internal')) throw invalid(`${host} is a private address`);
-  const addresses = isIP(host) ? [host] : await resolveAll(host);
+  const addresses = isIP(host) ? [host] : await resolveAll(host, invalid);
   const inward = addresses.find(isPrivateAddress);
-  if (inward) throw invalid(`${host} resolves to ${inward}, a private address (set ALLOW_PRIVATE_WEBHOOKS=true for development)`);
+  if (inward) throw invalid(`${host} resolves to ${inward}, a private address (set ${setting}=true for development)`);
   return url;
 }
 
-async function resolveAll(host: string): Promise<string[]> {
+async function resolveAll(host: string, invalid: (message: string) => AppError): Promise<string[]> {
   return new Promise((resolve, reject) => {
     dnsLookup(host, { all: true }, (err, addresses: LookupAddress[]) => {
       if (err) reject(invalid(`${host} does not resolve (${err.code ?? err.message})`));

@@ -72,6 +72,7 @@ const SPELLED_INTO_SQL = new Set([
   'upTo',
   "options.deviceId === undefined ? '' : 'and d.id = ?'",
   "after ? 'and (created_at, message_id) < (?::timestamptz, ?)' : ''",
+  "after ? 'and (created_at, id) < (?::timestamptz, ?)' : ''", // file-views.ts
   'EVENTS_CHANNEL', // constants
   'COLUMNS',
   "COLUMNS.join(', ')",

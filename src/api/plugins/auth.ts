@@ -10,8 +10,9 @@ import { heldScopes, type Scope } from '../../domain/scopes.ts';
 import { authContext } from './context.ts';
 
 // Who may call a route: nobody in particular, a user (JWT, API token or admin token), an admin, a device key
-// (scoped to one device), or any of these.
-export type AuthMode = 'public' | 'user' | 'admin' | 'device' | 'any';
+// (scoped to one device), or any of these. `signed`: a user, or a request carrying a `signature` in its query,
+// which the route itself checks (file links that work without credentials, src/files/signed-urls.ts).
+export type AuthMode = 'public' | 'user' | 'admin' | 'device' | 'any' | 'signed';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -94,6 +95,7 @@ export default fp(async (app) => {
   app.addHook('onRequest', async (request) => {
     const mode = request.routeOptions.config.auth ?? 'user';
     if (mode === 'public') return;
+    if (mode === 'signed' && (request.query as { signature?: unknown } | undefined)?.signature !== undefined) return;
     const principal = await authenticate(request, mode);
     if (!principal) throw new AppError('UNAUTHORIZED', 'Not authenticated: send "Authorization: Bearer <token>" or "X-API-Token"');
     if (mode === 'admin' && principal.role !== 'admin') throw new AppError('FORBIDDEN', 'This route is for administrators');

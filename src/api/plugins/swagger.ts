@@ -10,6 +10,8 @@ const SCHEMES: Record<AuthMode, string[]> = {
   admin: ['adminToken', 'bearerAuth', 'apiToken'],
   device: ['deviceApiKey'],
   any: ['bearerAuth', 'apiToken', 'adminToken', 'deviceApiKey'],
+  // Or no credential with a signed link's `expires` and `signature` (described on the route).
+  signed: ['bearerAuth', 'apiToken', 'adminToken'],
 };
 
 // Each scheme's requirement lists the route's scope (OpenAPI 3.1 allows scopes on any scheme); `x-scope` and

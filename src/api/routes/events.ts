@@ -53,6 +53,7 @@ function filterOf(request: FastifyRequest, query: { deviceId?: number; sessionId
   const principal = principalOf(request);
   return {
     tenantId: principal.userId,
+    clientVisible: true,
     ...(principal.deviceIds === undefined ? {} : { deviceIds: principal.deviceIds }),
     ...(query.deviceId === undefined ? {} : { deviceId: query.deviceId }),
     ...(query.sessionId === undefined ? {} : { sessionId: query.sessionId }),

@@ -43,6 +43,7 @@ with code 4000 + the HTTP status (4401 not authenticated, 4403 forbidden, 4400 b
 // A user hears their own sessions; an administrator, who creates and manages devices for every user, any session;
 // a bound token only its devices'.
 const tenantOf = (principal: Principal) => ({
+  clientVisible: true,
   ...(principal.role === 'admin' ? {} : { tenantId: principal.userId }),
   ...(principal.deviceIds === undefined ? {} : { deviceIds: principal.deviceIds }),
 });

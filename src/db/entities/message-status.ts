@@ -25,6 +25,8 @@ export const MessageStatusSchema = defineEntity({
     contentType: p.string().length(48).nullable(),
     // The text shown in history (a caption, a location's name…); the full content stays in the log.
     body: p.text().nullable(),
+    // The file a media message carried (sent or received).
+    fileId: p.string().length(64).nullable(),
     createdAt: p.datetime().nullable(),
     campaignId: p.string().length(64).nullable(),
     waMessageId: p.string().length(128).nullable(),

@@ -1,7 +1,8 @@
 import type { EventPayloads } from '../../domain/events.ts';
 import { advance, reachedBy, statusOf, type MessageStatus } from '../../domain/message-status.ts';
-import { contentTypeOf, summaryOf } from '../../domain/messages.ts';
+import { contentTypeOf, isMediaContent, summaryOf } from '../../domain/messages.ts';
 import { quotedName } from '../../db/sql-parameters.ts';
+import { releaseFileHolds } from '../../files/file-records.ts';
 import type { RecordedEvent, Sql } from '../event-store.ts';
 import type { Projection } from './projection.ts';
 
@@ -16,6 +17,7 @@ interface StatusRow {
   sender_lid: string | null;
   content_type: string | null;
   body: string | null;
+  file_id: string | null;
   campaign_id: string | null;
   wa_message_id: string | null;
   error: string | null;
@@ -24,10 +26,12 @@ interface StatusRow {
 }
 
 const COLUMNS = [
-  'message_id', 'tenant_id', 'device_id', 'status', 'direction', 'chat_jid', 'sender', 'sender_lid', 'content_type', 'body',
+  'message_id', 'tenant_id', 'device_id', 'status', 'direction', 'chat_jid', 'sender', 'sender_lid', 'content_type', 'body', 'file_id',
   'wa_message_id', 'error', 'campaign_id', 'created_at', 'queued_at', 'sent_at', 'delivered_at', 'read_at', 'played_at', 'failed_at',
   'cancelled_at', 'received_at', 'updated_at',
 ] as const;
+
+const ENDED = new Set<MessageStatus>(['sent', 'delivered', 'read', 'played', 'failed', 'cancelled']);
 
 interface DailyCount {
   tenant: number;
@@ -70,6 +74,8 @@ export const messagesProjection: Projection = {
       }
     }
     if (changed.size) await saveRows(sql, [...changed].map((id) => rows.get(id)!));
+    // A message that went out, failed or was cancelled needs its file no more (a resend holds it again).
+    await releaseFileHolds(sql, [...changed].filter((id) => ENDED.has(rows.get(id)!.status)));
     for (const count of counts.values()) await addCount(sql, count);
   },
 
@@ -100,6 +106,7 @@ function evolve(row: StatusRow | undefined, event: RecordedEvent, id: string, te
         sender_lid: null,
         content_type: null,
         body: null,
+        file_id: null,
         campaign_id: null,
         wa_message_id: null,
         error: null,
@@ -122,6 +129,7 @@ function describe(row: StatusRow, event: RecordedEvent): void {
     row.chat_jid = data.to ?? null;
     row.content_type = data.content.type;
     row.body = summaryOf(data.content);
+    row.file_id = isMediaContent(data.content) ? data.content.file.fileId : null;
     row.campaign_id = data.campaignId ?? null;
   }
   if (event.type === 'message.received') {
@@ -131,6 +139,7 @@ function describe(row: StatusRow, event: RecordedEvent): void {
     row.sender_lid = data.fromLid ?? null;
     row.content_type = data.messageType ? contentTypeOf(data.messageType) : null;
     row.body = data.text ?? null;
+    row.file_id = data.media?.fileId ?? null;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { AnyMessageContent, WAMessage, WAMessageKey } from '@whiskeysockets/baileys';
-import type { MessageContent, MessageRef } from '../../domain/messages.ts';
+import type { MediaContent, MessageContent, MessageRef } from '../../domain/messages.ts';
 
-// Our message content in Baileys' terms, with the options sendMessage takes beside it (a quote).
+// Our message content in Baileys' terms, with the options sendMessage takes beside it (a quote). Media goes its own
+// way (media-upload.ts): converted and uploaded first, then relayed.
 
 const keyOf = (ref: MessageRef): WAMessageKey => ({
   remoteJid: ref.chatJid,
@@ -15,12 +16,15 @@ function vcard(displayName: string, phoneNumber: string): string {
   return ['BEGIN:VCARD', 'VERSION:3.0', `FN:${displayName}`, `TEL;type=CELL;type=VOICE;waid=${digits}:+${digits}`, 'END:VCARD'].join('\n');
 }
 
-export function toBaileys(content: MessageContent): { content: AnyMessageContent; quoted?: WAMessage } {
+// The message a reply quotes, as Baileys builds the quote shown above the reply from it.
+export const quotedOf = (ref: MessageRef): WAMessage => ({ key: keyOf(ref), message: { conversation: ref.text ?? '' } });
+
+export function toBaileys(content: Exclude<MessageContent, MediaContent>): { content: AnyMessageContent; quoted?: WAMessage } {
   switch (content.type) {
     case 'text':
       return {
         content: { text: content.text, ...(content.mentions?.length ? { mentions: content.mentions } : {}) },
-        ...(content.quoted ? { quoted: { key: keyOf(content.quoted), message: { conversation: content.quoted.text ?? '' } } } : {}),
+        ...(content.quoted ? { quoted: quotedOf(content.quoted) } : {}),
       };
     case 'reaction':
       return { content: { react: { text: content.emoji, key: keyOf(content.target) } } };

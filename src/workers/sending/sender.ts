@@ -1,16 +1,19 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { WASocket } from '@whiskeysockets/baileys';
+import type { proto, WASocket } from '@whiskeysockets/baileys';
 import type { Clock } from '../../auth/context.ts';
 import type { Coordination } from '../../coordination/coordination.ts';
 import type { Orm } from '../../db/orm.ts';
 import { streamOf, type DomainEvent } from '../../domain/events.ts';
 import { foldStatus } from '../../domain/message-status.ts';
-import { waMessageIdOf, type MessageContent } from '../../domain/messages.ts';
+import { isMediaContent, waMessageIdOf, type MediaContent, type MessageContent } from '../../domain/messages.ts';
 import { eventIdOf } from '../../events/event-ids.ts';
-import { appendToStream, readStream } from '../../events/event-store.ts';
+import { appendToStream, readStream, type RecordedEvent } from '../../events/event-store.ts';
+import { StorageNotFoundError, type FileStorage } from '../../files/storage.ts';
+import { MediaConversionError } from '../../media/prepare.ts';
 import type { Logger } from '../../logger.ts';
 import { campaignState } from '../../messages/campaigns.ts';
 import { toBaileys } from './baileys-content.ts';
+import { decodeUpload, encodeUpload, relayMedia, uploadMedia, type MediaUpload } from './media-upload.ts';
 import { rememberWaMessageId } from './wa-ids.ts';
 import type { QueueBackend } from '../queue-backend.ts';
 import { SEND_ATTEMPTS, sendQueueName, type SendJobData } from './send-queues.ts';
@@ -48,6 +51,8 @@ export interface SenderOptions {
   logger: Logger;
   clock: Clock;
   pacing: SendPacing;
+  // Where media messages' files are read from; without it (benchmarks that send text only) media messages fail.
+  storage?: FileStorage;
 }
 
 const RECHECK_MS = 3000;
@@ -60,7 +65,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // ours), so an attempt repeated after a crash between handing over and recording is the same message to WhatsApp,
 // not a second one.
 export function startSessionSender(options: SenderOptions): { close(force?: boolean): Promise<void> } {
-  const { device, link, orm, coordination, queues, logger, clock, pacing } = options;
+  const { device, link, orm, coordination, queues, logger, clock, pacing, storage } = options;
   const metadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId };
   const append = (messageId: string, event: DomainEvent, eventId: string) =>
     appendToStream(orm.em.fork(), streamOf.message(messageId), [{ event, eventId }], { expectedVersion: 'any', metadata });
@@ -68,6 +73,38 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
   const postpone = async (job: Job<SendJobData>, token: string | undefined, ms: number): Promise<never> => {
     await job.moveToDelayed(Date.now() + ms, token);
     throw new DelayedError();
+  };
+
+  // The upload this message's log records since its latest queueing, or a new one, recorded before it is relayed.
+  // A file that cannot become what was asked (MediaConversionError) or whose bytes are gone fails the message; an
+  // upload that fails otherwise is retried with the job.
+  const mediaOf = async (
+    job: Job<SendJobData>,
+    socket: WASocket,
+    messageId: string,
+    to: string,
+    content: MediaContent,
+    events: RecordedEvent[],
+    queuedVersion: number,
+  ): Promise<{ message: proto.IMessage } | { code: string; reason: string }> => {
+    const recorded = events.findLast((e) => e.type === 'message.media-uploaded' && e.streamVersion > queuedVersion);
+    if (recorded) return { message: decodeUpload(String(recorded.data.message)) };
+    if (!storage) return { code: 'FILE_NOT_FOUND', reason: 'this worker has no file storage configured' };
+    let upload: MediaUpload;
+    try {
+      upload = await uploadMedia(socket, to, content, storage, logger);
+    } catch (err) {
+      if (err instanceof MediaConversionError) return { code: 'MEDIA_CONVERSION_FAILED', reason: err.message };
+      if (err instanceof StorageNotFoundError) return { code: 'FILE_NOT_FOUND', reason: `the bytes of file ${content.file.fileId} are gone from storage` };
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS)) return { code: 'MESSAGE_SEND_FAILED', reason: `media upload failed: ${err instanceof Error ? err.message : String(err)}` };
+      throw err;
+    }
+    await append(
+      messageId,
+      { type: 'message.media-uploaded', data: { messageId, message: encodeUpload(upload.message), mimetype: upload.mimetype, size: upload.size } },
+      eventIdOf(`${messageId}:media-uploaded:${queuedVersion}`),
+    );
+    return { message: upload.message };
   };
 
   const process = async (job: Job<SendJobData>, token?: string) => {
@@ -113,13 +150,21 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
     if (pacing.jitterMs > 0) await sleep(Math.random() * pacing.jitterMs);
 
     const waMessageId = waMessageIdOf(messageId);
-    const { content: baileysContent, quoted } = toBaileys(content);
+    let handOver: () => Promise<unknown>;
+    if (isMediaContent(content)) {
+      const uploaded = await mediaOf(job, socket, messageId, to, content, events, queued.streamVersion);
+      if (!('message' in uploaded)) return fail(uploaded.code, uploaded.reason);
+      handOver = () => relayMedia(socket, to, uploaded.message, waMessageId, content.quoted);
+    } else {
+      const { content: baileysContent, quoted } = toBaileys(content);
+      handOver = () => socket.sendMessage(to, baileysContent, { messageId: waMessageId, ...(quoted ? { quoted } : {}) });
+    }
     try {
       await rememberWaMessageId(coordination, device.id, waMessageId, messageId);
       link.sending(waMessageId, messageId);
       const acked = link.serverAck(waMessageId, SERVER_ACK_TIMEOUT_MS);
       acked.catch(() => {});
-      await socket.sendMessage(to, baileysContent, { messageId: waMessageId, ...(quoted ? { quoted } : {}) });
+      await handOver();
       await acked;
     } catch (err) {
       // Transient (the socket closed under us, a timeout): BullMQ retries with backoff, the same id each time.

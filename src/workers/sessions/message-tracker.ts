@@ -4,10 +4,11 @@ import type { Orm } from '../../db/orm.ts';
 import { accountJid } from '../../domain/contacts.ts';
 import { streamOf, type DomainEvent } from '../../domain/events.ts';
 import { eventIdOf } from '../../events/event-ids.ts';
-import { appendToStream, sqlOf } from '../../events/event-store.ts';
+import { appendToStream, sqlOf, type NewEvent } from '../../events/event-store.ts';
 import type { Coordination } from '../../coordination/coordination.ts';
 import type { Logger } from '../../logger.ts';
 import { messageIdOfWa } from '../sending/wa-ids.ts';
+import { receivedMediaOf } from './received-media.ts';
 
 // What WhatsApp tells a session about messages, as domain events: receipts for the messages we sent (delivered,
 // read, played) and the messages it receives. Baileys reports a status both in `messages.update` and folded into
@@ -166,24 +167,30 @@ export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
     const messageId = `in_${createHash('sha256').update(`${device.id}\n${chatJid}\n${waMessageId}`).digest('base64url').slice(0, 22)}`;
     const text = textOf(message);
     const sender = await senderOf(socket, message);
-    await append(
-      messageId,
+    const media = receivedMediaOf(message, messageId);
+    const events: NewEvent[] = [
       {
-        type: 'message.received',
-        data: {
-          messageId,
-          waMessageId,
-          // A one-to-one chat is named by the contact's phone number when WhatsApp gave it, as our sends name it.
-          chatJid: chatJid.endsWith('@g.us') ? chatJid : sender.from,
-          ...sender,
-          messageType,
-          ...(text === undefined ? {} : { text }),
-          ...(message.pushName ? { pushName: message.pushName } : {}),
-          timestamp: Number(message.messageTimestamp ?? 0),
+        event: {
+          type: 'message.received',
+          data: {
+            messageId,
+            waMessageId,
+            // A one-to-one chat is named by the contact's phone number when WhatsApp gave it, as our sends name it.
+            chatJid: chatJid.endsWith('@g.us') ? chatJid : sender.from,
+            ...sender,
+            messageType,
+            ...(text === undefined ? {} : { text }),
+            ...(message.pushName ? { pushName: message.pushName } : {}),
+            timestamp: Number(message.messageTimestamp ?? 0),
+            ...(media ? { media: media.media } : {}),
+          },
         },
+        eventId: eventIdOf(messageId),
       },
-      eventIdOf(messageId),
-    );
+    ];
+    // Recorded with the message, so that its download (a job following the log) is never lost to a crash.
+    if (media) events.push({ event: { type: 'message.media-received', data: { messageId, message: media.raw } }, eventId: eventIdOf(`${messageId}:media`) });
+    await appendToStream(orm.em.fork(), streamOf.message(messageId), events, { expectedVersion: 'any', metadata });
   };
 
   const holding = holdWritesWhileRecording(socket, logger);

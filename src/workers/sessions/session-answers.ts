@@ -5,6 +5,7 @@ import { AppError } from '../../domain/errors.ts';
 import { sqlOf } from '../../events/event-store.ts';
 import type { ContactTracker } from './contact-tracker.ts';
 import type { PresenceSubscriptions } from './presence-subscriptions.ts';
+import { decodeReceived, encodeReceived } from './received-media.ts';
 import type { SessionQuestion } from './session-requests.ts';
 
 // Answers to the API's questions about a live session (src/workers/sessions/session-requests.ts), asked of
@@ -104,6 +105,16 @@ export function createSessionAnswers(orm: Orm, live: (deviceId: number) => LiveS
         }
         await socket.sendPresenceUpdate(question.presence, question.jid);
         return { presence: question.presence, ...(question.jid ? { jid: question.jid } : {}) };
+      }
+      case 'media-retry': {
+        // The new address is built on the media host media_conn names; a session that has only received has not
+        // asked for it yet (and would build it on WhatsApp's default host).
+        await socket.refreshMediaConn(false);
+        try {
+          return { message: encodeReceived(await socket.updateMediaMessage(decodeReceived(question.message))) };
+        } catch (err) {
+          throw new AppError('MEDIA_GONE', `the sender's phone could not upload the media again (${err instanceof Error ? err.message : String(err)})`);
+        }
       }
       case 'sync': {
         const groups = question.groups ? await syncGroups(session) : undefined;

@@ -18,6 +18,7 @@ import { presenceSubscriptions, type PresenceSubscriptions } from './presence-su
 import type { Clock } from '../../auth/context.ts';
 import { failStrandedMessages, LOGGED_OUT } from '../../messages/fail-stranded.ts';
 import { startSessionSender, type SendPacing } from '../sending/sender.ts';
+import type { FileStorage } from '../../files/storage.ts';
 
 export interface SessionHostOptions {
   orm: Orm;
@@ -36,6 +37,8 @@ export interface SessionHostOptions {
   qrTimeoutMs?: number;
   // How the session's queued messages are paced (see src/workers/sending/sender.ts).
   sending?: Partial<SendPacing>;
+  // Where media messages' files are read from (src/files).
+  storage?: FileStorage;
   clock?: Clock;
   random?: () => number;
 }
@@ -255,6 +258,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
           logger,
           clock,
           pacing: { ...DEFAULT_PACING, ...options.sending },
+          ...(options.storage ? { storage: options.storage } : {}),
         });
       } catch (err) {
         // Without its send queue a session would connect and leave messages waiting: leave it to another try.

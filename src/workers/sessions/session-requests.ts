@@ -19,7 +19,10 @@ export type SessionQuestion =
   | { op: 'presence'; jid: string }
   // Our own presence: online/offline for the account, or typing/recording/paused in one chat (`jid`).
   | { op: 'send-presence'; presence: PresenceState; jid?: string }
-  | { op: 'sync'; contacts: boolean; groups: boolean };
+  | { op: 'sync'; contacts: boolean; groups: boolean }
+  // Asks the sender's phone to upload a received media message again (WhatsApp no longer has it: 404/410), and
+  // answers the message with its new address (`message`: WebMessageInfo protobuf in base64, both ways).
+  | { op: 'media-retry'; message: string };
 
 interface Envelope {
   id: string;

@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { fileTypeFromFile } from 'file-type';
+import sharp from 'sharp';
+import type { Principal } from '../auth/context.ts';
+import type { Config } from '../config.ts';
+import { transaction } from '../db/transactions.ts';
+import { AppError } from '../domain/errors.ts';
+import { streamOf } from '../domain/events.ts';
+import { COMPOUND_FILE_EXTENSIONS, fileTypeOf, MAX_FILE_SIZE, newFileId, sanitizeFilename, SIZE_LIMITS, type FileKind, type FileType } from '../domain/files.ts';
+import { appendToStream, sqlOf, type Row, type Sql } from '../events/event-store.ts';
+import { blobKeyOf, type FileStorage } from './storage.ts';
+
+// Files as rows (metadata in PostgreSQL) over content-addressed blobs in storage. A file's bytes are streamed to a
+// scratch file while they are hashed and counted (never held whole in memory), typed by their bytes rather than
+// their name, checked against WhatsApp's limit for their kind and the user's quota, written to storage once per
+// digest, and only then recorded, with `file.uploaded`, in one transaction. A failure at any step leaves no row.
+
+export interface FileForSend {
+  fileId: string;
+  userId: number;
+  kind: FileKind;
+  mimetype: string;
+  size: number;
+  sha256: string;
+  filename: string;
+  width?: number;
+  height?: number;
+}
+
+export interface FileRecord extends FileForSend {
+  description: string | null;
+  tags: string[];
+  source: string;
+  createdAt: string;
+}
+
+export interface StoreContext {
+  em: EntityManager;
+  storage: FileStorage;
+  config: Config;
+}
+
+export interface NewFile {
+  userId: number;
+  body: Readable;
+  filename?: string;
+  source: 'upload' | 'url' | 'received';
+  // Received media are stored under the id their message already named.
+  fileId?: string;
+  description?: string;
+  tags?: string[];
+}
+
+const COLUMNS = 'id, tenant_id, sha256, size, mimetype, kind, filename, description, tags, source, width, height, created_at';
+
+export function fileRecordOf(row: Row): FileRecord {
+  return {
+    fileId: String(row.id),
+    userId: Number(row.tenant_id),
+    kind: row.kind as FileKind,
+    mimetype: String(row.mimetype),
+    size: Number(row.size),
+    sha256: String(row.sha256),
+    filename: String(row.filename),
+    ...(row.width === null ? {} : { width: Number(row.width), height: Number(row.height) }),
+    description: (row.description as string | null) ?? null,
+    tags: (row.tags as string[] | null) ?? [],
+    source: String(row.source),
+    createdAt: new Date(String(row.created_at)).toISOString(),
+  };
+}
+
+interface Received {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+// Streams the body to a scratch file, hashing and counting; past the largest size any kind may have, it stops.
+async function receive(body: Readable, dir: string): Promise<Received> {
+  const path = join(dir, 'body');
+  const hash = createHash('sha256');
+  let size = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > MAX_FILE_SIZE) return callback(new AppError('FILE_TOO_LARGE', `files may be at most ${MAX_FILE_SIZE} bytes`));
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(body, count, createWriteStream(path));
+  return { path, size, sha256: hash.digest('hex') };
+}
+
+async function typeOf(path: string, filename: string | undefined) {
+  const detected = await fileTypeFromFile(path);
+  const named = filename?.toLowerCase().split('.').at(-1);
+  const extension = detected?.ext === 'cfb' && named && (COMPOUND_FILE_EXTENSIONS as readonly string[]).includes(named) ? named : detected?.ext;
+  const type = extension ? fileTypeOf(extension) : undefined;
+  if (!type) {
+    throw new AppError(
+      'INVALID_FILE_TYPE',
+      `${detected ? `${detected.mime} files are` : 'this file type is'} not supported (by its contents, whatever its name says): images JPG, PNG, GIF, WebP; videos MP4, AVI, MOV; documents PDF, DOC(X), XLS(X), PPT(X); audio MP3, WAV, OGG, M4A`,
+    );
+  }
+  return type;
+}
+
+// A body received and typed, waiting in a scratch directory to be recorded (or discarded).
+export interface StagedFile {
+  path: string;
+  size: number;
+  sha256: string;
+  type: FileType;
+  width?: number;
+  height?: number;
+  discard(): Promise<void>;
+}
+
+// Streams a body to a scratch file and types it by its bytes; the caller records or discards it.
+export async function stageFile(body: Readable, filename: string | undefined): Promise<StagedFile> {
+  const dir = await mkdtemp(join(tmpdir(), 'wa-file-'));
+  const discard = () => rm(dir, { recursive: true, force: true });
+  try {
+    const received = await receive(body, dir);
+    if (received.size === 0) throw new AppError('VALIDATION_ERROR', 'the file is empty');
+    const type = await typeOf(received.path, filename);
+    if (received.size > SIZE_LIMITS[type.kind]) {
+      throw new AppError('FILE_TOO_LARGE', `${type.kind} files may be at most ${SIZE_LIMITS[type.kind]} bytes (WhatsApp's limit); this one has ${received.size}`);
+    }
+    const dimensions = type.kind === 'image' ? await sharp(received.path).metadata().then((m) => (m.width && m.height ? { width: m.width, height: m.height } : undefined), () => undefined) : undefined;
+    return { ...received, type, ...dimensions, discard };
+  } catch (err) {
+    await discard();
+    throw err;
+  }
+}
+
+export type FileDetails = Omit<NewFile, 'body'>;
+
+// Checks the owner's quota, writes the bytes to storage (once per digest) and records the file with `file.uploaded`.
+export async function commitFile({ em, storage, config }: StoreContext, staged: StagedFile, file: FileDetails): Promise<FileRecord> {
+  const quota = config.files.quotaBytes;
+  if (quota > 0) {
+    const [used] = await sqlOf(em)('select coalesce(sum(size), 0) as used from files where tenant_id = ? and deleted_at is null', [file.userId]);
+    if (Number(used!.used) + staged.size > quota) {
+      throw new AppError('QUOTA_EXCEEDED', `this file (${staged.size} bytes) does not fit in the ${quota} bytes your files may take (${Number(used!.used)} in use); delete some first`);
+    }
+  }
+  const { type } = staged;
+  // Written before the row: a crash between the two leaves a blob no row names, never a row without its bytes.
+  await storage.put(blobKeyOf(staged.sha256), createReadStream(staged.path), staged.size, type.mimetype);
+  const fileId = file.fileId ?? newFileId();
+  const filename = sanitizeFilename(file.filename, type.extension);
+  return transaction(em, async (tx) => {
+    const sql = sqlOf(tx);
+    const [row] = await sql(
+      `insert into files (id, tenant_id, sha256, size, mimetype, kind, filename, description, tags, source, width, height)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?::text[], ?, ?, ?) on conflict (id) do nothing returning ${COLUMNS}`,
+      [fileId, file.userId, staged.sha256, staged.size, type.mimetype, type.kind, filename, file.description ?? null, `{${(file.tags ?? []).map(arrayItem).join(',')}}`, file.source, staged.width ?? null, staged.height ?? null],
+    );
+    // A received file stored again (its download ran twice): the first one stands.
+    if (!row) return fileRecordOf((await sql(`select ${COLUMNS} from files where id = ?`, [fileId]))[0]!);
+    await appendToStream(
+      tx,
+      streamOf.file(fileId),
+      [{ event: { type: 'file.uploaded', data: { fileId, userId: file.userId, kind: type.kind, mimetype: type.mimetype, size: staged.size, sha256: staged.sha256, filename, source: file.source } } }],
+      { expectedVersion: 'no-stream', metadata: { tenantId: file.userId } },
+    );
+    return fileRecordOf(row);
+  });
+}
+
+export async function storeFile(context: StoreContext, file: NewFile): Promise<FileRecord> {
+  const { body, ...details } = file;
+  const staged = await stageFile(body, file.filename);
+  try {
+    return await commitFile(context, staged, details);
+  } finally {
+    await staged.discard();
+  }
+}
+
+const arrayItem = (text: string) => `"${text.replace(/["\\]/g, '\\$&')}"`;
+
+const visible = (principal: Principal, row: Row | undefined) => row && (principal.role === 'admin' || Number(row.tenant_id) === principal.userId);
+
+export async function findFile(em: EntityManager, principal: Principal, fileId: string): Promise<FileRecord> {
+  const [row] = await sqlOf(em)(`select ${COLUMNS} from files where id = ? and deleted_at is null`, [fileId]);
+  if (!visible(principal, row)) throw new AppError('FILE_NOT_FOUND', `No file ${fileId}`);
+  return fileRecordOf(row!);
+}
+
+// Live files of that user, by id; the first id that is missing, deleted or another user's is FILE_NOT_FOUND.
+export async function filesForSend(em: EntityManager, userId: number, fileIds: string[]): Promise<Map<string, FileForSend>> {
+  const rows = await sqlOf(em)(`select ${COLUMNS} from files where id in (?) and tenant_id = ? and deleted_at is null`, [fileIds, userId]);
+  const found = new Map(rows.map((row) => [String(row.id), fileRecordOf(row)]));
+  const missing = fileIds.find((id) => !found.has(id));
+  if (missing) throw new AppError('FILE_NOT_FOUND', `No file ${missing} of the sending device's owner`);
+  return found;
+}
+
+// In the transaction that queues a message: the message needs these files until it ends. The rows are locked
+// against a deletion running at the same time; a file deleted meanwhile is FILE_NOT_FOUND.
+export async function holdFiles(em: EntityManager, messageId: string, fileIds: string[]): Promise<void> {
+  const sql = sqlOf(em);
+  const rows = await sql('select id from files where id in (?) and deleted_at is null for share', [fileIds]);
+  if (rows.length !== new Set(fileIds).size) throw new AppError('FILE_NOT_FOUND', `A file of this message was deleted meanwhile`);
+  await sql(`insert into file_holds (file_id, message_id) select unnest(?::text[]), ? on conflict do nothing`, [`{${fileIds.join(',')}}`, messageId]);
+}
+
+// When messages end (sent, failed, cancelled): called by the messages projection in its transaction.
+export async function releaseFileHolds(sql: Sql, messageIds: string[]): Promise<void> {
+  if (messageIds.length) await sql('delete from file_holds where message_id in (?)', [messageIds]);
+}
+
+// Deletes files (all or none): they disappear at once; each one's bytes go when no other file shares them and no
+// message holds it (a held file's bytes wait for its messages).
+export async function deleteFiles({ em, storage }: StoreContext, principal: Principal, fileIds: string[]): Promise<string[]> {
+  const unique = [...new Set(fileIds)];
+  const deleted = await transaction(em, async (tx) => {
+    const sql = sqlOf(tx);
+    const rows = await sql('select id, tenant_id, sha256 from files where id in (?) and deleted_at is null for update', [unique]);
+    const mine = rows.filter((row) => visible(principal, row));
+    const missing = unique.find((id) => !mine.some((row) => row.id === id));
+    if (missing) throw new AppError('FILE_NOT_FOUND', `No file ${missing}; nothing was deleted`);
+    await sql('update files set deleted_at = now() where id in (?)', [unique]);
+    for (const row of mine) {
+      await appendToStream(tx, streamOf.file(String(row.id)), [{ event: { type: 'file.deleted', data: { fileId: String(row.id), userId: Number(row.tenant_id) } } }], {
+        expectedVersion: 'any',
+        metadata: { tenantId: Number(row.tenant_id) },
+      });
+    }
+    return mine.map((row) => String(row.sha256));
+  });
+  await removeUnusedBlobs({ em, storage }, deleted);
+  return unique;
+}
+
+// The blobs among these digests that no live file names and no held file needs (after the rows' transaction: a
+// crash before this leaves a blob for the purge, never a file without bytes).
+async function removeUnusedBlobs({ em, storage }: Pick<StoreContext, 'em' | 'storage'>, digests: string[]): Promise<void> {
+  if (!digests.length) return;
+  const used = await sqlOf(em)(
+    `select distinct f.sha256 from files f where f.sha256 in (?) and (f.deleted_at is null or exists (select 1 from file_holds h where h.file_id = f.id))`,
+    [digests],
+  );
+  const keep = new Set(used.map((row) => String(row.sha256)));
+  for (const sha256 of new Set(digests)) if (!keep.has(sha256)) await storage.delete(blobKeyOf(sha256));
+}
