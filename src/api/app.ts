@@ -30,6 +30,7 @@ import healthRoutes from './routes/health.ts';
 import sessionRoutes from './routes/sessions.ts';
 import messageRoutes from './routes/messages.ts';
 import mediaMessageRoutes from './routes/media-messages.ts';
+import fileRoutes from './routes/files.ts';
 import messageHistoryRoutes from './routes/message-history.ts';
 import campaignRoutes from './routes/campaigns.ts';
 import numbersAndGroupsRoutes from './routes/numbers-and-groups.ts';
@@ -105,6 +106,7 @@ export async function buildApp({ config, orm, coordination, queueBackend, storag
   await app.register(deviceRoutes, { liveFeed });
   await app.register(sessionRoutes);
   await app.register(messageRoutes, { liveFeed });
+  await app.register(fileRoutes);
   await app.register(mediaMessageRoutes, { liveFeed });
   await app.register(messageHistoryRoutes);
   await app.register(campaignRoutes);

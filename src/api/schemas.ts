@@ -34,6 +34,12 @@ export const PageQuery = Type.Object({
   cursor: Type.Optional(Type.Integer({ minimum: 0, description: 'The `nextCursor` of the previous page' })),
 });
 
+// Keyset pages: `cursor` is the opaque `nextCursor` of the page before.
+export const Paging = {
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page' })),
+};
+
 export function page<T extends TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.Integer(), Type.Null()]) });
 }

@@ -28,7 +28,10 @@ export const ERROR_STATUS = {
   // A user's files would take more than FILE_QUOTA_BYTES.
   QUOTA_EXCEEDED: 413,
   INVALID_FILE_TYPE: 415,
-  UPLOAD_FAILED: 500,
+  // The upload's body ended early or was not a well-formed multipart form with one `file`.
+  UPLOAD_FAILED: 400,
+  // A Range no byte of the file satisfies.
+  RANGE_NOT_SATISFIABLE: 416,
   // A media URL to send from is not a public http(s) address, or did not answer with a file.
   INVALID_MEDIA_URL: 400,
   MEDIA_FETCH_FAILED: 422,

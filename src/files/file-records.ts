@@ -193,9 +193,10 @@ const arrayItem = (text: string) => `"${text.replace(/["\\]/g, '\\$&')}"`;
 
 const visible = (principal: Principal, row: Row | undefined) => row && (principal.role === 'admin' || Number(row.tenant_id) === principal.userId);
 
-export async function findFile(em: EntityManager, principal: Principal, fileId: string): Promise<FileRecord> {
+// A live file its owner (or an administrator) asks for, or one a signed link names (checked by the caller).
+export async function findFile(em: EntityManager, reader: Principal | 'signed-link', fileId: string): Promise<FileRecord> {
   const [row] = await sqlOf(em)(`select ${COLUMNS} from files where id = ? and deleted_at is null`, [fileId]);
-  if (!visible(principal, row)) throw new AppError('FILE_NOT_FOUND', `No file ${fileId}`);
+  if (!row || (reader !== 'signed-link' && !visible(reader, row))) throw new AppError('FILE_NOT_FOUND', `No file ${fileId}`);
   return fileRecordOf(row!);
 }
 

@@ -5,7 +5,7 @@ import { AppError } from '../../domain/errors.ts';
 import { parseRecipient } from '../../domain/recipients.ts';
 import { chatHistory, chatsOf, messageLogs, sendingStats, type MessageRow, type Page } from '../../messages/message-views.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IsoDate, Nullable, ok, UserParams } from '../schemas.ts';
+import { errors, IsoDate, Nullable, ok, Paging, UserParams } from '../schemas.ts';
 
 // Reading messages back (seed 004): a chat's history, a user's message logs, sending statistics — all from the
 // messages read model, newest first, with cursor pagination.
@@ -56,10 +56,6 @@ function present(page: Page<MessageRow>) {
   } as const;
 }
 
-const Paging = {
-  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-  cursor: Type.Optional(Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page' })),
-};
 const PageOfMessages = ok(Type.Object({ items: Type.Array(MessageView), nextCursor: Nullable(Type.String()) }));
 
 const messageHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
