@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressBookEntry } from './app-state.ts';
 import { PairingCodeError, type PairingCodeFailure } from './pairing-code.ts';
 import { RECEIPT_POLICIES, type ReceiptPolicyName } from './handset.ts';
+import { MEDIA_KINDS, type MediaKind } from './media-crypto.ts';
+import type { OutgoingMedia } from './phone-media.ts';
 import type { BusinessProfile, Phone } from './phones.ts';
 import { FAULT_KINDS, type FaultKind, type WhatsAppSimulator } from './server.ts';
 
@@ -36,6 +38,27 @@ function applyProfile(phone: Phone, { pushName, pictureUrl, business }: Record<s
   if (pictureUrl !== undefined) phone.pictureUrl = (pictureUrl as string | null) ?? undefined;
   if (b !== undefined) phone.business = b ? (b as unknown as BusinessProfile) : undefined;
   return undefined;
+}
+
+// A phone's outgoing media as the control API takes it (`data` in base64), or what is wrong with it.
+function outgoingMedia(media: unknown): OutgoingMedia | string {
+  const m = media as Record<string, unknown>;
+  if (typeof m !== 'object' || m === null) return 'media must be an object';
+  if (!MEDIA_KINDS.includes(m.kind as MediaKind)) return `media.kind must be one of ${MEDIA_KINDS.join(', ')}`;
+  if (typeof m.data !== 'string' || !m.data || typeof m.mimetype !== 'string' || !m.mimetype) return 'media needs data (base64) and mimetype';
+  if (![m.caption, m.fileName].every((v) => v === undefined || typeof v === 'string') || (m.ptt !== undefined && typeof m.ptt !== 'boolean')) {
+    return 'media.caption and media.fileName are strings, media.ptt a boolean';
+  }
+  if (m.downloadStatus !== undefined && m.downloadStatus !== 404 && m.downloadStatus !== 410) return 'media.downloadStatus is 404 or 410';
+  return {
+    kind: m.kind as MediaKind,
+    data: Buffer.from(m.data, 'base64'),
+    mimetype: m.mimetype,
+    ...(m.caption !== undefined ? { caption: m.caption as string } : {}),
+    ...(m.fileName !== undefined ? { fileName: m.fileName as string } : {}),
+    ...(m.ptt !== undefined ? { ptt: m.ptt as boolean } : {}),
+    ...(m.downloadStatus !== undefined ? { downloadStatus: m.downloadStatus as 404 | 410 } : {}),
+  };
 }
 
 const PAIRING_CODE_STATUS: Record<PairingCodeFailure, number> = { 'not-waiting': 404, 'wrong-code': 400, busy: 409, timeout: 504 };
@@ -77,6 +100,17 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
       throw err;
     }
     return reply(res, 202, { entered: true });
+  }
+
+  if (route === 'GET /control/media/stats') return reply(res, 200, sim.media.stats());
+
+  if (req.method === 'GET' && (match = /^\/control\/phones\/(\d+)\/media\/([^/]+)$/.exec(path))) {
+    const [, number, id] = match as unknown as [string, string, string];
+    if (!sim.phones.has(number)) return reply(res, 404, { error: `no phone ${number}` });
+    const file = sim.mediaOf(number, decodeURIComponent(id));
+    if (!file) return reply(res, 404, { error: `phone ${number} has no media of message ${id}` });
+    res.writeHead(200, { 'content-type': file.mimetype || 'application/octet-stream', 'content-length': file.bytes.length }).end(file.bytes);
+    return;
   }
 
   if (route === 'GET /control/devices') {
@@ -123,11 +157,15 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
     if (route.startsWith('GET ') && action === 'inbox') return reply(res, 200, sim.inbox(number));
     if (route.startsWith('GET ') && action === 'sent') return reply(res, 200, sim.sentBy(number));
     if (route.startsWith('POST ') && action === 'send') {
-      const { to, text, addressing = 'pn', withAlt = true } = await body(req);
-      if (typeof to !== 'string' || typeof text !== 'string') return reply(res, 400, { error: 'to and text are required' });
+      const { to, text, media, addressing = 'pn', withAlt = true } = await body(req);
+      if (typeof to !== 'string' || (media === undefined && typeof text !== 'string')) return reply(res, 400, { error: 'to and text (or media) are required' });
       if ((addressing !== 'pn' && addressing !== 'lid') || typeof withAlt !== 'boolean') return reply(res, 400, { error: 'addressing is pn or lid; withAlt a boolean' });
+      const outgoing = media === undefined ? undefined : outgoingMedia(media);
+      if (typeof outgoing === 'string') return reply(res, 400, { error: outgoing });
+      const options = { addressing, withAlt } as const;
       try {
-        return reply(res, 201, { id: sim.sendFromPhone(number, to, text, { addressing, withAlt }) });
+        const id = outgoing ? sim.sendMediaFromPhone(number, to, outgoing, options) : sim.sendFromPhone(number, to, text as string, options);
+        return reply(res, 201, { id });
       } catch (err) {
         return reply(res, 404, { error: err instanceof Error ? err.message : String(err) });
       }

@@ -1,4 +1,6 @@
 import type { proto } from '@whiskeysockets/baileys';
+import type { MediaKind } from './media-crypto.ts';
+import type { InboxMedia, SentMedia } from './phone-media.ts';
 import type { Phone } from './phones.ts';
 import { PhoneSignal } from './phone-signal.ts';
 
@@ -18,6 +20,8 @@ export interface InboxEntry {
   message: proto.IMessage;
   // For a group message, the group.
   group?: string;
+  // For a message with media: what it declared and whether what the phone downloaded matched.
+  media?: InboxMedia;
 }
 
 export type ReceiptPolicyName = 'read' | 'delivered' | 'none';
@@ -38,6 +42,7 @@ export interface SentEntry {
   text: string;
   timestamp: number;
   status: 'sent' | ReceiptStatus;
+  media?: MediaKind;
 }
 
 export class Handset {
@@ -45,6 +50,9 @@ export class Handset {
   // Every delivery, repeats included, so tests can check exactly-once.
   readonly inbox: InboxEntry[] = [];
   readonly sent = new Map<string, SentEntry>();
+  // The decrypted media of received messages, and what the phone needs to upload its own media again, by message id.
+  readonly mediaFiles = new Map<string, { bytes: Buffer; mimetype: string }>();
+  readonly sentMedia = new Map<string, SentMedia>();
   receipts: ReceiptPolicy = { policy: 'read', delayMs: 200 };
 
   readonly #phone: Phone;

@@ -58,6 +58,8 @@ export async function answerIq(net: Network & { readonly appState: AppStateHub }
       return getBinaryNodeChild(iq, 'business_profile') ? answerBusinessProfile(net, iq) : undefined;
     case 'w:sync:app:state':
       return net.appState.answer(requester, iq);
+    case 'w:m':
+      return getBinaryNodeChild(iq, 'media_conn') ? [net.media.mediaConn()] : undefined;
     case 'privacy':
       return iq.attrs.type === 'get' && getBinaryNodeChild(iq, 'privacy') ? privacy : undefined;
     default:

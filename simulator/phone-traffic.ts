@@ -1,11 +1,14 @@
-import { generateMessageIDV2, getContentType, isJidGroup, type BinaryNode, type proto } from '@whiskeysockets/baileys';
+import { generateMessageIDV2, getBinaryNodeChild, getContentType, isJidGroup, type BinaryNode, type proto } from '@whiskeysockets/baileys';
 import { addressedFrom, deviceKey, endpointsOf, findPhone, jidOf, type Addressing, type Endpoint } from './directory.ts';
-import { Handset, textOf, type ReceiptStatus } from './handset.ts';
+import { Handset, textOf, type ReceiptStatus, type SentEntry } from './handset.ts';
+import { notificationKey } from './mailbox.ts';
+import { mediaContentOf, mediaRetryNotification, openMedia, sealMedia, type OutgoingMedia } from './phone-media.ts';
 import type { Phone } from './phones.ts';
 import type { Network, Router } from './routing.ts';
 
-// What the simulated phones do with messages: decrypt what reaches them, keep texts in their inbox and answer
-// with receipts by policy; send texts to other accounts (and a copy to their own companions, as a phone does).
+// What the simulated phones do with messages: decrypt what reaches them (media downloaded and checked), keep them
+// in their inbox and answer with receipts by policy; send texts and media to other accounts (and a copy to their
+// own companions, as a phone does); upload their media again when a receiver asks.
 
 // Baileys buffers its events: a receipt arriving while the upsert of the sender's own message is still buffered
 // is merged into it. A real phone is never that quick; neither are ours.
@@ -55,7 +58,10 @@ export class PhoneTraffic {
     // Sender-key distribution and the like are plumbing, not something the user receives.
     if (type && type !== 'senderKeyDistributionMessage') {
       const text = textOf(message) ?? '';
-      handset.inbox.push({ from: from.jid, id, timestamp, receivedAt: Date.now(), text, type, message, ...(group ? { group } : {}) });
+      const opened = openMedia(this.#net.media, message);
+      if (opened?.bytes) handset.mediaFiles.set(id, { bytes: opened.bytes, mimetype: opened.media.mimetype });
+      const media = opened ? { media: opened.media } : {};
+      handset.inbox.push({ from: from.jid, id, timestamp, receivedAt: Date.now(), text, type, message, ...(group ? { group } : {}), ...media });
     }
     const { policy, delayMs } = handset.receipts;
     const me = { phone, device: 0 };
@@ -70,24 +76,52 @@ export class PhoneTraffic {
   }
 
   // The phone's user sends a text to a number or jid; returns the message id.
-  send(phone: Phone, to: string, text: string, { addressing = 'pn', withAlt = true }: PhoneSendOptions = {}): string {
+  send(phone: Phone, to: string, text: string, options?: PhoneSendOptions): string {
+    const id = generateMessageIDV2(phone.jid);
+    this.#send(phone, this.#recipient(to), id, { conversation: text }, text, options);
+    return id;
+  }
+
+  // The phone's user sends a photo, video, voice note, audio, document or sticker; returns the message id.
+  sendMedia(phone: Phone, to: string, media: OutgoingMedia, options?: PhoneSendOptions): string {
+    const recipient = this.#recipient(to);
+    const id = generateMessageIDV2(phone.jid);
+    const { message, sent } = sealMedia(this.#net.media, media);
+    this.handset(phone).sentMedia.set(id, sent);
+    this.#send(phone, recipient, id, message, media.caption ?? '', options, media.kind);
+    return id;
+  }
+
+  #recipient(to: string): Phone {
     const recipient = findPhone(this.#net, to.includes('@') ? to : `${to}@s.whatsapp.net`);
     if (!recipient) throw new Error(`${to} is not on WhatsApp here`);
-    const id = generateMessageIDV2(phone.jid);
+    return recipient;
+  }
+
+  #send(phone: Phone, recipient: Phone, id: string, message: proto.IMessage, text: string, { addressing = 'pn', withAlt = true }: PhoneSendOptions = {}, media?: SentEntry['media']): void {
     const timestamp = Math.floor(Date.now() / 1000);
-    const message: proto.IMessage = { conversation: text };
     const sender = { phone, device: 0 };
-    this.handset(phone).sent.set(id, { id, to: recipient.jid, text, timestamp, status: 'sent' });
+    this.handset(phone).sent.set(id, { id, to: recipient.jid, text, timestamp, status: 'sent', ...(media ? { media } : {}) });
     this.#router.track(id, { sender, addressing });
-    // Between two simulated phones there is nobody to watch the wire: the text is handed over as is.
+    // Between two simulated phones there is nobody to watch the wire: the message is handed over as is.
     if (recipient !== phone) this.#received(recipient, phone, id, timestamp, message);
     const copy: proto.IMessage = { deviceSentMessage: { destinationJid: recipient.jid, message } };
     const companions = [
       ...endpointsOf(this.#net, recipient).map((endpoint) => ({ endpoint, message })),
       ...(recipient !== phone ? endpointsOf(this.#net, phone).map((endpoint) => ({ endpoint, message: copy })) : []),
     ].filter(({ endpoint }) => endpoint.device !== 0);
-    for (const { endpoint, message: content } of companions) void this.#seal(sender, endpoint, id, timestamp, content, { type: 'text' }, recipient, { addressing, withAlt });
-    return id;
+    const kind = { type: mediaContentOf(message) ? 'media' : 'text' };
+    for (const { endpoint, message: content } of companions) void this.#seal(sender, endpoint, id, timestamp, content, kind, recipient, { addressing, withAlt });
+  }
+
+  // A companion of `by`'s account cannot download media (`updateMediaMessage`): the phone that sent it — the other
+  // account's, or for its own account's message, `by`'s own — uploads it again and says where.
+  mediaRetry(by: Endpoint, receipt: BinaryNode): void {
+    const rmr = getBinaryNodeChild(receipt, 'rmr');
+    const origin = rmr?.attrs.from_me === 'true' ? by.phone : findPhone(this.#net, rmr?.attrs.jid);
+    const sent = origin ? this.handset(origin).sentMedia.get(receipt.attrs.id!) : undefined;
+    const notification = mediaRetryNotification(this.#net.media, receipt, sent, jidOf(by.phone, 'pn'));
+    this.#router.toCompanion(by, notificationKey(receipt.attrs.id!), notification);
   }
 
   // The phone tells one of its own companions something about the account itself (app-state keys): WhatsApp marks

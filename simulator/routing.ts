@@ -1,6 +1,7 @@
 import { getBinaryNodeChild, getBinaryNodeChildren, isJidGroup, type BinaryNode } from '@whiskeysockets/baileys';
 import { addressedFrom, addressingOf, deviceKey, endpointsOf, findEndpoint, findPhone, jidOf, type Addressing, type Directory, type Endpoint } from './directory.ts';
 import type { GroupStore } from './groups.ts';
+import type { MediaStore } from './media-store.ts';
 import type { ReceiptStatus } from './handset.ts';
 import { Mailbox, messageKey, notificationKey, receiptKey } from './mailbox.ts';
 import { PhoneTraffic } from './phone-traffic.ts';
@@ -14,6 +15,7 @@ export interface Network extends Directory {
   connectionsOf(jid: string): { send(node: BinaryNode): void }[];
   readonly prekeys: PreKeyStore;
   readonly groups: GroupStore;
+  readonly media: MediaStore;
   log(line: string): void;
 }
 
@@ -129,6 +131,7 @@ export class Router {
     const ids = [id, ...getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').flatMap((item) => item.attrs.id ?? [])];
     for (const each of ids) this.#acknowledged(by, messageKey(each));
     if (type === 'retry') return this.#forwardRetry(by, node);
+    if (type === 'server-error' && getBinaryNodeChild(node, 'rmr')) return this.phones.mediaRetry(by, node);
     const status = statusOf(type);
     if (status) for (const each of ids) this.report(by, each, status);
   }

@@ -18,6 +18,9 @@ import { findEndpoint } from './directory.ts';
 import { GroupStore, type Group } from './groups.ts';
 import type { InboxEntry, ReceiptPolicy, SentEntry } from './handset.ts';
 import type { PhoneSendOptions } from './phone-traffic.ts';
+import type { OutgoingMedia } from './phone-media.ts';
+import { createMediaServer } from './media-server.ts';
+import { MediaStore } from './media-store.ts';
 import { AppStateHub } from './app-state.ts';
 import { answerIq } from './iqs.ts';
 import { PreKeyStore } from './prekeys.ts';
@@ -221,17 +224,19 @@ export class WhatsAppSimulator {
     this.logs.push(line);
   }
 
-  // `url` is what Baileys takes as waWebSocketUrl; `control` the base of the control API.
-  async listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string; control: string }> {
+  // `url` is what Baileys takes as waWebSocketUrl; `control` the base of the control API; `mediaUrl` the media
+  // host (HTTPS on loopback, its own port) whose certificate, `caPem`, processes running Baileys must trust.
+  async listen(port = 0, host = '127.0.0.1'): Promise<{ port: number; url: string; control: string; mediaUrl: string; caPem: string }> {
+    const { url: mediaUrl, caPem } = await this.#mediaServer.listen('127.0.0.1');
     await new Promise<void>((resolve) => this.#http.listen(port, host, resolve));
     const actual = (this.#http.address() as AddressInfo).port;
-    return { port: actual, url: `ws://${host}:${actual}/ws/chat`, control: `http://${host}:${actual}/control` };
+    return { port: actual, url: `ws://${host}:${actual}/ws/chat`, control: `http://${host}:${actual}/control`, mediaUrl, caPem };
   }
 
   async close(): Promise<void> {
     for (const connection of this.#connections) connection.close();
     this.#wss.close();
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    await Promise.all([new Promise<void>((resolve) => this.#http.close(() => resolve())), this.#mediaServer.close()]);
   }
 
   readonly phones = new Map<string, Phone>();
@@ -243,6 +248,8 @@ export class WhatsAppSimulator {
   readonly #pairingCodes = new PairingCodes<Connection>();
   readonly prekeys = new PreKeyStore();
   readonly groups = new GroupStore();
+  readonly media = new MediaStore();
+  readonly #mediaServer = createMediaServer(this.media);
   readonly router: Router = new Router(this);
   readonly presence: PresenceHub = new PresenceHub(this);
   readonly appState: AppStateHub = new AppStateHub(this, this.router);
@@ -316,6 +323,16 @@ export class WhatsAppSimulator {
   // The phone's user sends a text to a number or jid; returns the message id.
   sendFromPhone(number: string, to: string, text: string, options?: PhoneSendOptions): string {
     return this.router.phones.send(this.#phone(number), to, text, options);
+  }
+
+  // The phone's user sends media (encrypted and stored by the phone); returns the message id.
+  sendMediaFromPhone(number: string, to: string, media: OutgoingMedia, options?: PhoneSendOptions): string {
+    return this.router.phones.sendMedia(this.#phone(number), to, media, options);
+  }
+
+  // The decrypted bytes of media the phone received in message `id`.
+  mediaOf(number: string, id: string): { bytes: Buffer; mimetype: string } | undefined {
+    return this.router.phones.handset(this.#phone(number)).mediaFiles.get(id);
   }
 
   inbox(number: string): readonly InboxEntry[] {

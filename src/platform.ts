@@ -22,6 +22,7 @@ import { startSessionHost } from './workers/sessions/session-host.ts';
 import { sealPlainHeaders } from './webhooks/headers.ts';
 import { webhookDispatcher } from './workers/webhooks/dispatcher.ts';
 import { startWorkers } from './workers/worker.ts';
+import { mediaDownloadDispatcher } from './workers/media/download-dispatcher.ts';
 
 export interface Platform {
   app: FastifyInstance | undefined;
@@ -72,11 +73,13 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         maxWaitMs: config.sending.maxWaitMs,
         webhooks: config.webhooks,
         encryptionKey: config.encryptionKey,
+        storage,
+        config,
       });
       closers.push(() => workers.close());
       const sendQueues = new SendQueues(queueBackend);
       closers.push(() => sendQueues.close());
-      const reactors = [sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks), loginBotReactor({ config, clock })];
+      const reactors = [sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks), mediaDownloadDispatcher(queues.media), loginBotReactor({ config, clock })];
       const runner = startProjections(orm, [...projections, ...reactors], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({

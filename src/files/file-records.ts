@@ -14,7 +14,8 @@ import { transaction } from '../db/transactions.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf } from '../domain/events.ts';
 import { COMPOUND_FILE_EXTENSIONS, fileTypeOf, MAX_FILE_SIZE, newFileId, sanitizeFilename, SIZE_LIMITS, type FileKind, type FileType } from '../domain/files.ts';
-import { appendToStream, sqlOf, type Row, type Sql } from '../events/event-store.ts';
+import { appendToStream, readStream, sqlOf, type Row, type Sql } from '../events/event-store.ts';
+import { receivedMessageIdOf } from '../domain/messages.ts';
 import { blobKeyOf, type FileStorage } from './storage.ts';
 
 // Files as rows (metadata in PostgreSQL) over content-addressed blobs in storage. A file's bytes are streamed to a
@@ -149,7 +150,8 @@ export type FileDetails = Omit<NewFile, 'body'>;
 // Checks the owner's quota, writes the bytes to storage (once per digest) and records the file with `file.uploaded`.
 export async function commitFile({ em, storage, config }: StoreContext, staged: StagedFile, file: FileDetails): Promise<FileRecord> {
   const quota = config.files.quotaBytes;
-  if (quota > 0) {
+  // What a device receives is kept whatever the quota: refusing it would lose a customer's media.
+  if (quota > 0 && file.source !== 'received') {
     const [used] = await sqlOf(em)('select coalesce(sum(size), 0) as used from files where tenant_id = ? and deleted_at is null', [file.userId]);
     if (Number(used!.used) + staged.size > quota) {
       throw new AppError('QUOTA_EXCEEDED', `this file (${staged.size} bytes) does not fit in the ${quota} bytes your files may take (${Number(used!.used)} in use); delete some first`);
@@ -200,22 +202,50 @@ export async function findFile(em: EntityManager, reader: Principal | 'signed-li
   return fileRecordOf(row!);
 }
 
+// A received media message's file whose download has not ended yet (it is queued, running or retrying), and which
+// this reader will be able to read.
+export async function receivedFilePending(em: EntityManager, reader: Principal | 'signed-link', fileId: string): Promise<boolean> {
+  const messageId = receivedMessageIdOf(fileId);
+  if (!messageId) return false;
+  const events = await readStream(em, streamOf.message(messageId));
+  const owner = events[0]?.metadata.tenantId;
+  if (reader !== 'signed-link' && reader.role !== 'admin' && owner !== reader.userId) return false;
+  const types = new Set(events.map((e) => e.type));
+  return types.has('message.media-received') && !types.has('message.media-stored') && !types.has('message.media-failed');
+}
+
+// Live files of that user among these ids (missing, deleted and other users' ones are absent).
+export async function liveFilesOf(em: EntityManager, userId: number, fileIds: string[]): Promise<Map<string, FileForSend>> {
+  if (!fileIds.length) return new Map();
+  const rows = await sqlOf(em)(`select ${COLUMNS} from files where id in (?) and tenant_id = ? and deleted_at is null`, [[...new Set(fileIds)], userId]);
+  return new Map(rows.map((row) => [String(row.id), fileRecordOf(row)]));
+}
+
 // Live files of that user, by id; the first id that is missing, deleted or another user's is FILE_NOT_FOUND.
 export async function filesForSend(em: EntityManager, userId: number, fileIds: string[]): Promise<Map<string, FileForSend>> {
-  const rows = await sqlOf(em)(`select ${COLUMNS} from files where id in (?) and tenant_id = ? and deleted_at is null`, [fileIds, userId]);
-  const found = new Map(rows.map((row) => [String(row.id), fileRecordOf(row)]));
+  const found = await liveFilesOf(em, userId, fileIds);
   const missing = fileIds.find((id) => !found.has(id));
   if (missing) throw new AppError('FILE_NOT_FOUND', `No file ${missing} of the sending device's owner`);
   return found;
 }
 
-// In the transaction that queues a message: the message needs these files until it ends. The rows are locked
-// against a deletion running at the same time; a file deleted meanwhile is FILE_NOT_FOUND.
-export async function holdFiles(em: EntityManager, messageId: string, fileIds: string[]): Promise<void> {
+export interface FileHold {
+  messageId: string;
+  fileId: string;
+}
+
+// In the transaction that queues messages: each needs its file until it ends. The rows are locked against a
+// deletion running at the same time; a file deleted meanwhile is FILE_NOT_FOUND.
+export async function holdFiles(em: EntityManager, holds: FileHold[]): Promise<void> {
+  if (!holds.length) return;
   const sql = sqlOf(em);
+  const fileIds = [...new Set(holds.map((h) => h.fileId))];
   const rows = await sql('select id from files where id in (?) and deleted_at is null for share', [fileIds]);
-  if (rows.length !== new Set(fileIds).size) throw new AppError('FILE_NOT_FOUND', `A file of this message was deleted meanwhile`);
-  await sql(`insert into file_holds (file_id, message_id) select unnest(?::text[]), ? on conflict do nothing`, [`{${fileIds.join(',')}}`, messageId]);
+  if (rows.length !== fileIds.length) throw new AppError('FILE_NOT_FOUND', 'A file of this message was deleted meanwhile');
+  await sql('insert into file_holds (file_id, message_id) select * from unnest(?::text[], ?::text[]) on conflict do nothing', [
+    `{${holds.map((h) => h.fileId).join(',')}}`,
+    `{${holds.map((h) => h.messageId).join(',')}}`,
+  ]);
 }
 
 // When messages end (sent, failed, cancelled): called by the messages projection in its transaction.

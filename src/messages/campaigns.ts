@@ -2,7 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Coordination } from '../coordination/coordination.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf, type DomainEvent } from '../domain/events.ts';
-import { MAX_TEXT_LENGTH, newCampaignId, newMessageId, renderTemplate } from '../domain/messages.ts';
+import { MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, newCampaignId, newMessageId, renderTemplate, type MediaContent, type MessageContent } from '../domain/messages.ts';
+import { holdFiles, liveFilesOf, type FileForSend, type FileHold } from '../files/file-records.ts';
+import { mediaFileOf } from './media-content.ts';
 import { parseRecipient } from '../domain/recipients.ts';
 import { eventIdOf } from '../events/event-ids.ts';
 import { appendToManyStreams, appendToStream, readStream, sqlOf, type EventMetadata } from '../events/event-store.ts';
@@ -19,6 +21,9 @@ export interface BulkRecipient {
   phoneNumber: string;
   message?: string;
   variables?: Record<string, string | number>;
+  // Seed 004's bulk media: a file of the sender's, with its caption (the message, when there is no caption).
+  fileId?: string;
+  caption?: string;
 }
 
 export interface CampaignRequest {
@@ -26,6 +31,8 @@ export interface CampaignRequest {
   name?: string;
   // The text for recipients without their own, with `{variable}` placeholders.
   message?: string;
+  // The file for recipients without their own.
+  fileId?: string;
   recipients: BulkRecipient[];
   sendAt?: Date;
   priority?: number;
@@ -53,6 +60,11 @@ export async function campaignState(coordination: Coordination, campaignId: stri
   return state === 'paused' || state === 'cancelled' ? state : 'running';
 }
 
+function textContentFor(recipient: BulkRecipient, template: string | undefined): { content: MessageContent } | { error: string } {
+  const text = textFor(recipient, template);
+  return 'error' in text ? text : { content: { type: 'text', text: text.text } };
+}
+
 function textFor(recipient: BulkRecipient, template: string | undefined): { text: string } | { error: string } {
   const source = recipient.message ?? template;
   if (source === undefined) return { error: 'no message: give the campaign a message or this recipient one' };
@@ -63,8 +75,21 @@ function textFor(recipient: BulkRecipient, template: string | undefined): { text
   return rendered;
 }
 
+// A file goes as the kind it is stored as (a stored image as an image, and so on).
+function mediaFor(recipient: BulkRecipient, template: string | undefined, file: FileForSend): { content: MediaContent } | { error: string } {
+  const source = recipient.caption ?? recipient.message ?? template;
+  const caption = source === undefined ? undefined : renderTemplate(source, recipient.variables);
+  if (caption && 'missing' in caption) return { error: `no value for {${caption.missing}}` };
+  if (caption && caption.text.length > MAX_CAPTION_LENGTH) return { error: `the caption is longer than ${MAX_CAPTION_LENGTH} characters` };
+  const text = caption?.text.trim() ? caption.text : undefined;
+  return { content: { type: file.kind, file: mediaFileOf(file), ...(text ? { caption: text } : {}) } };
+}
+
 export async function createCampaign(em: EntityManager, request: CampaignRequest): Promise<CreatedCampaign> {
   const { device, recipients } = request;
+  const wanted = recipients.map((r) => r.fileId ?? request.fileId).filter((id) => id !== undefined);
+  const files = await liveFilesOf(em, device.userId, wanted);
+  const holds: FileHold[] = [];
   const campaignId = newCampaignId();
   const metadata: EventMetadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId, correlationId: campaignId };
   const rejected: Rejection[] = [];
@@ -72,9 +97,13 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
   recipients.forEach((recipient, index) => {
     const to = parseRecipient(recipient.phoneNumber);
     if (!to) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: 'INVALID_PHONE_NUMBER' });
-    const text = textFor(recipient, request.message);
-    if ('error' in text) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: text.error });
+    const fileId = recipient.fileId ?? request.fileId;
+    const file = fileId === undefined ? undefined : files.get(fileId);
+    if (fileId !== undefined && !file) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: `FILE_NOT_FOUND: no file ${fileId} of yours` });
+    const built = file ? mediaFor(recipient, request.message, file) : textContentFor(recipient, request.message);
+    if ('error' in built) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: built.error });
     const messageId = newMessageId();
+    if (file) holds.push({ messageId, fileId: file.fileId });
     messages.push({
       streamId: streamOf.message(messageId),
       event: {
@@ -82,7 +111,7 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
         data: {
           messageId,
           to: to.jid,
-          content: { type: 'text', text: text.text },
+          content: built.content,
           campaignId,
           ...(request.sendAt ? { sendAt: request.sendAt.toISOString() } : {}),
           ...(request.priority === undefined ? {} : { priority: request.priority }),
@@ -101,6 +130,7 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
       { expectedVersion: 'no-stream', metadata },
     );
     await appendToManyStreams(tx, messages, { expectedVersion: 'no-stream' });
+    await holdFiles(tx, holds);
   });
   return { campaignId, total: recipients.length, accepted: messages.length, rejected };
 }

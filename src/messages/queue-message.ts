@@ -62,7 +62,7 @@ async function queueMessages(em: EntityManager, request: Omit<SendRequest, 'cont
   const append = async (tx: EntityManager) => {
     for (const { content, messageId, fingerprint } of planned) {
       // The file stays (a deletion waits) until the message has gone out or failed.
-      if (isMediaContent(content)) await holdFiles(tx, messageId, [content.file.fileId]);
+      if (isMediaContent(content)) await holdFiles(tx, [{ messageId, fileId: content.file.fileId }]);
       await appendToStream(
         tx,
         streamOf.message(messageId),
@@ -121,7 +121,7 @@ export async function resendMessage(em: EntityManager, messageId: string, now: D
   try {
     await transaction(em, async (tx) => {
       // Its file's hold ended with the failure; the file must still be there to be sent again.
-      if (isMediaContent(data.content)) await holdFiles(tx, messageId, [data.content.file.fileId]);
+      if (isMediaContent(data.content)) await holdFiles(tx, [{ messageId, fileId: data.content.file.fileId }]);
       await appendToStream(tx, streamOf.message(messageId), [{ event: { type: 'message.queued', data } }], {
         expectedVersion: events.at(-1)!.streamVersion,
         metadata: queued.metadata,

@@ -27,13 +27,25 @@ const STATUS_OF: Record<string, string> = {
   'message.failed': 'failed',
 };
 
+// A signed link to a file's bytes, valid for a while without credentials (src/files/signed-urls.ts): what payloads
+// carry of received media instead of the bytes.
+export type FileLinks = (fileId: string) => string;
+
+function mediaOf(media: unknown, links: FileLinks): Record<string, unknown> | undefined {
+  if (!media || typeof media !== 'object') return undefined;
+  const received = media as { fileId: string; type: string };
+  const { type, ...rest } = received;
+  return { kind: type, ...rest, downloadUrl: links(received.fileId) };
+}
+
 const plusNumber = (jid: unknown) => (typeof jid === 'string' && jid.endsWith('@s.whatsapp.net') ? `+${jid.split(/[:@]/)[0]}` : undefined);
 
 // Seed 004's `data` for its four events (`message`, `connection`, `qr`, `status`); our other events as recorded.
-export async function seed004Data(event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown>> {
+export async function seed004Data(event: RecordedEvent, device: PayloadDevice | undefined, links: FileLinks): Promise<Record<string, unknown>> {
   const data = event.data;
   switch (publicNameOf(event.type)) {
-    case 'message':
+    case 'message': {
+      const media = mediaOf(data.media, links);
       return {
         messageId: data.messageId,
         waMessageId: data.waMessageId,
@@ -45,7 +57,9 @@ export async function seed004Data(event: RecordedEvent, device: PayloadDevice | 
         message: data.text,
         type: contentTypeOf(String(data.messageType)),
         timestamp: Number(data.timestamp) * 1000,
+        ...(media ? { media, caption: media.caption ?? null } : {}),
       };
+    }
     case 'connection':
       return {
         status: STATUS_OF[event.type],
@@ -72,7 +86,7 @@ export async function seed004Data(event: RecordedEvent, device: PayloadDevice | 
 // Seed 004's envelope, with the event's stable id (the receiver's de-duplication key). Seed 004 names the event
 // `event` in its payloads and reads `type` in its Express receiver, so both carry the public name (`message`,
 // `connection`, …); our own event type (`message.received`) is `eventType`.
-export async function standardPayload(event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown>> {
+export async function standardPayload(event: RecordedEvent, device: PayloadDevice | undefined, links: FileLinks): Promise<Record<string, unknown>> {
   const name = publicNameOf(event.type);
   return {
     id: event.eventId,
@@ -83,7 +97,7 @@ export async function standardPayload(event: RecordedEvent, device: PayloadDevic
     deviceId: device ? String(device.id) : null,
     sessionId: device?.sessionId ?? event.metadata.sessionId ?? null,
     metadata: device?.metadata ?? {},
-    data: await seed004Data(event, device),
+    data: await seed004Data(event, device, links),
   };
 }
 

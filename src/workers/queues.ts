@@ -7,6 +7,8 @@ export const JOBS = {
   maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress'],
   // One job per (event, endpoint), id = the delivery id; retries wait as delayed jobs. Replays scan a time range.
   webhooks: ['deliver', 'replay'],
+  // One download per received media message, id = `download-<messageId>`.
+  media: ['download'],
 } as const;
 
 export type QueueName = keyof typeof JOBS;
@@ -23,6 +25,8 @@ export function createQueues(backend: QueueBackend): Queues {
     webhooks: backend.queue('webhooks', {
       defaultJobOptions: { removeOnComplete: { age: 600, count: 10_000 }, removeOnFail: { age: 7 * 86_400 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } },
     }),
+    // Attempts and backoff are set per job by the download dispatcher; a day of history for the progress view.
+    media: backend.queue('media', { defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } } }),
   };
 }
 

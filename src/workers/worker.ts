@@ -13,6 +13,11 @@ import { createWebhookPoster } from '../webhooks/post.ts';
 import { deliveryProcessor, type DeliveryJobData } from './webhooks/deliver.ts';
 import { replayRange, type ReplayJobData } from './webhooks/dispatcher.ts';
 import { EndpointGate } from './webhooks/endpoint-gate.ts';
+import type { Config } from '../config.ts';
+import type { FileStorage } from '../files/storage.ts';
+import { mediaDownloadProcessor, type MediaDownloadJobData } from './media/download.ts';
+import { SessionQuestions } from './sessions/session-requests.ts';
+import { signedFileUrl } from '../files/signed-urls.ts';
 
 export interface WorkerDeps {
   orm: Orm;
@@ -25,14 +30,20 @@ export interface WorkerDeps {
   maxWaitMs: number;
   webhooks: WebhookSettings;
   encryptionKey: Buffer;
+  // Received media is stored as files (and their quota read) like uploads.
+  storage: FileStorage;
+  config: Config;
 }
+
+// Downloads run beside sends and webhooks; each is a few MB of network and disk.
+const MEDIA_CONCURRENCY = 4;
 
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
 // The worker role: consumes the queues and keeps the recurring jobs scheduled.
-export async function startWorkers({ orm, queues, backend, coordination, logger, clock, maxWaitMs, webhooks, encryptionKey }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({ orm, queues, backend, coordination, logger, clock, maxWaitMs, webhooks, encryptionKey, storage, config }: WorkerDeps): Promise<RunningWorkers> {
   await queues.maintenance.upsertJobScheduler(
     'purge-expired-credentials-hourly',
     { every: 3_600_000 },
@@ -73,7 +84,8 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
   const poster = createWebhookPoster({ timeoutMs: webhooks.timeoutMs, allowPrivate: webhooks.allowPrivate });
   // A slot outlives the request's deadline a little, so it only expires by itself when its holder died.
   const gate = new EndpointGate(coordination, webhooks.timeoutMs + 5000);
-  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock });
+  const fileLinks = (fileId: string) => signedFileUrl(config, fileId, 'download', clock());
+  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock, fileLinks });
   const webhookWorker = backend.worker(
     'webhooks',
     async (job, token) => {
@@ -92,9 +104,24 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
   webhookWorker.on('error', (err) => logger.error({ err }, 'webhooks worker error'));
   webhookWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'webhook job failed'));
 
+  // Media retries are asked of the session holding the device, wherever it runs.
+  const questions = new SessionQuestions(coordination);
+  const download = mediaDownloadProcessor({ orm, storage, config, questions, logger });
+  const mediaWorker = backend.worker(
+    'media',
+    async (job) => {
+      if ((job.name as JobName<'media'>) !== 'download') throw new UnrecoverableError(`no processor for media job "${job.name}"`);
+      return download(job as typeof job & { data: MediaDownloadJobData });
+    },
+    { concurrency: MEDIA_CONCURRENCY, maxStalledCount: 100 },
+  );
+  mediaWorker.on('error', (err) => logger.error({ err }, 'media worker error'));
+  mediaWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'media job failed'));
+
   return {
     async close() {
-      await Promise.all([maintenance.close(), webhookWorker.close()]);
+      await Promise.all([maintenance.close(), webhookWorker.close(), mediaWorker.close()]);
+      await questions.close();
       poster.close();
     },
   };

@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
 import { WhatsAppSimulator } from '../../simulator/server.ts';
+import { trustSimulator } from '../simulator/harness.ts';
 import { bearer, createUser, startTestPlatform, type TestPlatform } from './platform.ts';
 import { until } from './wait.ts';
 
@@ -50,7 +51,8 @@ export function useLinkedPlatform(
   const linked = {} as LinkedPlatform;
   before(async () => {
     linked.sim = new WhatsAppSimulator();
-    const { url } = await linked.sim.listen();
+    const { url, caPem } = await linked.sim.listen();
+    trustSimulator(caPem);
     linked.platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '200ms', SESSION_LEASE_TTL: '3s', SEND_JITTER: '0', ...env });
     linked.base = await linked.platform.app.listen({ port: 0, host: '127.0.0.1' });
     linked.user = await createUser(linked.platform, owner.username);

@@ -1,12 +1,22 @@
 import { after, before } from 'node:test';
+import tls from 'node:tls';
 import { WhatsAppSimulator, type SimOptions } from '../../simulator/server.ts';
 
 export interface SimulatorFixture {
   sim: WhatsAppSimulator;
-  // waWebSocketUrl for Baileys, and the base of the control API.
+  // waWebSocketUrl for Baileys, the base of the control API, and the media host with its certificate.
   url: string;
   control: string;
+  mediaUrl: string;
+  caPem: string;
   post(path: string, body: object): Promise<Response>;
+}
+
+// Makes this thread's TLS (Baileys' uploads over node:https, its downloads over fetch) trust the simulator's
+// media certificate, on top of the usual roots. Verification stays on.
+export function trustSimulator(caPem: string): void {
+  const trusted = tls.getCACertificates('default');
+  if (!trusted.includes(caPem)) tls.setDefaultCACertificates([...trusted, caPem]);
 }
 
 // A test file's simulator, listening on a free port for the file's tests and closed after them.
@@ -15,11 +25,14 @@ export function useSimulator(options: SimOptions = {}): SimulatorFixture {
     sim: new WhatsAppSimulator(options),
     url: '',
     control: '',
+    mediaUrl: '',
+    caPem: '',
     post: (path, body) =>
       fetch(`${fixture.control}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   };
   before(async () => {
-    ({ url: fixture.url, control: fixture.control } = await fixture.sim.listen());
+    ({ url: fixture.url, control: fixture.control, mediaUrl: fixture.mediaUrl, caPem: fixture.caPem } = await fixture.sim.listen());
+    trustSimulator(fixture.caPem);
   });
   after(() => fixture.sim.close());
   return fixture;

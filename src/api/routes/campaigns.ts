@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { findDevice, findDeviceBySession } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
-import { MAX_TEXT_LENGTH } from '../../domain/messages.ts';
+import { MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH } from '../../domain/messages.ts';
 import { cancelCampaign, createCampaign, findCampaign, pauseCampaign, resumeCampaign } from '../../messages/campaigns.ts';
 import { SendQueues } from '../../workers/sending/send-queues.ts';
 import { principalOf } from '../plugins/auth.ts';
@@ -41,15 +41,18 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: 16 * 1024 * 1024,
     schema: {
       tags,
-      summary: 'Start a campaign: one text per recipient (its own, or the campaign message with {variables} filled in)',
+      summary: 'Start a campaign: one message per recipient: a text (its own, or the campaign message with {variables} filled in), or a file of yours with its caption',
       body: Type.Object({
         sessionId: Type.String({ minLength: 1, maxLength: 200 }),
         name: Type.Optional(Type.String({ maxLength: 200 })),
         message: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH, description: 'With {variable} placeholders' })),
+        fileId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A file of yours for every recipient without their own (the message is its caption)' })),
         recipients: Type.Array(
           Type.Object({
             phoneNumber: Type.String({ maxLength: 64 }),
             message: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
+            fileId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A file of yours (POST /api/whatsapp/files/upload), sent as the kind it is' })),
+            caption: Type.Optional(Type.String({ maxLength: MAX_CAPTION_LENGTH, description: 'With {variable} placeholders' })),
             variables: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 1000 }), Type.Number()]))),
           }),
           { minItems: 1, maxItems: MAX_RECIPIENTS },
@@ -63,7 +66,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     handler: async (request, reply) => {
-      const { sessionId, name, message, recipients, sendAt, priority } = request.body;
+      const { sessionId, name, message, fileId, recipients, sendAt, priority } = request.body;
       const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
       if (device.status === 'logged_out') throw new AppError('DEVICE_NOT_CONNECTED', 'The device is logged out; link it again before sending');
       const created = await createCampaign(request.em, {
@@ -71,6 +74,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         recipients,
         ...(name ? { name } : {}),
         ...(message ? { message } : {}),
+        ...(fileId ? { fileId } : {}),
         ...(sendAt ? { sendAt: new Date(sendAt) } : {}),
         ...(priority === undefined ? {} : { priority }),
       });

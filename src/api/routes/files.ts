@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveUser } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_FILE_SIZE, type FileKind } from '../../domain/files.ts';
-import { commitFile, deleteFiles, findFile, stageFile, type FileRecord, type StagedFile } from '../../files/file-records.ts';
+import { commitFile, deleteFiles, findFile, receivedFilePending, stageFile, type FileRecord, type StagedFile } from '../../files/file-records.ts';
 import { fileStats, listFiles } from '../../files/file-views.ts';
 import { PREVIEW_KINDS, previewKey } from '../../files/previews.ts';
 import { checkFileLink, signedFileUrl, type FileLinkPurpose } from '../../files/signed-urls.ts';
@@ -111,14 +111,32 @@ const LinkQuery = Type.Object({
   signature: Type.Optional(Type.String({ maxLength: 100 })),
 });
 
+// How long a download waits for a received file still being fetched from WhatsApp: a webhook receiver follows the
+// link as soon as the message arrives, usually before the download job has stored the bytes.
+const PENDING_WAIT_MS = 30_000;
+const PENDING_POLL_MS = 250;
+
+async function whenStored(request: FastifyRequest, reader: Parameters<typeof findFile>[1], fileId: string): Promise<FileRecord> {
+  const deadline = Date.now() + PENDING_WAIT_MS;
+  for (;;) {
+    try {
+      return await findFile(request.em.fork(), reader, fileId);
+    } catch (err) {
+      const waiting = err instanceof AppError && err.code === 'FILE_NOT_FOUND' && Date.now() < deadline && !request.raw.destroyed;
+      if (!waiting || !(await receivedFilePending(request.em.fork(), reader, fileId))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, PENDING_POLL_MS));
+    }
+  }
+}
+
 // The file a request may read: by a signed link for that purpose, or as its owner (or an administrator).
 async function readableFile(request: FastifyRequest, fileId: string, purpose: FileLinkPurpose, link: Static<typeof LinkQuery>): Promise<FileRecord> {
-  if (link.signature === undefined) return findFile(request.em, principalOf(request), fileId);
+  if (link.signature === undefined) return whenStored(request, principalOf(request), fileId);
   const { config } = request.server;
   const check = link.expires === undefined ? 'invalid' : checkFileLink(config, fileId, purpose, link.expires, link.signature, request.server.clock());
   if (check === 'expired') throw new AppError('TOKEN_EXPIRED', 'This link has expired: ask for the file details again for a fresh one');
   if (check === 'invalid') throw new AppError('INVALID_TOKEN', 'This link is not valid for this file');
-  return findFile(request.em, 'signed-link', fileId);
+  return whenStored(request, 'signed-link', fileId);
 }
 
 // `bytes=a-b`, `bytes=a-` or `bytes=-n`; one range (several would need multipart answers nobody here asks for).

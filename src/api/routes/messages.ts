@@ -219,6 +219,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
             playedAt: Type.Union([IsoDate, Type.Null()]),
             failedAt: Type.Union([IsoDate, Type.Null()]),
             error: Type.Union([Type.String(), Type.Null()]),
+            fileId: Type.Union([Type.String({ description: "A media message's file" }), Type.Null()]),
           }),
         ),
         ...errors(401, 404, 429),
@@ -228,7 +229,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
       const m = await findMessage(request.em, principalOf(request), request.params.messageId);
       return {
         success: true,
-        data: { messageId: m.messageId, status: m.status, sentAt: m.sentAt, deliveredAt: m.deliveredAt, readAt: m.readAt, playedAt: m.playedAt, failedAt: m.failedAt, error: m.error },
+        data: { messageId: m.messageId, status: m.status, sentAt: m.sentAt, deliveredAt: m.deliveredAt, readAt: m.readAt, playedAt: m.playedAt, failedAt: m.failedAt, error: m.error, fileId: m.fileId },
       } as const;
     },
   });

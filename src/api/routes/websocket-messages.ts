@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../../events/event-store.ts';
 import { contentTypeOf } from '../../domain/messages.ts';
-import { seed004Data } from '../../webhooks/payloads.ts';
+import { seed004Data, type FileLinks } from '../../webhooks/payloads.ts';
 
 // Domain events in the shapes the seeds' WebSocket clients expect.
 
@@ -60,15 +60,15 @@ const DATA_TYPES: Record<string, string> = {
 
 // Seed 004's Best Practices (`qr_code` with `data.qrCode`, `device_connected`, `message_received` with `data`):
 // `data` is what its webhooks carry for the event (the QR as a PNG data URL beside the raw `qr`).
-export async function seed004DataMessage(event: RecordedEvent): Promise<Message | undefined> {
+export async function seed004DataMessage(event: RecordedEvent, links: FileLinks): Promise<Message | undefined> {
   const type = DATA_TYPES[event.type];
   if (!type) return undefined;
-  return { type, sessionId: event.metadata.sessionId, data: await seed004Data(event, undefined) };
+  return { type, sessionId: event.metadata.sessionId, data: await seed004Data(event, undefined, links) };
 }
 
-export async function seed004Messages(event: RecordedEvent, format: Seed004Format): Promise<Message[]> {
+export async function seed004Messages(event: RecordedEvent, format: Seed004Format, links: FileLinks): Promise<Message[]> {
   const flat = format === 'data' ? undefined : seed004FlatMessage(event);
-  const data = format === 'flat' ? undefined : await seed004DataMessage(event);
+  const data = format === 'flat' ? undefined : await seed004DataMessage(event, links);
   return [flat, data].filter((message) => message !== undefined);
 }
 

@@ -9,6 +9,7 @@ import { DeviceSchema } from '../../db/entities/device.ts';
 import { currentQrEvent, reachableDevices } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { principalOf } from '../plugins/auth.ts';
+import { signedFileUrl } from '../../files/signed-urls.ts';
 import { SEED004_FORMATS, seed003Message, seed004Messages, type Seed004Format } from './websocket-messages.ts';
 import { inputIssues } from '../../domain/input-safety.ts';
 
@@ -127,12 +128,13 @@ const websocketRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed; maxBuffer
     wsHandler: (socket, request) => {
       const send = sender(socket, maxBufferBytes);
       const principal = principalOf(request);
+      const links = (fileId: string) => signedFileUrl(app.config, fileId, 'download', app.clock());
       const connectionFormat = request.query.format ?? 'both';
       const inOrder = sendInOrder(send, request.log);
       const enqueue = (event: () => Promise<RecordedEvent | undefined>, format: Seed004Format) =>
         inOrder(async () => {
           const recorded = await event();
-          return recorded ? seed004Messages(recorded, format) : [];
+          return recorded ? seed004Messages(recorded, format, links) : [];
         });
       // Subscribed sessions and the scheme each was subscribed with.
       const sessions = new Map<string, Seed004Format>();

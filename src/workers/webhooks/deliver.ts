@@ -11,7 +11,7 @@ import { eventIdOf } from '../../events/event-ids.ts';
 import { appendToStream, readStream, type RecordedEvent } from '../../events/event-store.ts';
 import { disableEndpoint, liveSecrets } from '../../webhooks/endpoints.ts';
 import { openHeaders } from '../../webhooks/headers.ts';
-import { seed003Payload, standardPayload, type PayloadDevice } from '../../webhooks/payloads.ts';
+import { seed003Payload, standardPayload, type FileLinks, type PayloadDevice } from '../../webhooks/payloads.ts';
 import type { PostOutcome, WebhookPoster } from '../../webhooks/post.ts';
 import { signatureHeaders } from '../../webhooks/signatures.ts';
 import type { EndpointGate } from './endpoint-gate.ts';
@@ -37,6 +37,8 @@ export interface DeliveryDeps {
   settings: WebhookSettings;
   encryptionKey: Buffer;
   clock: Clock;
+  // Signed at delivery time, so a retried delivery carries a link that is still valid.
+  fileLinks: FileLinks;
 }
 
 // When the endpoint is at its limit, the job waits this long (plus jitter) for a slot.
@@ -103,11 +105,11 @@ async function payloadDevice(em: EntityManager, deviceId: number): Promise<Paylo
   return device ? { id: device.id, sessionId: device.sessionId, alias: device.alias, phoneNumber: device.phoneNumber ?? null, metadata: device.metadata } : undefined;
 }
 
-async function payloadOf(endpoint: WebhookEndpoint, event: RecordedEvent, device: PayloadDevice | undefined): Promise<Record<string, unknown> | undefined> {
-  return endpoint.format === 'seed003' ? seed003Payload(event, device) : standardPayload(event, device);
+async function payloadOf(endpoint: WebhookEndpoint, event: RecordedEvent, device: PayloadDevice | undefined, links: FileLinks): Promise<Record<string, unknown> | undefined> {
+  return endpoint.format === 'seed003' ? seed003Payload(event, device) : standardPayload(event, device, links);
 }
 
-export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock }: DeliveryDeps) {
+export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock, fileLinks }: DeliveryDeps) {
   const devices = new ShortCache<number, PayloadDevice>();
   const opened = new OpenedSecrets();
   return async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
@@ -141,7 +143,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
     try {
       const deviceId = event.metadata.deviceId;
       const device = deviceId === undefined ? undefined : await devices.get(deviceId, () => payloadDevice(em, deviceId));
-      const payload = await payloadOf(endpoint, event, device);
+      const payload = await payloadOf(endpoint, event, device, fileLinks);
       if (payload === undefined) return;
       const body = JSON.stringify(payload);
       const now = clock();
