@@ -16,7 +16,7 @@ import { streamOf } from '../domain/events.ts';
 import { COMPOUND_FILE_EXTENSIONS, fileTypeOf, MAX_FILE_SIZE, newFileId, sanitizeFilename, SIZE_LIMITS, type FileKind, type FileType } from '../domain/files.ts';
 import { appendToStream, readStream, sqlOf, type Row, type Sql } from '../events/event-store.ts';
 import { receivedMessageIdOf } from '../domain/messages.ts';
-import { blobKeyOf, type FileStorage } from './storage.ts';
+import { blobKeyOf, previewKeyOf, type FileStorage } from './storage.ts';
 
 // Files as rows (metadata in PostgreSQL) over content-addressed blobs in storage. A file's bytes are streamed to a
 // scratch file while they are hashed and counted (never held whole in memory), typed by their bytes rather than
@@ -158,12 +158,17 @@ export async function commitFile({ em, storage, config }: StoreContext, staged: 
     }
   }
   const { type } = staged;
+  const key = blobKeyOf(staged.sha256);
+  const write = () => storage.put(key, createReadStream(staged.path), staged.size, type.mimetype);
   // Written before the row: a crash between the two leaves a blob no row names, never a row without its bytes.
-  await storage.put(blobKeyOf(staged.sha256), createReadStream(staged.path), staged.size, type.mimetype);
+  await write();
   const fileId = file.fileId ?? newFileId();
   const filename = sanitizeFilename(file.filename, type.extension);
   return transaction(em, async (tx) => {
     const sql = sqlOf(tx);
+    // The same bytes may have been purged since the write above found them there already (the write was a no-op).
+    await lockBlob(sql, staged.sha256);
+    if (!(await storage.stat(key))) await write();
     const [row] = await sql(
       `insert into files (id, tenant_id, sha256, size, mimetype, kind, filename, description, tags, source, width, height)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?::text[], ?, ?, ?) on conflict (id) do nothing returning ${COLUMNS}`,
@@ -276,14 +281,43 @@ export async function deleteFiles({ em, storage }: StoreContext, principal: Prin
   return unique;
 }
 
+// One blob's purge and one upload of the same bytes never interleave (see purgeBlob).
+const lockBlob = (sql: Sql, sha256: string) => sql('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`blob:${sha256}`]);
+
+// Removes the bytes (and preview) of a digest no live file names and no held file needs, with the deleted rows that
+// named it, and answers whether it did. Under the digest's lock, so an upload of the same bytes either finds the
+// blob gone and writes it again, or is seen here as a live file.
+export async function purgeBlob({ em, storage }: Pick<StoreContext, 'em' | 'storage'>, sha256: string): Promise<boolean> {
+  return transaction(em, async (tx) => {
+    const sql = sqlOf(tx);
+    await lockBlob(sql, sha256);
+    const [row] = await sql(
+      'select exists (select 1 from files f where f.sha256 = ? and (f.deleted_at is null or exists (select 1 from file_holds h where h.file_id = f.id))) as used',
+      [sha256],
+    );
+    if (row!.used) return false;
+    await storage.delete(blobKeyOf(sha256));
+    await storage.delete(previewKeyOf(sha256));
+    await sql('delete from files where sha256 = ? and deleted_at is not null', [sha256]);
+    return true;
+  });
+}
+
 // The blobs among these digests that no live file names and no held file needs (after the rows' transaction: a
-// crash before this leaves a blob for the purge, never a file without bytes).
-async function removeUnusedBlobs({ em, storage }: Pick<StoreContext, 'em' | 'storage'>, digests: string[]): Promise<void> {
-  if (!digests.length) return;
-  const used = await sqlOf(em)(
-    `select distinct f.sha256 from files f where f.sha256 in (?) and (f.deleted_at is null or exists (select 1 from file_holds h where h.file_id = f.id))`,
-    [digests],
+// crash before this leaves them for the purge job, never a file without bytes).
+async function removeUnusedBlobs(context: Pick<StoreContext, 'em' | 'storage'>, digests: string[]): Promise<void> {
+  for (const sha256 of new Set(digests)) await purgeBlob(context, sha256);
+}
+
+// The maintenance job: bytes whose files were all deleted, once the messages that held them have ended (deletion
+// leaves those for later), or whose removal a crash interrupted.
+export async function purgeUnusedBlobs(context: Pick<StoreContext, 'em' | 'storage'>, limit = 500): Promise<number> {
+  const rows = await sqlOf(context.em)(
+    `select f.sha256 from files f group by f.sha256
+     having bool_and(f.deleted_at is not null) and not bool_or(exists (select 1 from file_holds h where h.file_id = f.id)) limit ?`,
+    [limit],
   );
-  const keep = new Set(used.map((row) => String(row.sha256)));
-  for (const sha256 of new Set(digests)) if (!keep.has(sha256)) await storage.delete(blobKeyOf(sha256));
+  let purged = 0;
+  for (const row of rows) if (await purgeBlob(context, String(row.sha256))) purged += 1;
+  return purged;
 }

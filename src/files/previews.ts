@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import sharp from 'sharp';
 import type { FileKind } from '../domain/files.ts';
 import { ffmpeg } from '../media/tools.ts';
-import { blobKeyOf, type FileStorage } from './storage.ts';
+import { blobKeyOf, previewKeyOf, type FileStorage } from './storage.ts';
 
 // Previews are real thumbnails (JPEG, at most 320 px on the long side) of images and of a video's first frame, made
 // on first request and kept in storage under a key derived from the file's bytes, so each is made once and shared
@@ -15,8 +15,6 @@ import { blobKeyOf, type FileStorage } from './storage.ts';
 
 export const PREVIEW_KINDS: readonly FileKind[] = ['image', 'video'];
 const SIDE = 320;
-
-const previewKeyOf = (sha256: string) => `previews/${blobKeyOf(sha256).slice('blobs/'.length)}-${SIDE}.jpg`;
 
 const thumbnail = () => sharp({ failOn: 'none' }).rotate().resize(SIDE, SIDE, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 75 });
 

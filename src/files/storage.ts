@@ -30,3 +30,8 @@ export function blobKeyOf(sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256 digest: ${sha256}`);
   return `blobs/${sha256.slice(0, 2)}/${sha256}`;
 }
+
+// The key of the preview (a JPEG thumbnail) of the bytes whose SHA-256 is `sha256`: it goes with the blob.
+export function previewKeyOf(sha256: string): string {
+  return `previews/${blobKeyOf(sha256).slice('blobs/'.length)}-320.jpg`;
+}

@@ -4,7 +4,7 @@ import type { QueueBackend } from './queue-backend.ts';
 // The job catalogue: every queue and the job names it carries, in one place. Queue and job names are
 // kebab-case; job ids never contain ':' (BullMQ's key separator).
 export const JOBS = {
-  maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress'],
+  maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress', 'purge-unused-blobs'],
   // One job per (event, endpoint), id = the delivery id; retries wait as delayed jobs. Replays scan a time range.
   webhooks: ['deliver', 'replay'],
   // One download per received media message, id = `download-<messageId>`.

@@ -18,6 +18,7 @@ import type { FileStorage } from '../files/storage.ts';
 import { mediaDownloadProcessor, type MediaDownloadJobData } from './media/download.ts';
 import { SessionQuestions } from './sessions/session-requests.ts';
 import { signedFileUrl } from '../files/signed-urls.ts';
+import { purgeUnusedBlobs } from '../files/file-records.ts';
 
 export interface WorkerDeps {
   orm: Orm;
@@ -62,6 +63,12 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
     { name: 'report-campaign-progress', data: {} },
   );
 
+  await queues.maintenance.upsertJobScheduler(
+    'purge-unused-blobs-every-10m',
+    { every: 600_000 },
+    { name: 'purge-unused-blobs', data: {} },
+  );
+
   const maintenance = backend.worker(
     'maintenance',
     async (job) => {
@@ -72,6 +79,8 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
           return reportCampaignProgress(orm.em.fork(), coordination);
         case 'fail-stranded-messages':
           return failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs });
+        case 'purge-unused-blobs':
+          return purgeUnusedBlobs({ em: orm.em.fork(), storage });
         default:
           throw new UnrecoverableError(`no processor for maintenance job "${job.name}"`);
       }
