@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { after, before } from 'node:test';
 import { WhatsAppSimulator } from '../../simulator/server.ts';
@@ -95,13 +96,15 @@ export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
   let coordination: Promise<Instance> | undefined;
   const running: PlatformProcess[] = [];
   let waUrl = '';
+  // Baileys in the children trusts the simulator's media certificate as a deployment would: NODE_EXTRA_CA_CERTS.
+  let caFile = '';
   const fleet = {
     sim: new WhatsAppSimulator(),
     resources: undefined as unknown as TestResources,
     start(env: Record<string, string>) {
       // Tests poll the API as fast as they like: the per-caller limits would answer 429 on a slow day.
       const unlimited = { RATE_LIMIT_STANDARD: '100000/1m', RATE_LIMIT_ADMIN: '100000/1m', RATE_LIMIT_SENDING: '100000/1m' };
-      const started = startPlatformProcess(fleet.resources, { WA_WEBSOCKET_URL: waUrl, ...unlimited, ...baseEnv, ...env });
+      const started = startPlatformProcess(fleet.resources, { WA_WEBSOCKET_URL: waUrl, NODE_EXTRA_CA_CERTS: caFile, ...unlimited, ...baseEnv, ...env });
       running.push(started);
       return started;
     },
@@ -114,13 +117,17 @@ export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
   };
   before(async () => {
     fleet.resources = createTestResources();
-    ({ url: waUrl } = await fleet.sim.listen());
+    const listening = await fleet.sim.listen();
+    waUrl = listening.url;
+    caFile = `${fleet.resources.dataDir}-simulator-ca.pem`;
+    await writeFile(caFile, listening.caPem);
   });
   after(async () => {
     await Promise.all(running.map((p) => stopProcess(p, 'SIGKILL')));
     await fleet.sim.close();
     await (await coordination)?.close();
     await fleet.resources.cleanup();
+    if (caFile) await rm(caFile, { force: true });
   });
   return fleet;
 }

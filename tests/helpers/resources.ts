@@ -31,11 +31,30 @@ export interface TestResources {
 
 // The environment that puts a platform under test on its resources, in the suite's mode.
 export function backendEnv(resources: TestResources, backends: TestBackends = TEST_BACKENDS): Record<string, string> {
-  // The data directory holds the stored files in every mode, and the embedded PostgreSQL in that mode.
-  const data = { DATA_DIR: resources.dataDir };
+  // The data directory holds the stored files (unless TEST_STORAGE=s3) in every mode, and the embedded PostgreSQL
+  // in that mode.
+  const data = { DATA_DIR: resources.dataDir, ...s3StorageEnv(resources) };
   if (backends === 'embedded') return data;
   const database = { ...data, DATABASE_URL: resources.databaseUrl };
   return backends === 'postgres' ? database : { ...database, REDIS_URL, REDIS_PREFIX: resources.redisPrefix };
+}
+
+// TEST_STORAGE=s3 (scripts/test starts the server, scripts/s3-server): stored files in that bucket, under a key
+// prefix of the test file's own, so files running at once never see each other's objects.
+function s3StorageEnv(resources: TestResources): Record<string, string> {
+  if (process.env.TEST_STORAGE !== 's3') return {};
+  const endpoint = process.env.TEST_S3_ENDPOINT;
+  const bucket = process.env.TEST_S3_BUCKET;
+  if (!endpoint || !bucket) throw new Error('TEST_STORAGE=s3 needs TEST_S3_ENDPOINT and TEST_S3_BUCKET (a server from scripts/s3-server)');
+  return {
+    STORAGE_DRIVER: 's3',
+    S3_ENDPOINT: endpoint,
+    S3_BUCKET: bucket,
+    // s3rver's fixed pair.
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_PREFIX: resources.redisPrefix,
+  };
 }
 
 export function createTestResources(label = 'test'): TestResources {
