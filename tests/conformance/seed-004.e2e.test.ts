@@ -4,6 +4,10 @@ import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeMedia } from '../helpers/media.ts';
 import { until } from '../helpers/wait.ts';
 import type { WhatsAppSimulator } from '../../simulator/server.ts';
 import {
@@ -16,6 +20,7 @@ import {
   curlJsonEach,
   scanWithPhone,
   sh,
+  shell,
   useSeedPlatform,
   waitFor,
   within,
@@ -24,7 +29,7 @@ import {
 // Seed 004 ("WhatsApp API Integration Guide"), snippet by snippet, in the seed's words. Its curl commands run
 // through bash with `API_BASE`, `API_TOKEN=test123` and `USER_ID=test_user_123` in the environment; its
 // JavaScript runs as written against the platform (fetch, the `ws` package, the browser's WebSocket).
-// Not here: files, media sends, AI, the business templates API, the warmer and the admin AI routes (not built yet),
+// Not here: AI, the business templates API, the warmer and the admin AI routes (not built yet),
 // and the Python/PHP device snippets (the same requests as the curl and JavaScript ones below, in other languages).
 // Its rate-limit handler runs in seed-004-rate-limits.int.test.ts, against a platform with a small budget.
 let sim: WhatsAppSimulator;
@@ -364,6 +369,207 @@ test('seed 004 › Message Sending › 1. Send Text Message (curl)', { timeout: 
   assert.ok(!Number.isNaN(Date.parse(answer.data.timestamp)));
   sentMessageId = answer.data.messageId;
   await until(() => (sim.inbox(CONTACT).some((m) => m.text === 'Hello! This is a test message.') ? true : undefined), 'the text on the phone');
+});
+
+// Seed 004's media snippets upload `/path/to/image.jpg` and friends: here, real files of those names' kinds.
+let mediaDir: string;
+const mediaPath = async (name: string, data: Buffer | Promise<Buffer>) => {
+  mediaDir ??= await mkdtemp(join(tmpdir(), 'seed-004-media-'));
+  const path = join(mediaDir, name);
+  await writeFile(path, await data);
+  return path;
+};
+after(() => (mediaDir ? rm(mediaDir, { recursive: true, force: true }) : undefined));
+const fileIds: Record<string, string> = {};
+const withFiles = (snippet: string) => withSession(Object.entries(fileIds).reduce((text, [example, id]) => text.replaceAll(`"${example}"`, `"${id}"`), snippet));
+const mediaAt = (number: string, count: number) => until(() => (sim.inbox(number).filter((m) => m.media?.verified).length >= count ? sim.inbox(number).filter((m) => m.media) : undefined), `${count} media at ${number}`, 60_000);
+
+test('seed 004 › Message Sending › 2. Send Image (curl: upload, then send)', { timeout: 60_000 }, async () => {
+  const upload = await curlJson(
+    sh`curl -X POST "${API_BASE}/api/whatsapp/files/upload" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -F "file=@/path/to/image.jpg" \
+  -F "userId=${USER_ID}" \
+  -F "description=Product image"`.replace('/path/to/image.jpg', await mediaPath('image.jpg', makeMedia.jpeg())),
+    env(),
+  );
+  assert.equal(upload.success, true, JSON.stringify(upload));
+  assert.deepEqual([upload.data.filename, upload.data.mimetype, upload.data.url], ['image.jpg', 'image/jpeg', `/api/whatsapp/files/${upload.data.fileId}`]);
+  fileIds.file_abc123 = upload.data.fileId;
+  const before = sim.inbox(CONTACT).filter((m) => m.media).length;
+  const sent = await curlJson(
+    withFiles(sh`curl -X POST "${API_BASE}/api/whatsapp/send/image" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -H "Content-Type: application/json" \
+  -d '{
+    "sessionId": "user_123_device_my-business-phone",
+    "phoneNumber": "+1234567890",
+    "fileId": "file_abc123",
+    "caption": "Check out our new product!"
+  }'`),
+    env(),
+  );
+  assert.equal(sent.success, true, JSON.stringify(sent));
+  const arrived = (await mediaAt(CONTACT, before + 1)).at(-1)!;
+  assert.deepEqual([arrived.media!.kind, arrived.media!.caption], ['image', 'Check out our new product!']);
+});
+
+test('seed 004 › Message Sending › 3. Send Video and 4. Send Document (curl)', { timeout: 120_000 }, async () => {
+  for (const [example, name, data] of [['file_video123', 'video.mp4', makeMedia.mp4()], ['file_doc123', 'document.pdf', makeMedia.pdf('seed')]] as const) {
+    const path = await mediaPath(name, data);
+    const upload = await curlJson(`curl -s -X POST "$API_BASE/api/whatsapp/files/upload" -H "X-API-Token: $API_TOKEN" -F "file=@${path}" -F "userId=$USER_ID"`, env());
+    fileIds[example] = upload.data.fileId;
+  }
+  const before = sim.inbox(CONTACT).filter((m) => m.media).length;
+  const answers = await curlJsonEach(
+    [
+      sh`curl -X POST "${API_BASE}/api/whatsapp/send/video" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -H "Content-Type: application/json" \
+  -d '{
+    "sessionId": "user_123_device_my-business-phone",
+    "phoneNumber": "+1234567890",
+    "fileId": "file_video123",
+    "caption": "Tutorial video"
+  }'`,
+      sh`curl -X POST "${API_BASE}/api/whatsapp/send/document" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -H "Content-Type: application/json" \
+  -d '{
+    "sessionId": "user_123_device_my-business-phone",
+    "phoneNumber": "+1234567890",
+    "fileId": "file_doc123",
+    "filename": "invoice.pdf",
+    "caption": "Your invoice"
+  }'`,
+    ].map(withFiles),
+    env(),
+  );
+  for (const answer of answers) assert.equal(answer.success, true, JSON.stringify(answer));
+  const arrived = (await mediaAt(CONTACT, before + 2)).slice(-2);
+  assert.deepEqual(arrived.map((m) => [m.media!.kind, m.media!.caption ?? null, m.media!.fileName ?? null]), [
+    ['video', 'Tutorial video', null],
+    ['document', 'Your invoice', 'invoice.pdf'],
+  ]);
+});
+
+test('seed 004 › Message Sending › 5. Bulk Send Messages and 6. Send Mixed Media (curl)', { timeout: 120_000 }, async () => {
+  for (const [example, name, data] of [['file_img1', 'p1.jpg', makeMedia.jpeg('#101010')], ['file_img2', 'p2.jpg', makeMedia.jpeg('#202020')], ['file_doc1', 'catalog.pdf', makeMedia.pdf('catalog')]] as const) {
+    const upload = await curlJson(`curl -s -X POST "$API_BASE/api/whatsapp/files/upload" -H "X-API-Token: $API_TOKEN" -F "file=@${await mediaPath(name, data)}" -F "userId=$USER_ID"`, env());
+    fileIds[example] = upload.data.fileId;
+  }
+  const before = sim.inbox(CONTACT).filter((m) => m.media).length;
+  const bulk = await curlJson(
+    withFiles(sh`curl -X POST "${API_BASE}/api/whatsapp/send/bulk" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -H "Content-Type: application/json" \
+  -d '{
+    "sessionId": "user_123_device_my-business-phone",
+    "recipients": [
+      {
+        "phoneNumber": "+1234567890",
+        "fileId": "file_abc123",
+        "caption": "Hello John!"
+      },
+      {
+        "phoneNumber": "+0987654321",
+        "fileId": "file_abc123",
+        "caption": "Hello Jane!"
+      }
+    ]
+  }'`),
+    env(),
+  );
+  assert.equal(bulk.success, true, JSON.stringify(bulk));
+  // The seed's second number cannot exist (no country code starts with 0): that row is refused, the other sent.
+  assert.deepEqual([bulk.data.accepted, bulk.data.rejected], [1, [{ index: 1, phoneNumber: '+0987654321', error: 'INVALID_PHONE_NUMBER' }]]);
+  assert.equal((await mediaAt(CONTACT, before + 1)).at(-1)!.media!.caption, 'Hello John!');
+
+  const mixed = await curlJson(
+    withFiles(sh`curl -X POST "${API_BASE}/api/whatsapp/send/mixed" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -H "Content-Type: application/json" \
+  -d '{
+    "sessionId": "user_123_device_my-business-phone",
+    "phoneNumber": "+1234567890",
+    "files": [
+      {
+        "fileId": "file_img1",
+        "type": "image",
+        "caption": "Product 1"
+      },
+      {
+        "fileId": "file_img2",
+        "type": "image",
+        "caption": "Product 2"
+      },
+      {
+        "fileId": "file_doc1",
+        "type": "document",
+        "caption": "Catalog PDF"
+      }
+    ]
+  }'`),
+    env(),
+  );
+  assert.equal(mixed.success, true, JSON.stringify(mixed));
+  const album = (await mediaAt(CONTACT, before + 4)).slice(-3);
+  assert.deepEqual(album.map((m) => m.media!.caption), ['Product 1', 'Product 2', 'Catalog PDF']);
+});
+
+test('seed 004 › File Management › 1–6 (curl): upload with tags, details, stats and lists, download, preview link, delete, bulk delete', { timeout: 60_000 }, async () => {
+  const upload = await curlJson(
+    sh`curl -X POST "${API_BASE}/api/whatsapp/files/upload" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -F "file=@/path/to/file.jpg" \
+  -F "userId=${USER_ID}" \
+  -F "description=Product image" \
+  -F "tags=product,catalog,new"`.replace('/path/to/file.jpg', await mediaPath('file.jpg', makeMedia.jpeg('#445566'))),
+    env(),
+  );
+  assert.deepEqual(upload.data.tags, ['product', 'catalog', 'new']);
+  const id = upload.data.fileId;
+  const mine = (snippet: string) => snippet.replaceAll('file_abc123', id);
+  const [details, stats, images] = await curlJsonEach(
+    [
+      mine(sh`curl -X GET "${API_BASE}/api/whatsapp/files/file_abc123" \
+  -H "X-API-Token: ${API_TOKEN}"`),
+      sh`curl -X GET "${API_BASE}/api/whatsapp/files/users/${USER_ID}/stats" \
+  -H "X-API-Token: ${API_TOKEN}"`,
+      sh`curl -X GET "${API_BASE}/api/whatsapp/files/users/${USER_ID}/image" \
+  -H "X-API-Token: ${API_TOKEN}"`,
+    ],
+    env(),
+  );
+  assert.equal(details.data.description, 'Product image');
+  assert.ok(stats.data.byType.image.count >= 1);
+  assert.ok(images.data.items.some((f: { fileId: string }) => f.fileId === id));
+  // "Preview (no auth required)": through the signed link the details carry; the bare id opens nothing.
+  const preview = await fetch(`${base}${details.data.previewUrl}`);
+  assert.equal(preview.headers.get('content-type'), 'image/jpeg');
+  const downloaded = join(mediaDir, 'downloaded_file.jpg');
+  await shell(
+    `cd ${mediaDir} && ` +
+      mine(sh`curl "${API_BASE}/api/whatsapp/files/file_abc123/download" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -o downloaded_file.jpg`),
+    env(),
+  );
+  assert.deepEqual(await readFile(downloaded), await readFile(join(mediaDir, 'file.jpg')));
+  const deleted = await curlJson(mine(sh`curl -X DELETE "${API_BASE}/api/whatsapp/files/file_abc123" \
+  -H "X-API-Token: ${API_TOKEN}"`), env());
+  assert.deepEqual(deleted.data.deleted, [id]);
+  const others = [fileIds.file_img1!, fileIds.file_img2!, fileIds.file_doc1!];
+  const bulk = await curlJson(
+    sh`curl -X DELETE "${API_BASE}/api/whatsapp/files/bulk" \
+  -H "X-API-Token: ${API_TOKEN}" \
+  -H "Content-Type: application/json" \
+  -d '{
+    "fileIds": ["file_abc123", "file_def456", "file_ghi789"]
+  }'`.replace('"file_abc123", "file_def456", "file_ghi789"', others.map((o) => `"${o}"`).join(', ')),
+    env(),
+  );
+  assert.deepEqual(bulk.data.deleted, others);
 });
 
 test('seed 004 › Message Sending › 7. Get Message Status (curl)', { timeout: 60_000 }, async () => {

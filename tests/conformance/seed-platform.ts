@@ -4,6 +4,7 @@ import { listenWsPort } from '../../src/api/ws-port.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
 import { WhatsAppSimulator } from '../../simulator/server.ts';
+import { trustSimulator } from '../simulator/harness.ts';
 
 // The conformance suite runs the seeds' snippets as users copy them: curl commands through bash with the seeds'
 // shell variables set in the environment, JavaScript as the same fetch/WebSocket calls against a listening
@@ -27,7 +28,8 @@ export function useSeedPlatform(env: Record<string, string>, ready: (seed: SeedP
   let wsPort: { close(): Promise<void> } | undefined;
   before(async () => {
     seed.sim = new WhatsAppSimulator();
-    const { url } = await seed.sim.listen();
+    const { url, caPem } = await seed.sim.listen();
+    trustSimulator(caPem);
     seed.platform = await startTestPlatform({
       WA_WEBSOCKET_URL: url,
       API_TOKEN: SEED_API_TOKEN,
