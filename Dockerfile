@@ -5,7 +5,9 @@
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund \
+  # The ffprobe package installs its binary executable by root only; the platform runs as `node`.
+  && find node_modules/@ffprobe-installer node_modules/@ffmpeg-installer -type f \( -name ffprobe -o -name ffmpeg \) -exec chmod 755 {} +
 
 FROM node:24-slim
 ENV NODE_ENV=production
@@ -16,6 +18,9 @@ COPY package.json ./
 COPY migrations ./migrations
 COPY scripts ./scripts
 COPY src ./src
+# Stored files (STORAGE_DRIVER=local): a volume in docker-compose.yml, shared by the API and the worker.
+RUN mkdir -p /data/files && chown -R node:node /data
+ENV STORAGE_DIR=/data/files
 USER node
 EXPOSE 3000 3001
 # No HEALTHCHECK here: ROLE=worker runs no HTTP server, so each role's check lives in docker-compose.yml.

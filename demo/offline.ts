@@ -7,10 +7,13 @@ import { loadConfig } from '../src/config.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { checkpointAt, headOfFeed, readFeed } from '../src/events/event-store.ts';
 import { WhatsAppSimulator } from '../simulator/server.ts';
+import { trustSimulator } from '../simulator/trust.ts';
 
 const sim = new WhatsAppSimulator();
-const { url, control } = await sim.listen(Number(process.env.SIMULATOR_PORT ?? 7780), process.env.SIMULATOR_HOST ?? '127.0.0.1');
+const { url, control, caPem } = await sim.listen(Number(process.env.SIMULATOR_PORT ?? 7780), process.env.SIMULATOR_HOST ?? '127.0.0.1');
 process.env.WA_WEBSOCKET_URL = url;
+// Media sent and received in the demo goes through the simulator's HTTPS media host, in this same process.
+trustSimulator(caPem);
 const { databaseUrl } = await import('../src/main.ts');
 
 const config = loadConfig();

@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import tls from 'node:tls';
+import { trustSimulator } from '../../simulator/trust.ts';
 import { WhatsAppSimulator, type SimOptions } from '../../simulator/server.ts';
 
 export interface SimulatorFixture {
@@ -12,12 +12,7 @@ export interface SimulatorFixture {
   post(path: string, body: object): Promise<Response>;
 }
 
-// Makes this thread's TLS (Baileys' uploads over node:https, its downloads over fetch) trust the simulator's
-// media certificate, on top of the usual roots. Verification stays on.
-export function trustSimulator(caPem: string): void {
-  const trusted = tls.getCACertificates('default');
-  if (!trusted.includes(caPem)) tls.setDefaultCACertificates([...trusted, caPem]);
-}
+export { trustSimulator };
 
 // A test file's simulator, listening on a free port for the file's tests and closed after them.
 export function useSimulator(options: SimOptions = {}): SimulatorFixture {
