@@ -382,6 +382,11 @@ const mediaPath = async (name: string, data: Buffer | Promise<Buffer>) => {
 after(() => (mediaDir ? rm(mediaDir, { recursive: true, force: true }) : undefined));
 const fileIds: Record<string, string> = {};
 const withFiles = (snippet: string) => withSession(Object.entries(fileIds).reduce((text, [example, id]) => text.replaceAll(`"${example}"`, `"${id}"`), snippet));
+// The file a snippet names by the seed's example id (`file_video123`), uploaded as the snippet before it shows.
+async function uploadAs(example: string, name: string, data: Buffer | Promise<Buffer>): Promise<void> {
+  const upload = await curlJson(`curl -s -X POST "$API_BASE/api/whatsapp/files/upload" -H "X-API-Token: $API_TOKEN" -F "file=@${await mediaPath(name, data)}" -F "userId=$USER_ID"`, env());
+  fileIds[example] = upload.data.fileId;
+}
 const mediaAt = (number: string, count: number) => until(() => (sim.inbox(number).filter((m) => m.media?.verified).length >= count ? sim.inbox(number).filter((m) => m.media) : undefined), `${count} media at ${number}`, 60_000);
 
 test('seed 004 › Message Sending › 2. Send Image (curl: upload, then send)', { timeout: 60_000 }, async () => {
@@ -415,11 +420,8 @@ test('seed 004 › Message Sending › 2. Send Image (curl: upload, then send)',
 });
 
 test('seed 004 › Message Sending › 3. Send Video and 4. Send Document (curl)', { timeout: 120_000 }, async () => {
-  for (const [example, name, data] of [['file_video123', 'video.mp4', makeMedia.mp4()], ['file_doc123', 'document.pdf', makeMedia.pdf('seed')]] as const) {
-    const path = await mediaPath(name, data);
-    const upload = await curlJson(`curl -s -X POST "$API_BASE/api/whatsapp/files/upload" -H "X-API-Token: $API_TOKEN" -F "file=@${path}" -F "userId=$USER_ID"`, env());
-    fileIds[example] = upload.data.fileId;
-  }
+  await uploadAs('file_video123', 'video.mp4', makeMedia.mp4());
+  await uploadAs('file_doc123', 'document.pdf', makeMedia.pdf('seed'));
   const before = sim.inbox(CONTACT).filter((m) => m.media).length;
   const answers = await curlJsonEach(
     [
@@ -454,10 +456,9 @@ test('seed 004 › Message Sending › 3. Send Video and 4. Send Document (curl)
 });
 
 test('seed 004 › Message Sending › 5. Bulk Send Messages and 6. Send Mixed Media (curl)', { timeout: 120_000 }, async () => {
-  for (const [example, name, data] of [['file_img1', 'p1.jpg', makeMedia.jpeg('#101010')], ['file_img2', 'p2.jpg', makeMedia.jpeg('#202020')], ['file_doc1', 'catalog.pdf', makeMedia.pdf('catalog')]] as const) {
-    const upload = await curlJson(`curl -s -X POST "$API_BASE/api/whatsapp/files/upload" -H "X-API-Token: $API_TOKEN" -F "file=@${await mediaPath(name, data)}" -F "userId=$USER_ID"`, env());
-    fileIds[example] = upload.data.fileId;
-  }
+  await uploadAs('file_img1', 'p1.jpg', makeMedia.jpeg('#101010'));
+  await uploadAs('file_img2', 'p2.jpg', makeMedia.jpeg('#202020'));
+  await uploadAs('file_doc1', 'catalog.pdf', makeMedia.pdf('catalog'));
   const before = sim.inbox(CONTACT).filter((m) => m.media).length;
   const bulk = await curlJson(
     withFiles(sh`curl -X POST "${API_BASE}/api/whatsapp/send/bulk" \
