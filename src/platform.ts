@@ -8,6 +8,7 @@ import { captureConsole } from './console-capture.ts';
 import { openOrm } from './db/orm.ts';
 import { openCoordination, openDatabase } from './backends.ts';
 import { openStorage } from './files/open-storage.ts';
+import { sweepScratch } from './files/scratch.ts';
 import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
 import { projections } from './events/projections/index.ts';
@@ -54,6 +55,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     const { coordination, queueBackend, ...coordinated } = await openCoordination(config, database.url, logger);
     closers.push(() => coordinated.close());
     const { storage, chosen: storageChosen } = await openStorage(config.files.storage);
+    const swept = await sweepScratch(clock());
+    if (swept) logger.info({ swept }, 'removed scratch directories left by stopped processes');
     closers.push(() => storage.close());
     logger.info({ database: database.chosen, queues: coordinated.chosen, storage: storageChosen }, 'backends chosen');
     const queues = createQueues(queueBackend);

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +16,7 @@ import { COMPOUND_FILE_EXTENSIONS, fileTypeOf, MAX_FILE_SIZE, newFileId, sanitiz
 import { appendToStream, readStream, sqlOf, type Row, type Sql } from '../events/event-store.ts';
 import { receivedMessageIdOf } from '../domain/messages.ts';
 import { blobKeyOf, previewKeyOf, type FileStorage } from './storage.ts';
+import { scratchDir } from './scratch.ts';
 
 // Files as rows (metadata in PostgreSQL) over content-addressed blobs in storage. A file's bytes are streamed to a
 // scratch file while they are hashed and counted (never held whole in memory), typed by their bytes rather than
@@ -128,7 +128,7 @@ export interface StagedFile {
 
 // Streams a body to a scratch file and types it by its bytes; the caller records or discards it.
 export async function stageFile(body: Readable, filename: string | undefined): Promise<StagedFile> {
-  const dir = await mkdtemp(join(tmpdir(), 'wa-file-'));
+  const dir = await scratchDir('upload');
   const discard = () => rm(dir, { recursive: true, force: true });
   try {
     const received = await receive(body, dir);

@@ -1,6 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +7,7 @@ import sharp from 'sharp';
 import type { FileKind } from '../domain/files.ts';
 import { ffmpeg } from '../media/tools.ts';
 import { blobKeyOf, previewKeyOf, type FileStorage } from './storage.ts';
+import { scratchDir } from './scratch.ts';
 
 // Previews are real thumbnails (JPEG, at most 320 px on the long side) of images and of a video's first frame, made
 // on first request and kept in storage under a key derived from the file's bytes, so each is made once and shared
@@ -19,7 +19,7 @@ const SIDE = 320;
 const thumbnail = () => sharp({ failOn: 'none' }).rotate().resize(SIDE, SIDE, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 75 });
 
 async function firstFrame(source: Readable): Promise<Buffer> {
-  const dir = await mkdtemp(join(tmpdir(), 'wa-preview-'));
+  const dir = await scratchDir('preview');
   try {
     // Containers keep their index anywhere (a MOV's at the end): ffmpeg reads a file, not a pipe.
     await pipeline(source, createWriteStream(join(dir, 'video')));

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +17,7 @@ import type { FileStorage } from '../../files/storage.ts';
 import type { Logger } from '../../logger.ts';
 import { decodeReceived, encodeReceived, mediaPartOf } from '../sessions/received-media.ts';
 import type { SessionQuestions } from '../sessions/session-requests.ts';
+import { scratchDir } from '../../files/scratch.ts';
 
 // Downloads a received media message's bytes from WhatsApp, checks them against the digest and length the message
 // announced (Baileys checks neither), and stores them as a file of the device's owner under the id the message
@@ -98,7 +98,7 @@ async function downloadAndStore(
   const found = mediaPartOf(message.message);
   if (!found) throw new UnrecoverableError('the message holds no media');
   const { part } = found;
-  const dir = await mkdtemp(join(tmpdir(), 'wa-receive-'));
+  const dir = await scratchDir('receive');
   try {
     const path = join(dir, 'media');
     const hash = createHash('sha256');

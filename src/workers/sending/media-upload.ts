@@ -1,6 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { generateWAMessageFromContent, prepareWAMessageMedia, proto, type AnyMediaMessageContent, type WASocket } from '@whiskeysockets/baileys';
@@ -9,6 +8,7 @@ import { blobKeyOf, type FileStorage } from '../../files/storage.ts';
 import type { Logger } from '../../logger.ts';
 import { prepareMedia, type PreparedMedia, type SendKind } from '../../media/prepare.ts';
 import { quotedOf } from './baileys-content.ts';
+import { scratchDir } from '../../files/scratch.ts';
 
 // A media message's WhatsApp content: its file read from storage into a scratch directory, converted where
 // WhatsApp needs it (src/media), encrypted and uploaded by Baileys. The result (with the media key and the
@@ -60,7 +60,7 @@ export interface MediaUpload {
 }
 
 export async function uploadMedia(socket: WASocket, to: string, content: MediaContent, storage: FileStorage, logger: Logger): Promise<MediaUpload> {
-  const dir = await mkdtemp(join(tmpdir(), 'wa-send-'));
+  const dir = await scratchDir('send');
   try {
     const input = join(dir, 'original');
     await pipeline(await storage.get(blobKeyOf(content.file.sha256)), createWriteStream(input));
