@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import type { WhatsAppSimulator } from '../../simulator/server.ts';
+import { sqlOf } from '../../src/events/event-store.ts';
 import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
 import { makeMedia, multipart } from '../helpers/media.ts';
 import { startReceiver } from '../helpers/receivers.ts';
@@ -190,4 +191,24 @@ test('media WhatsApp no longer has (410): the session asks the phone to upload i
   assert.equal(download.statusCode, 200, download.body);
   assert.equal(sha256(download.rawPayload), sha256(png));
   assert.ok((sim.media.stats().downloads.byStatus['410'] ?? 0) >= 1, 'the first download did meet the 410');
+});
+
+test("media gone for good (the phone no longer has it either): message.media-failed with the reason, and the message still shows", { timeout: 120_000 }, async () => {
+  const phone = contact();
+  const waId = sim.sendMediaFromPhone(phone.number, device.number, { kind: 'document', data: makeMedia.pdf('lost'), mimetype: 'application/pdf', fileName: 'lost.pdf', downloadStatus: 404 });
+  // The phone deleted it: a media retry request finds nothing to upload again.
+  sim.router.phones.handset(sim.phones.get(phone.number)!).sentMedia.delete(waId);
+  const message = await until(async () => {
+    const res = await platform.request({ method: 'GET', url: `/api/whatsapp/users/${user.username}/message-logs?status=received`, headers: bearer(user.token) });
+    return res.json().data.items.find((m: { waMessageId: string }) => m.waMessageId === waId);
+  }, 'the received message');
+  assert.equal(message.type, 'document');
+  const failed = await until(async () => {
+    const rows = await sqlOf(platform.app.orm.em.fork())(`select data from events where stream_id = ? and type = 'message.media-failed'`, [`message-${message.messageId}`]);
+    return rows[0]?.data as { code: string; reason: string; fileId: string } | undefined;
+  }, 'message.media-failed', 60_000);
+  assert.equal(failed.code, 'MEDIA_GONE');
+  assert.equal(failed.fileId, message.fileId);
+  const download = await platform.request({ method: 'GET', url: `/api/whatsapp/files/${message.fileId}/download`, headers: bearer(user.token) });
+  assert.equal(download.statusCode, 404, 'no file, and no wait for one that will not come');
 });
