@@ -311,7 +311,7 @@ async function removeUnusedBlobs(context: Pick<StoreContext, 'em' | 'storage'>, 
 
 // The maintenance job: bytes whose files were all deleted, once the messages that held them have ended (deletion
 // leaves those for later), or whose removal a crash interrupted.
-export async function purgeUnusedBlobs(context: Pick<StoreContext, 'em' | 'storage'>, limit = 500): Promise<number> {
+export async function purgeUnusedBlobs(context: Pick<StoreContext, 'em' | 'storage'>, now: Date, limit = 500): Promise<number> {
   const rows = await sqlOf(context.em)(
     `select f.sha256 from files f group by f.sha256
      having bool_and(f.deleted_at is not null) and not bool_or(exists (select 1 from file_holds h where h.file_id = f.id)) limit ?`,
@@ -319,5 +319,28 @@ export async function purgeUnusedBlobs(context: Pick<StoreContext, 'em' | 'stora
   );
   let purged = 0;
   for (const row of rows) if (await purgeBlob(context, String(row.sha256))) purged += 1;
+  return purged + (await purgeOrphanBlobs(context, new Date(now.getTime() - ORPHAN_AGE_MS)));
+}
+
+// A blob no row names at all: an upload that crashed between writing its bytes and recording the file. Given an
+// hour (an upload's row follows its bytes within seconds), then purged under the digest's lock like any other.
+const ORPHAN_AGE_MS = 3_600_000;
+const BLOB_KEY = /^blobs\/[0-9a-f]{2}\/([0-9a-f]{64})$/;
+
+async function purgeOrphanBlobs(context: Pick<StoreContext, 'em' | 'storage'>, writtenBefore: Date): Promise<number> {
+  let purged = 0;
+  let batch: string[] = [];
+  const sweep = async () => {
+    const named = new Set((await sqlOf(context.em)('select distinct sha256 from files where sha256 in (?)', [batch])).map((row) => String(row.sha256)));
+    for (const sha256 of batch) if (!named.has(sha256) && (await purgeBlob(context, sha256))) purged += 1;
+    batch = [];
+  };
+  for await (const { key, modifiedAt } of context.storage.list('blobs/')) {
+    const sha256 = BLOB_KEY.exec(key)?.[1];
+    if (!sha256 || modifiedAt >= writtenBefore) continue;
+    batch.push(sha256);
+    if (batch.length === 500) await sweep();
+  }
+  if (batch.length) await sweep();
   return purged;
 }

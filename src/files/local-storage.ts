@@ -1,18 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageNotFoundError, type FileStorage } from './storage.ts';
 
 // Files in a directory. A blob is written to `tmp/` and renamed into place once complete and of the announced
-// size, so a crash mid-write leaves only a temporary file (swept at start) and never a short blob under its key.
+// size, so a crash mid-write leaves only a temporary file and never a short blob under its key. The API and the
+// workers share the directory, so a start sweeps only temporary files older than any write takes.
+const STALE_TMP_MS = 6 * 3_600_000;
+
 export async function createLocalStorage(dir: string): Promise<FileStorage> {
   const root = resolve(dir);
   const tmp = join(root, 'tmp');
-  await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
+  for (const name of await readdir(tmp)) {
+    const info = await stat(join(tmp, name)).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(join(tmp, name), { recursive: true, force: true });
+  }
 
   const pathOf = (key: string) => {
     const path = resolve(root, key);
@@ -62,6 +68,19 @@ export async function createLocalStorage(dir: string): Promise<FileStorage> {
     stat: statOf,
     async delete(key) {
       await rm(pathOf(key), { force: true });
+    },
+    async *list(prefix) {
+      const base = pathOf(prefix.replace(/\/+$/, ''));
+      const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
+        throw err;
+      });
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const path = join(entry.parentPath, entry.name);
+        const info = await stat(path).catch(() => undefined);
+        if (info) yield { key: relative(root, path).split(sep).join('/'), modifiedAt: info.mtime };
+      }
     },
     async close() {},
   };

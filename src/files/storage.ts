@@ -15,6 +15,8 @@ export interface FileStorage {
   stat(key: string): Promise<{ size: number } | undefined>;
   // Removing a missing key is not an error.
   delete(key: string): Promise<void>;
+  // Every key under `prefix` (`blobs/`), with when it was written: for the purge of blobs no row names.
+  list(prefix: string): AsyncIterable<{ key: string; modifiedAt: Date }>;
   close(): Promise<void>;
 }
 

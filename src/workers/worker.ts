@@ -80,7 +80,7 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
         case 'fail-stranded-messages':
           return failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs });
         case 'purge-unused-blobs':
-          return purgeUnusedBlobs({ em: orm.em.fork(), storage });
+          return purgeUnusedBlobs({ em: orm.em.fork(), storage }, clock());
         default:
           throw new UnrecoverableError(`no processor for maintenance job "${job.name}"`);
       }

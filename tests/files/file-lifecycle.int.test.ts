@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { sqlOf } from '../../src/events/event-store.ts';
 import { holdFiles, purgeUnusedBlobs, releaseFileHolds } from '../../src/files/file-records.ts';
@@ -42,10 +43,10 @@ test('a held file: deleted at once, bytes kept until the message ends, then purg
   assert.equal((await remove(fileId)).statusCode, 200);
   assert.equal((await platform.request({ method: 'GET', url: `/api/whatsapp/files/${fileId}`, headers: bearer(owner.token) })).statusCode, 404);
   assert.ok(await stored(blobKeyOf(digest)), 'the queued message still needs the bytes');
-  assert.equal(await purgeUnusedBlobs(context()), 0, 'nothing to purge while it is held');
+  assert.equal(await purgeUnusedBlobs(context(), new Date()), 0, 'nothing to purge while it is held');
 
   await releaseFileHolds(sqlOf(platform.app.orm.em.fork()), ['msg_holding']);
-  assert.equal(await purgeUnusedBlobs(context()), 1);
+  assert.equal(await purgeUnusedBlobs(context(), new Date()), 1);
   assert.equal(await stored(blobKeyOf(digest)), false);
   assert.equal(await stored(previewKeyOf(digest)), false);
   assert.equal((await sqlOf(platform.app.orm.em.fork())('select id from files where sha256 = ?', [digest])).length, 0);
@@ -60,7 +61,7 @@ test('the same bytes uploaded again after a deletion: the purge keeps them, and 
   await remove(first.fileId);
   const second = await upload(pdf, 'b.pdf');
   await releaseFileHolds(sqlOf(platform.app.orm.em.fork()), ['msg_again']);
-  assert.equal(await purgeUnusedBlobs(context()), 0, 'a live file names the bytes');
+  assert.equal(await purgeUnusedBlobs(context(), new Date()), 0, 'a live file names the bytes');
   assert.ok(await stored(blobKeyOf(digest)));
 
   await remove(second.fileId);
@@ -78,4 +79,14 @@ test('a message that holds a file cannot be queued once the file is deleted', as
     em.transactional((tx) => holdFiles(tx, [{ messageId: 'msg_late', fileId }])),
     (err: { code?: string }) => err.code === 'FILE_NOT_FOUND',
   );
+});
+
+test('a blob no row names (an upload that crashed between its bytes and its row) is purged once it is an hour old', async () => {
+  const bytes = makeMedia.pdf('orphan');
+  const digest = sha256(bytes);
+  await platform.app.storage.put(blobKeyOf(digest), Readable.from([bytes]), bytes.length, 'application/pdf');
+  await purgeUnusedBlobs(context(), new Date());
+  assert.ok(await stored(blobKeyOf(digest)), 'a fresh blob may be an upload about to record its row');
+  assert.ok((await purgeUnusedBlobs(context(), new Date(Date.now() + 2 * 3_600_000))) >= 1, 'two hours later');
+  assert.equal(await stored(blobKeyOf(digest)), false);
 });

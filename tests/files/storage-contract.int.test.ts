@@ -185,6 +185,24 @@ for (const driver of drivers) {
       if (store.dir) await assert.rejects(access(join(store.dir, '..', 'outside')), { code: 'ENOENT' });
     });
 
+    test('lists the keys under a prefix (only those), with when each was written', async () => {
+      const before = new Date(Date.now() - 1000);
+      const written = [randomBytes(10), randomBytes(20), randomBytes(30)].map((bytes) => ({ bytes, key: keyOf(bytes) }));
+      for (const { bytes, key } of written) await storage.put(key, streamOf(bytes), bytes.length, 'application/octet-stream');
+      await storage.put('previews/elsewhere.jpg', streamOf(Buffer.from('jpeg')), 4, 'image/jpeg');
+      const listed = [];
+      for await (const entry of storage.list('blobs/')) listed.push(entry);
+      for (const { key } of written) {
+        const entry = listed.find((e) => e.key === key);
+        assert.ok(entry, `${key} listed`);
+        assert.ok(entry.modifiedAt >= before, 'with its write time');
+      }
+      assert.ok(listed.every((e) => e.key.startsWith('blobs/')), 'nothing outside the prefix');
+      const none = [];
+      for await (const entry of storage.list('nothing-here/')) none.push(entry);
+      assert.deepEqual(none, []);
+    });
+
     if (driver.name === 's3') {
       test('a prefix keeps one deployment’s objects from another’s in the same bucket', async () => {
         const bytes = randomBytes(300);
