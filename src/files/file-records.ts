@@ -200,8 +200,12 @@ const arrayItem = (text: string) => `"${text.replace(/["\\]/g, '\\$&')}"`;
 
 const visible = (principal: Principal, row: Row | undefined) => row && (principal.role === 'admin' || Number(row.tenant_id) === principal.userId);
 
-// A live file its owner (or an administrator) asks for, or one a signed link names (checked by the caller).
-export async function findFile(em: EntityManager, reader: Principal | 'signed-link', fileId: string): Promise<FileRecord> {
+// Who reads a file: its owner (or an administrator), or whoever holds a signed link (checked by the caller) or the
+// platform itself (`signed-link` too: it reads on the owner's behalf).
+export type FileReader = Principal | 'signed-link';
+
+// A live file its reader may see.
+export async function findFile(em: EntityManager, reader: FileReader, fileId: string): Promise<FileRecord> {
   const [row] = await sqlOf(em)(`select ${COLUMNS} from files where id = ? and deleted_at is null`, [fileId]);
   if (!row || (reader !== 'signed-link' && !visible(reader, row))) throw new AppError('FILE_NOT_FOUND', `No file ${fileId}`);
   return fileRecordOf(row!);
@@ -209,7 +213,7 @@ export async function findFile(em: EntityManager, reader: Principal | 'signed-li
 
 // A received media message's file whose download has not ended yet (it is queued, running or retrying), and which
 // this reader will be able to read.
-export async function receivedFilePending(em: EntityManager, reader: Principal | 'signed-link', fileId: string): Promise<boolean> {
+export async function receivedFilePending(em: EntityManager, reader: FileReader, fileId: string): Promise<boolean> {
   const messageId = receivedMessageIdOf(fileId);
   if (!messageId) return false;
   const events = await readStream(em, streamOf.message(messageId));
@@ -217,6 +221,23 @@ export async function receivedFilePending(em: EntityManager, reader: Principal |
   if (reader !== 'signed-link' && reader.role !== 'admin' && owner !== reader.userId) return false;
   const types = new Set(events.map((e) => e.type));
   return types.has('message.media-received') && !types.has('message.media-stored') && !types.has('message.media-failed');
+}
+
+const PENDING_WAIT_MS = 30_000;
+const PENDING_POLL_MS = 250;
+
+// The file, waiting up to 30 s for one a device received and is still downloading (or until `until()` says stop).
+export async function waitForFile(em: () => EntityManager, reader: FileReader, fileId: string, { until = () => false }: { until?: () => boolean } = {}): Promise<FileRecord> {
+  const deadline = Date.now() + PENDING_WAIT_MS;
+  for (;;) {
+    try {
+      return await findFile(em(), reader, fileId);
+    } catch (err) {
+      const waiting = err instanceof AppError && err.code === 'FILE_NOT_FOUND' && Date.now() < deadline && !until();
+      if (!waiting || !(await receivedFilePending(em(), reader, fileId))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, PENDING_POLL_MS));
+    }
+  }
 }
 
 // Live files of that user among these ids (missing, deleted and other users' ones are absent).

@@ -37,6 +37,7 @@ export interface EndpointInput {
   retryOnFailure?: boolean;
   maxRetries?: number | null;
   rateLimit?: number | null;
+  inlineMedia?: boolean;
 }
 
 const sealSecret = (ctx: WebhookContext, id: string, secret: string) => seal(ctx.config.encryptionKey, secret, `webhook-endpoint-${id}`);
@@ -93,6 +94,7 @@ export async function createEndpoint(
     retryOnFailure: input.retryOnFailure ?? true,
     maxRetries: input.maxRetries ?? null,
     rateLimit: input.rateLimit ?? null,
+    inlineMedia: input.inlineMedia ?? false,
     createdAt: now,
     updatedAt: now,
   });
@@ -120,6 +122,7 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
   if (input.retryOnFailure !== undefined) endpoint.retryOnFailure = input.retryOnFailure;
   if (input.maxRetries !== undefined) endpoint.maxRetries = input.maxRetries;
   if (input.rateLimit !== undefined) endpoint.rateLimit = input.rateLimit;
+  if (input.inlineMedia !== undefined) endpoint.inlineMedia = input.inlineMedia;
   if (input.secret !== undefined) rotateTo(ctx, endpoint, input.secret);
   const wasDisabledAt = !endpoint.enabled ? (endpoint.disabledAt ?? endpoint.updatedAt) : undefined;
   if (input.enabled !== undefined && input.enabled !== endpoint.enabled) {
@@ -208,6 +211,7 @@ export function endpointView(endpoint: WebhookEndpoint) {
     retryOnFailure: endpoint.retryOnFailure,
     maxRetries: endpoint.maxRetries ?? null,
     rateLimit: endpoint.rateLimit ?? null,
+    inlineMedia: endpoint.inlineMedia,
     failingSince: endpoint.failingSince?.toISOString() ?? null,
     secretRotatedUntil: endpoint.previousSecretUntil?.toISOString() ?? null,
     createdAt: endpoint.createdAt.toISOString(),

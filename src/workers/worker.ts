@@ -19,6 +19,7 @@ import { mediaDownloadProcessor, type MediaDownloadJobData } from './media/downl
 import { SessionQuestions } from './sessions/session-requests.ts';
 import { signedFileUrl } from '../files/signed-urls.ts';
 import { purgeUnusedBlobs } from '../files/file-records.ts';
+import { mediaInliner } from '../files/inline-media.ts';
 
 export interface WorkerDeps {
   orm: Orm;
@@ -94,7 +95,8 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
   // A slot outlives the request's deadline a little, so it only expires by itself when its holder died.
   const gate = new EndpointGate(coordination, webhooks.timeoutMs + 5000);
   const fileLinks = (fileId: string) => signedFileUrl(config, fileId, 'download', clock());
-  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock, fileLinks });
+  const inlineMedia = mediaInliner(() => orm.em.fork(), storage);
+  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock, fileLinks, inlineMedia });
   const webhookWorker = backend.worker(
     'webhooks',
     async (job, token) => {

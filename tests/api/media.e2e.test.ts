@@ -155,9 +155,12 @@ test('bad sends are refused before anything is queued', async () => {
 
 test("a phone's media: downloaded, verified, stored as the owner's file; the webhook's signed link gives the same bytes", { timeout: 120_000 }, async () => {
   const receiver = await startReceiver();
+  const inlined = await startReceiver();
   try {
     const hook = await platform.request({ method: 'POST', url: '/api/whatsapp/webhooks', headers: bearer(user.token), payload: { url: receiver.url, events: ['message'] } });
     assert.equal(hook.statusCode, 201, hook.body);
+    const inlining = await platform.request({ method: 'POST', url: '/api/whatsapp/webhooks', headers: bearer(user.token), payload: { url: inlined.url, events: ['message'], inlineMedia: true } });
+    assert.equal(inlining.json().data.inlineMedia, true);
     const phone = contact();
     const jpeg = await makeMedia.jpeg('#ff8800', 400, 300);
     sim.sendMediaFromPhone(phone.number, device.number, { kind: 'image', data: jpeg, mimetype: 'image/jpeg', caption: 'Is this in stock?' });
@@ -174,8 +177,12 @@ test("a phone's media: downloaded, verified, stored as the owner's file; the web
     assert.equal(sha256(Buffer.from(await download.arrayBuffer())), sha256(jpeg), 'the exact bytes the phone sent');
     const details = await platform.request({ method: 'GET', url: `/api/whatsapp/files/${media.fileId}`, headers: bearer(user.token) });
     assert.equal(details.json().data.source, 'received');
+    assert.equal(payload.data.media.data, undefined, 'no bytes unless an endpoint asks for them');
+    const withBytes = await until(() => inlined.requests.map((r) => JSON.parse(r.body)).find((p) => p.data?.media?.caption === 'Is this in stock?'), 'the inlined webhook');
+    assert.equal(sha256(Buffer.from(withBytes.data.media.data, 'base64')), sha256(jpeg), 'the bytes inline, for the endpoint that asked');
   } finally {
     await receiver.close();
+    await inlined.close();
   }
 });
 

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { resolveUser } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_FILE_SIZE, type FileKind } from '../../domain/files.ts';
-import { commitFile, deleteFiles, findFile, receivedFilePending, stageFile, type FileRecord, type StagedFile } from '../../files/file-records.ts';
+import { commitFile, deleteFiles, findFile, stageFile, waitForFile, type FileReader, type FileRecord, type StagedFile } from '../../files/file-records.ts';
 import { fileStats, listFiles } from '../../files/file-views.ts';
 import { PREVIEW_KINDS, previewKey } from '../../files/previews.ts';
 import { checkFileLink, signedFileUrl, type FileLinkPurpose } from '../../files/signed-urls.ts';
@@ -111,23 +111,10 @@ const LinkQuery = Type.Object({
   signature: Type.Optional(Type.String({ maxLength: 100 })),
 });
 
-// How long a download waits for a received file still being fetched from WhatsApp: a webhook receiver follows the
-// link as soon as the message arrives, usually before the download job has stored the bytes.
-const PENDING_WAIT_MS = 30_000;
-const PENDING_POLL_MS = 250;
-
-async function whenStored(request: FastifyRequest, reader: Parameters<typeof findFile>[1], fileId: string): Promise<FileRecord> {
-  const deadline = Date.now() + PENDING_WAIT_MS;
-  for (;;) {
-    try {
-      return await findFile(request.em.fork(), reader, fileId);
-    } catch (err) {
-      const waiting = err instanceof AppError && err.code === 'FILE_NOT_FOUND' && Date.now() < deadline && !request.raw.destroyed;
-      if (!waiting || !(await receivedFilePending(request.em.fork(), reader, fileId))) throw err;
-      await new Promise((resolve) => setTimeout(resolve, PENDING_POLL_MS));
-    }
-  }
-}
+// A webhook receiver follows a received file's link as soon as the message arrives, usually before the download
+// job has stored the bytes: the download waits for them.
+const whenStored = (request: FastifyRequest, reader: FileReader, fileId: string) =>
+  waitForFile(() => request.em.fork(), reader, fileId, { until: () => request.raw.destroyed });
 
 // The file a request may read: by a signed link for that purpose, or as its owner (or an administrator).
 async function readableFile(request: FastifyRequest, fileId: string, purpose: FileLinkPurpose, link: Static<typeof LinkQuery>): Promise<FileRecord> {

@@ -35,6 +35,7 @@ const EndpointFields = {
   retryOnFailure: Type.Optional(Type.Boolean()),
   maxRetries: Type.Optional(MaxRetries),
   rateLimit: Type.Optional(RateLimit),
+  inlineMedia: Type.Optional(Type.Boolean({ description: "Received media's bytes in the payload (data.media.data, base64, up to 5 MiB) beside its signed downloadUrl" })),
 };
 
 const { deviceId: _scope, ...UpdatableFields } = EndpointFields;
@@ -55,6 +56,7 @@ const EndpointView = Type.Object({
   retryOnFailure: Type.Boolean(),
   maxRetries: Type.Union([Type.Integer(), Type.Null()]),
   rateLimit: Type.Union([Type.Integer(), Type.Null()]),
+  inlineMedia: Type.Boolean(),
   failingSince: Type.Union([IsoDate, Type.Null()]),
   secretRotatedUntil: Type.Union([IsoDate, Type.Null()], { description: 'The previous secret still signs until then' }),
   createdAt: IsoDate,

@@ -39,6 +39,8 @@ export const WebhookEndpointSchema = defineEntity({
     maxRetries: p.integer().nullable(),
     // Requests per second to this endpoint, across all workers; null: no limit beyond the concurrency.
     rateLimit: p.integer().nullable(),
+    // Received media's bytes in the payload (base64, up to 5 MiB) beside the signed link.
+    inlineMedia: p.boolean().default(false),
     // When the current run of failures began (null after a success); too long a run disables the endpoint.
     failingSince: p.datetime().nullable(),
     createdAt: p.datetime(),

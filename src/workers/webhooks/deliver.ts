@@ -12,6 +12,7 @@ import { appendToStream, readStream, type RecordedEvent } from '../../events/eve
 import { disableEndpoint, liveSecrets } from '../../webhooks/endpoints.ts';
 import { openHeaders } from '../../webhooks/headers.ts';
 import { seed003Payload, standardPayload, type FileLinks, type PayloadDevice } from '../../webhooks/payloads.ts';
+import type { MediaInliner } from '../../files/inline-media.ts';
 import type { PostOutcome, WebhookPoster } from '../../webhooks/post.ts';
 import { signatureHeaders } from '../../webhooks/signatures.ts';
 import type { EndpointGate } from './endpoint-gate.ts';
@@ -39,6 +40,7 @@ export interface DeliveryDeps {
   clock: Clock;
   // Signed at delivery time, so a retried delivery carries a link that is still valid.
   fileLinks: FileLinks;
+  inlineMedia: MediaInliner;
 }
 
 // When the endpoint is at its limit, the job waits this long (plus jitter) for a slot.
@@ -105,11 +107,19 @@ async function payloadDevice(em: EntityManager, deviceId: number): Promise<Paylo
   return device ? { id: device.id, sessionId: device.sessionId, alias: device.alias, phoneNumber: device.phoneNumber ?? null, metadata: device.metadata } : undefined;
 }
 
-async function payloadOf(endpoint: WebhookEndpoint, event: RecordedEvent, device: PayloadDevice | undefined, links: FileLinks): Promise<Record<string, unknown> | undefined> {
-  return endpoint.format === 'seed003' ? seed003Payload(event, device) : standardPayload(event, device, links);
+async function payloadOf(endpoint: WebhookEndpoint, event: RecordedEvent, device: PayloadDevice | undefined, links: FileLinks, inline?: object): Promise<Record<string, unknown> | undefined> {
+  if (endpoint.format === 'seed003') return seed003Payload(event, device);
+  const payload = await standardPayload(event, device, links);
+  const media = (payload.data as { media?: Record<string, unknown> }).media;
+  if (media && inline) Object.assign(media, inline);
+  return payload;
 }
 
-export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock, fileLinks }: DeliveryDeps) {
+// The bytes an endpoint asked for, fetched before it takes one of the endpoint's slots (they may take a while).
+const receivedFileOf = (endpoint: WebhookEndpoint, event: RecordedEvent) =>
+  endpoint.inlineMedia && endpoint.format !== 'seed003' ? ((event.data.media as { fileId?: string } | undefined)?.fileId ?? undefined) : undefined;
+
+export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock, fileLinks, inlineMedia }: DeliveryDeps) {
   const devices = new ShortCache<number, PayloadDevice>();
   const opened = new OpenedSecrets();
   return async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
@@ -133,6 +143,8 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
       return;
     }
 
+    const fileId = receivedFileOf(endpoint, event);
+    const inline = fileId ? await inlineMedia(fileId) : undefined;
     const release = await gate.acquire(endpointId, settings.endpointConcurrency, endpoint.rateLimit ?? null);
     if (!release) {
       await job.moveToDelayed(Date.now() + GATE_WAIT_MS + Math.floor(Math.random() * GATE_WAIT_MS), token);
@@ -143,7 +155,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
     try {
       const deviceId = event.metadata.deviceId;
       const device = deviceId === undefined ? undefined : await devices.get(deviceId, () => payloadDevice(em, deviceId));
-      const payload = await payloadOf(endpoint, event, device, fileLinks);
+      const payload = await payloadOf(endpoint, event, device, fileLinks, inline);
       if (payload === undefined) return;
       const body = JSON.stringify(payload);
       const now = clock();
