@@ -12,7 +12,7 @@ before(async () => {
   // Two QRs of 3 s each: an unscanned device gives up within the test.
   sim = new WhatsAppSimulator({ refsPerPairing: 2 });
   const { url } = await sim.listen();
-  platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '60s', SESSION_LEASE_TTL: '3s', QR_TIMEOUT: '3s', LOGIN_QR_WAIT: '8s' });
+  platform = await startTestPlatform({ WA_WEBSOCKET_URL: url, SESSION_SCAN_INTERVAL: '60s', SESSION_LEASE_TTL: '3s', QR_TIMEOUT: '3s', LOGIN_QR_WAIT: '15s' });
 });
 after(async () => {
   await platform.close();
