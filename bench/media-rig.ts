@@ -10,7 +10,7 @@ import { connectedCompanion } from '../simulator/companion.ts';
 import { WhatsAppSimulator } from '../simulator/server.ts';
 import { trustSimulator } from '../simulator/trust.ts';
 import { until } from '../tests/helpers/wait.ts';
-import { startBenchPlatform, type BenchPlatform } from './platform.ts';
+import { startBenchPlatform, UNPACED_SENDING, type BenchPlatform } from './platform.ts';
 import { cleanupAll } from './stats.ts';
 
 export interface MediaRig {
@@ -65,14 +65,7 @@ export async function startMediaRig(): Promise<MediaRig> {
       STORAGE_DRIVER: 'local',
       STORAGE_DIR: storageDir,
       FILE_QUOTA_BYTES: '0',
-      // 0 is refused for the interval: 1 ms is the least config allows. No jitter, no typing.
-      SEND_MIN_INTERVAL: '1ms',
-      SEND_JITTER: '0',
-      SEND_TYPING: 'false',
-      SEND_RECIPIENT_INTERVAL: '0',
-      SESSION_SCAN_INTERVAL: '200ms',
-      // Baileys logs the pairing's 515 restart as an error; a link or send that really fails fails the waits.
-      LOG_LEVEL: 'fatal',
+      ...UNPACED_SENDING,
     });
     const sessionId = await linkDevice(platform, sim);
     const bare = sim.createPhone(BARE_SENDER).number;

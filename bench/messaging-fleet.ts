@@ -8,7 +8,7 @@ import type { TestBackends } from '../tests/helpers/resources.ts';
 import { until } from '../tests/helpers/wait.ts';
 import { connectedCompanion } from '../simulator/companion.ts';
 import { WhatsAppSimulator } from '../simulator/server.ts';
-import { startBenchPlatform, type BenchPlatform } from './platform.ts';
+import { startBenchPlatform, UNPACED_SENDING, type BenchPlatform } from './platform.ts';
 import { cleanupAll } from './stats.ts';
 
 export interface PlatformSession {
@@ -92,15 +92,7 @@ export async function startMessagingFleet({ sessions, bareSessions: bareCount, b
       {
         ROLE: 'all',
         WA_WEBSOCKET_URL: url,
-        // Limits off: the least interval config allows (0 is refused), no jitter, no typing.
-        SEND_MIN_INTERVAL: '1ms',
-        SEND_JITTER: '0',
-        SEND_TYPING: 'false',
-        SEND_RECIPIENT_INTERVAL: '0',
-        // New devices are picked up by the host's scan; the default 5 s would only slow linking down.
-        SESSION_SCAN_INTERVAL: '200ms',
-        // Baileys logs every pairing's 515 restart as an error; a link or send that really fails fails the waits.
-        LOG_LEVEL: 'fatal',
+        ...UNPACED_SENDING,
       },
       backends,
     );
