@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isJidGroup } from '@whiskeysockets/baileys';
 import type { AddressBookEntry } from './app-state.ts';
 import { PairingCodeError, type PairingCodeFailure } from './pairing-code.ts';
 import { RECEIPT_POLICIES, type ReceiptPolicyName } from './handset.ts';
@@ -162,6 +163,13 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
       if ((addressing !== 'pn' && addressing !== 'lid') || typeof withAlt !== 'boolean') return reply(res, 400, { error: 'addressing is pn or lid; withAlt a boolean' });
       const outgoing = media === undefined ? undefined : outgoingMedia(media);
       if (typeof outgoing === 'string') return reply(res, 400, { error: outgoing });
+      if (isJidGroup(to)) {
+        if (outgoing) return reply(res, 400, { error: 'a phone writes only texts into groups' });
+        const group = sim.groups.get(to);
+        if (!group) return reply(res, 404, { error: `no group ${to}` });
+        if (!group.participants.some((p) => p.number === number)) return reply(res, 403, { error: `${number} is not in ${to}` });
+        return reply(res, 201, { id: sim.sendGroupFromPhone(number, to, text as string) });
+      }
       const options = { addressing, withAlt } as const;
       try {
         const id = outgoing ? sim.sendMediaFromPhone(number, to, outgoing, options) : sim.sendFromPhone(number, to, text as string, options);

@@ -16,6 +16,17 @@ import { sessionOf, type KeyBundle } from './prekeys.ts';
 
 type KeyPair = { private: Uint8Array; public: Uint8Array };
 
+export interface Sealed {
+  type: 'pkmsg' | 'msg';
+  ciphertext: Uint8Array;
+}
+
+// A member's device (a LID jid) a group message goes to, and where a session with it would start from.
+export interface GroupDevice {
+  jid: string;
+  bundle: () => KeyBundle | undefined;
+}
+
 const silent = pino({ level: 'silent' });
 
 // A phone's own Signal identity as device 0 of its account. It is Baileys' libsignal repository over an in-memory
@@ -28,6 +39,8 @@ export class PhoneSignal {
   readonly #repository;
   readonly #me: { id: string; lid: string };
   #nextPreKeyId = 1;
+  // Per group, the devices that were given this phone's sender key: it lives in this store and goes with it.
+  readonly #senderKeyHolders = new Map<string, Set<string>>();
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(identity: KeyPair, jid: string, lid: string) {
@@ -71,14 +84,37 @@ export class PhoneSignal {
   }
 
   // Encrypts for one device (a LID jid), starting a session from `bundle()` when there is none yet.
-  seal(jid: string, message: proto.IMessage, bundle: () => KeyBundle | undefined): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Uint8Array } | undefined> {
+  seal(jid: string, message: proto.IMessage, bundle: () => KeyBundle | undefined): Promise<Sealed | undefined> {
+    return this.#inTurn(() => this.#sealNow(jid, message, bundle));
+  }
+
+  // Encrypts a group message once with this phone's sender key (`skmsg`), and, for each device that has not had
+  // that key yet, the key's distribution message pairwise (the sender-key memory Baileys keeps too). One turn for
+  // it all, so a later message never reaches a device before the key it needs.
+  sealGroup(group: string, message: proto.IMessage, devices: GroupDevice[]): Promise<{ ciphertext: Uint8Array; keys: Map<string, Sealed> }> {
     return this.#inTurn(async () => {
-      if (!(await this.#repository.validateSession(jid)).exists) {
-        const found = bundle();
-        if (!found) return undefined;
-        await this.#repository.injectE2ESession({ jid, session: sessionOf(found) });
+      const { ciphertext, senderKeyDistributionMessage } = await this.#repository.encryptGroupMessage({ group, meId: this.#me.id, data: encodeWAMessage(message) });
+      const distribution: proto.IMessage = { senderKeyDistributionMessage: { groupId: group, axolotlSenderKeyDistributionMessage: senderKeyDistributionMessage } };
+      let holders = this.#senderKeyHolders.get(group);
+      if (!holders) this.#senderKeyHolders.set(group, (holders = new Set()));
+      const keys = new Map<string, Sealed>();
+      for (const { jid, bundle } of devices) {
+        if (holders.has(jid)) continue;
+        const sealed = await this.#sealNow(jid, distribution, bundle);
+        if (!sealed) continue;
+        keys.set(jid, sealed);
+        holders.add(jid);
       }
-      return this.#repository.encryptMessage({ jid, data: encodeWAMessage(message) });
+      return { ciphertext, keys };
     });
+  }
+
+  async #sealNow(jid: string, message: proto.IMessage, bundle: () => KeyBundle | undefined): Promise<Sealed | undefined> {
+    if (!(await this.#repository.validateSession(jid)).exists) {
+      const found = bundle();
+      if (!found) return undefined;
+      await this.#repository.injectE2ESession({ jid, session: sessionOf(found) });
+    }
+    return this.#repository.encryptMessage({ jid, data: encodeWAMessage(message) });
   }
 }

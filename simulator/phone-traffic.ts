@@ -14,6 +14,8 @@ import type { Network, Router } from './routing.ts';
 // is merged into it. A real phone is never that quick; neither are ours.
 export const RECEIPT_GAP_MS = 120;
 
+const STATUS_ORDER: readonly SentEntry['status'][] = ['sent', 'delivered', 'read', 'played'];
+
 const later = (ms: number, work: () => void) => setTimeout(work, ms).unref();
 
 // How a phone's message reaches companions: by phone number (the default) or by LID, and with or without the
@@ -70,9 +72,11 @@ export class PhoneTraffic {
     if (policy === 'read') later(RECEIPT_GAP_MS + delayMs, () => this.#router.report(me, id, 'read'));
   }
 
+  // The router reports each recipient's furthest status once; in a group, members report apart, and the message
+  // shows the furthest any of them reached.
   onReceipt(phone: Phone, id: string, status: ReceiptStatus): void {
     const sent = this.handset(phone).sent.get(id);
-    if (sent) sent.status = status;
+    if (sent && STATUS_ORDER.indexOf(status) > STATUS_ORDER.indexOf(sent.status)) sent.status = status;
   }
 
   // The phone's user sends a text to a number or jid; returns the message id.
@@ -89,6 +93,38 @@ export class PhoneTraffic {
     const { message, sent } = sealMedia(this.#net.media, media);
     this.handset(phone).sentMedia.set(id, sent);
     this.#send(phone, recipient, id, message, media.caption ?? '', options, media.kind);
+    return id;
+  }
+
+  // The phone's user writes into a group it is in: every other member's phone gets the text, and every companion
+  // of every member (the sender's own too) gets it as WhatsApp delivers group messages — one `skmsg` under the
+  // phone's sender key, preceded for a device that has not had the key by its distribution message. Members are
+  // named as the group addresses them (PN, with the LID alongside). Returns the message id.
+  sendToGroup(phone: Phone, groupJid: string, text: string): string {
+    const group = this.#net.groups.get(groupJid);
+    if (!group) throw new Error(`no group ${groupJid}`);
+    if (!group.participants.includes(phone)) throw new Error(`${phone.number} is not in ${groupJid}`);
+    const id = generateMessageIDV2(phone.jid);
+    const message: proto.IMessage = { conversation: text };
+    const timestamp = Math.floor(Date.now() / 1000);
+    const sender = { phone, device: 0 };
+    this.handset(phone).sent.set(id, { id, to: group.jid, text, timestamp, status: 'sent' });
+    this.#router.track(id, { sender, addressing: 'pn', group: group.jid });
+    for (const member of group.participants) if (member !== phone) this.#received(member, phone, id, timestamp, message, group.jid);
+    const companions = group.participants.flatMap((p) => endpointsOf(this.#net, p)).filter((e) => e.device !== 0);
+    const devices = companions.map((endpoint) => ({ endpoint, jid: jidOf(endpoint.phone, 'lid', endpoint.device), bundle: () => this.#net.prekeys.take(deviceKey(endpoint)) }));
+    this.handset(phone)
+      .signal.sealGroup(group.jid, message, devices)
+      .then(({ ciphertext, keys }) => {
+        const skmsg: BinaryNode = { tag: 'enc', attrs: { v: '2', type: 'skmsg' }, content: ciphertext };
+        for (const { endpoint, jid } of devices) {
+          const key = keys.get(jid);
+          const enc = key ? [{ tag: 'enc', attrs: { v: '2', type: key.type }, content: key.ciphertext }, skmsg] : [skmsg];
+          const stanza = { tag: 'message', attrs: { id, t: String(timestamp), type: 'text', from: group.jid }, content: enc };
+          this.#router.deliver(endpoint, sender, stanza, addressedFrom(sender, 'participant'));
+        }
+      })
+      .catch((err) => this.#net.log(`phone ${phone.number} could not seal ${id} for ${group.jid}: ${String(err)}`));
     return id;
   }
 

@@ -325,6 +325,11 @@ export class WhatsAppSimulator {
     return this.router.phones.send(this.#phone(number), to, text, options);
   }
 
+  // The phone's user writes into a group it is in (`createGroup`); returns the message id.
+  sendGroupFromPhone(number: string, groupJid: string, text: string): string {
+    return this.router.phones.sendToGroup(this.#phone(number), groupJid, text);
+  }
+
   // The phone's user sends media (encrypted and stored by the phone); returns the message id.
   sendMediaFromPhone(number: string, to: string, media: OutgoingMedia, options?: PhoneSendOptions): string {
     return this.router.phones.sendMedia(this.#phone(number), to, media, options);
