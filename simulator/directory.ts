@@ -48,11 +48,17 @@ export function endpointsOf(dir: Directory, phone: Phone): Endpoint[] {
 }
 
 // Who a delivered stanza is from, in a given addressing: the sending device (as `from`, or as `participant` in a
-// group) with the other form of its account alongside, and for a copy to the sender's own devices, the chat.
+// group) with the other form of its account alongside — except in a copy to the sender's own devices, which names
+// the chat (`recipient`) and, as WhatsApp does, the other form of the chat's account (`peer_recipient_…`) instead
+// (clients take that as the key's `…Alt`).
 export function addressedFrom(sender: Endpoint, role: 'sender' | 'participant', recipient?: Phone) {
-  return (a: Addressing): Record<string, string> => ({
-    [role === 'sender' ? 'from' : 'participant']: jidOf(sender.phone, a, sender.device),
-    [`${role}_${a === 'pn' ? 'lid' : 'pn'}`]: jidOf(sender.phone, a === 'pn' ? 'lid' : 'pn'),
-    ...(recipient ? { recipient: jidOf(recipient, a) } : {}),
-  });
+  return (a: Addressing): Record<string, string> => {
+    const other = a === 'pn' ? 'lid' : 'pn';
+    return {
+      [role === 'sender' ? 'from' : 'participant']: jidOf(sender.phone, a, sender.device),
+      ...(recipient
+        ? { recipient: jidOf(recipient, a), [`peer_recipient_${other}`]: jidOf(recipient, other) }
+        : { [`${role}_${other}`]: jidOf(sender.phone, other) }),
+    };
+  };
 }

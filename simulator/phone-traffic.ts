@@ -190,7 +190,7 @@ export class PhoneTraffic {
         const own = endpoint.phone === phone ? recipient : undefined;
         const enc: BinaryNode = { tag: 'enc', attrs: { v: '2', type: sealed.type }, content: sealed.ciphertext };
         const addressed = addressedFrom(sender, 'sender', own);
-        const alt = (a: Addressing) => `sender_${a === 'pn' ? 'lid' : 'pn'}`;
+        const alt = (a: Addressing) => `${own ? 'peer_recipient' : 'sender'}_${a === 'pn' ? 'lid' : 'pn'}`;
         const named = how.withAlt ? addressed : (a: Addressing) => Object.fromEntries(Object.entries(addressed(a)).filter(([k]) => k !== alt(a)));
         this.#router.deliver(endpoint, sender, { tag: 'message', attrs: { id, t: String(timestamp), ...kind }, content: [enc] }, named, how.addressing);
         return true;

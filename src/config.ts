@@ -64,6 +64,7 @@ export interface Config {
   // The address clients reach this API at (PUBLIC_URL), for the signed links webhooks carry; unset: links are
   // relative paths (`/api/whatsapp/files/…`), which the seed's own URLs are too.
   publicUrl: string | undefined;
+  ai: AiSettings;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -115,6 +116,21 @@ export interface FileSettings {
   allowPrivateUrls: boolean;
   // The longest a media URL may take to fetch.
   urlFetchTimeoutMs: number;
+}
+
+export interface AiSettings {
+  // Providers made at start when these keys are set and no provider of that name exists (src/ai/catalog.ts), so
+  // OPENAI_API_KEY alone is enough to answer chats; administrators manage them afterwards.
+  openai: { apiKey: string; baseUrl: string | undefined } | undefined;
+  anthropic: { apiKey: string; baseUrl: string | undefined } | undefined;
+  // The longest one call to a provider may take, streaming included.
+  timeoutMs: number;
+  // Calls per burst before the reply is given up (429 and 5xx are retried, honouring Retry-After).
+  attempts: number;
+  // Replies being worked on at once per worker process, per device, and per provider across all processes.
+  concurrency: number;
+  deviceConcurrency: number;
+  providerConcurrency: number;
 }
 
 export class ConfigError extends Error {
@@ -283,6 +299,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       urlFetchTimeoutMs: duration('MEDIA_URL_TIMEOUT', '60s'),
     },
     publicUrl: env.PUBLIC_URL?.trim().replace(/\/$/, '') || undefined,
+    ai: {
+      openai: env.OPENAI_API_KEY?.trim() ? { apiKey: env.OPENAI_API_KEY.trim(), baseUrl: env.OPENAI_BASE_URL?.trim() || undefined } : undefined,
+      anthropic: env.ANTHROPIC_API_KEY?.trim() ? { apiKey: env.ANTHROPIC_API_KEY.trim(), baseUrl: env.ANTHROPIC_BASE_URL?.trim() || undefined } : undefined,
+      timeoutMs: duration('AI_TIMEOUT', '60s'),
+      attempts: int('AI_ATTEMPTS', 4, 1, 20),
+      concurrency: int('AI_CONCURRENCY', 20, 1, 1000),
+      deviceConcurrency: int('AI_DEVICE_CONCURRENCY', 2, 1, 100),
+      providerConcurrency: int('AI_PROVIDER_CONCURRENCY', 20, 1, 1000),
+    },
     qrTimeoutMs: env.QR_TIMEOUT?.trim() ? duration('QR_TIMEOUT', '20s') : undefined,
     rateLimit: {
       enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',

@@ -24,6 +24,8 @@ import { sealPlainHeaders } from './webhooks/headers.ts';
 import { webhookDispatcher } from './workers/webhooks/dispatcher.ts';
 import { startWorkers } from './workers/worker.ts';
 import { mediaDownloadDispatcher } from './workers/media/download-dispatcher.ts';
+import { aiReplyReactor } from './ai/reactor.ts';
+import { bootstrapAiProviders } from './ai/catalog.ts';
 
 export interface Platform {
   app: FastifyInstance | undefined;
@@ -51,6 +53,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     await bootstrapAuth(orm.em.fork(), config, clock());
     const sealed = await sealPlainHeaders(orm.em.fork(), config.encryptionKey);
     if (sealed) logger.info({ endpoints: sealed }, 'custom webhook headers sealed');
+    const aiProviders = await bootstrapAiProviders(orm.em.fork(), config);
+    if (aiProviders.length) logger.info({ providers: aiProviders }, 'AI providers made from the environment');
 
     const { coordination, queueBackend, ...coordinated } = await openCoordination(config, database.url, logger);
     closers.push(() => coordinated.close());
@@ -82,7 +86,13 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
       closers.push(() => workers.close());
       const sendQueues = new SendQueues(queueBackend);
       closers.push(() => sendQueues.close());
-      const reactors = [sendDispatcher(sendQueues, clock), webhookDispatcher(queues.webhooks), mediaDownloadDispatcher(queues.media), loginBotReactor({ config, clock })];
+      const reactors = [
+        sendDispatcher(sendQueues, clock),
+        webhookDispatcher(queues.webhooks),
+        mediaDownloadDispatcher(queues.media),
+        loginBotReactor({ config, clock }),
+        aiReplyReactor({ queue: queues.ai, clock, attempts: config.ai.attempts }),
+      ];
       const runner = startProjections(orm, [...projections, ...reactors], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({

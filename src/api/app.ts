@@ -37,6 +37,8 @@ import numbersAndGroupsRoutes from './routes/numbers-and-groups.ts';
 import loginBotRoutes from './routes/login-bot.ts';
 import userRoutes from './routes/users.ts';
 import webhookRoutes from './routes/webhooks.ts';
+import aiRoutes from './routes/ai.ts';
+import aiAdminRoutes from './routes/ai-admin.ts';
 
 export interface AppDeps {
   config: Config;
@@ -107,6 +109,8 @@ export async function buildApp({ config, orm, coordination, queueBackend, storag
   await app.register(sessionRoutes);
   await app.register(messageRoutes, { liveFeed });
   await app.register(fileRoutes);
+  await app.register(aiRoutes);
+  await app.register(aiAdminRoutes);
   await app.register(mediaMessageRoutes, { liveFeed });
   await app.register(messageHistoryRoutes);
   await app.register(campaignRoutes);

@@ -25,6 +25,8 @@ export const UNIQUE_CONSTRAINTS: Record<string, [ErrorCode, string]> = {
   devices_session_id_unique: ['DEVICE_ALREADY_EXISTS', 'A device with this session id already exists'],
   webhook_endpoints_device_kind_unique: ['WEBHOOK_ALREADY_EXISTS', 'This device has a webhook of this kind already'],
   login_bot_device_id_unique: ['DEVICE_ALREADY_EXISTS', 'This device is the login bot already'],
+  ai_providers_name_key: ['ALREADY_EXISTS', 'An AI provider of this name exists already'],
+  ai_models_provider_id_name_key: ['ALREADY_EXISTS', 'This provider has a model of this name already'],
 };
 
 export interface DatabaseRefusal {

@@ -19,6 +19,10 @@ export interface EventPayloads {
     campaignId?: string;
     // The request's fingerprint, when it came with an idempotency key.
     fingerprint?: string;
+    // Show "typing…" before it goes, for a time in proportion to its text (AI replies), whatever the session's setting.
+    typing?: boolean;
+    // Written by the platform itself rather than a person: an AI reply does not count as a human taking the chat over.
+    origin?: 'ai';
   };
   // A media message's file converted, encrypted and uploaded to WhatsApp (`message`: the resulting WhatsApp message
   // content, protobuf in base64, with its media key), so that a later attempt relays this upload, not another.
@@ -46,6 +50,9 @@ export interface EventPayloads {
     // `message.media-stored` or `message.media-failed` tells how that went).
     media?: ReceivedMedia;
   };
+  // A message the account wrote somewhere other than through us (typed on the phone, or in another linked device),
+  // as WhatsApp copies it to every companion: the sign of a person taking the chat over (src/ai).
+  'message.sent-by-owner': MessageEventData & { waMessageId: string; chatJid: string; messageType: string; text?: string; timestamp: number };
   // What a download needs of a received media message (the WhatsApp message, protobuf in base64, with its media
   // key); kept apart from `message.received`, which webhooks and streams carry, so the key goes nowhere.
   'message.media-received': MessageEventData & { message: string };
@@ -152,6 +159,35 @@ export interface EventPayloads {
   // received in a chat. `sha256` (hex) addresses its bytes in storage.
   'file.uploaded': { fileId: string; userId: number; kind: string; mimetype: string; size: number; sha256: string; filename: string; source: 'upload' | 'url' | 'received' };
   'file.deleted': { fileId: string; userId: number };
+  // AI auto-replies (stream `ai-chat-<deviceId>-<chat digest>`, one per chat of a device; src/ai). A burst of
+  // messages (`messageIds`, joined by the debounce window) taken up for one reply.
+  'ai.reply-requested': { chatJid: string; burstId: string; messageIds: string[]; provider: string; model: string };
+  // The reply queued through the send pipeline (`replyMessageIds`: one per part when it was split).
+  'ai.replied': {
+    chatJid: string;
+    burstId: string;
+    replyMessageIds: string[];
+    provider: string;
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    cost: number;
+    durationMs: number;
+    attempts: number;
+  };
+  // No reply to the burst: the provider kept failing (AI_PROVIDER_ERROR), a cost limit was reached
+  // (AI_COST_LIMIT_EXCEEDED), or the configuration names no usable model (INVALID_AI_CONFIG).
+  'ai.failed': { chatJid: string; burstId: string; messageIds: string[]; code: string; reason: string; attempts: number };
+  // `until` absent: until resumed. human-takeover: the owner wrote in the chat; owner-command: `/bot off`;
+  // reply-cap: too many replies in an hour (a loop); api: through the chat's conversation status.
+  'ai.paused': { chatJid: string; reason: 'human-takeover' | 'owner-command' | 'reply-cap' | 'api'; until?: string };
+  'ai.resumed': { chatJid: string; reason: 'owner-command' | 'api' | 'pause-ended' };
+  // The conversation ended (the contact wrote the end keyword, it was idle too long, or through the API); the next
+  // message starts a new one, with a fresh memory.
+  'ai.closed': { chatJid: string; reason: 'end-keyword' | 'idle' | 'api' };
+  'ai.memory-cleared': { chatJid: string };
+  // Spend reached a cost limit (stream `ai-cost-<user id or platform>`): replies stop until the period ends.
+  'ai.cost-limit-reached': { scope: 'user' | 'platform'; userId?: number; period: 'daily' | 'monthly'; periodKey: string; threshold: number; current: number };
 }
 
 export type EventType = keyof EventPayloads;
@@ -214,6 +250,15 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'webhook.secret-rotated': 1,
   'file.uploaded': 1,
   'file.deleted': 1,
+  'message.sent-by-owner': 1,
+  'ai.reply-requested': 1,
+  'ai.replied': 1,
+  'ai.failed': 1,
+  'ai.paused': 1,
+  'ai.resumed': 1,
+  'ai.closed': 1,
+  'ai.memory-cleared': 1,
+  'ai.cost-limit-reached': 1,
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
@@ -243,4 +288,7 @@ export const streamOf = {
   // An account's audit trail and password-login attempts, by username (known or not).
   account: (username: string) => `account-${username}`,
   file: (fileId: string) => `file-${fileId}`,
+  // One per chat of a device that the AI answers (`chatDigest`: src/ai/chats.ts).
+  aiChat: (deviceId: number, chatDigest: string) => `ai-chat-${deviceId}-${chatDigest}`,
+  aiCost: (userId: number | undefined) => `ai-cost-${userId ?? 'platform'}`,
 };

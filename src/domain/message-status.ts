@@ -10,6 +10,8 @@ const RANK: Record<MessageStatus, number> = { queued: 0, failed: 1, cancelled: 1
 const STATUS_OF: Partial<Record<DomainEvent['type'], MessageStatus>> = {
   'message.queued': 'queued',
   'message.sent': 'sent',
+  // Written on the phone or another companion: on WhatsApp by the time we hear of it.
+  'message.sent-by-owner': 'sent',
   'message.delivered': 'delivered',
   'message.read': 'read',
   'message.played': 'played',

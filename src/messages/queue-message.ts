@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { AppError } from '../domain/errors.ts';
 import { streamOf, type EventPayloads } from '../domain/events.ts';
 import { foldStatus, type MessageStatus } from '../domain/message-status.ts';
-import { isMediaContent, messageIdFor, newMessageId, requestFingerprint, type MediaContent, type MessageContent } from '../domain/messages.ts';
+import { isMediaContent, messageIdFor, newMessageId, requestFingerprint, type MessageContent } from '../domain/messages.ts';
 import type { Recipient } from '../domain/recipients.ts';
 import { transaction } from '../db/transactions.ts';
 import { appendToStream, readStream, VersionConflictError } from '../events/event-store.ts';
@@ -23,6 +23,9 @@ export interface SendRequest {
   sendAt?: Date;
   priority?: number;
   campaignId?: string;
+  // Queued by the platform itself (an AI reply), with typing shown before it goes.
+  origin?: 'ai';
+  typing?: boolean;
 }
 
 export interface QueuedMessage {
@@ -42,14 +45,10 @@ export async function queueMessage(em: EntityManager, request: SendRequest, now:
   return queued!;
 }
 
-// Several messages to one recipient, in order (seed 004's /send/mixed), all queued or none. With an idempotency key
-// each one's id is derived from the key and its place.
-export async function queueMediaMessages(em: EntityManager, request: Omit<SendRequest, 'content'> & { contents: MediaContent[] }, now: Date): Promise<QueuedMessage[]> {
-  return queueMessages(em, request, now);
-}
-
-async function queueMessages(em: EntityManager, request: Omit<SendRequest, 'content'> & { contents: MessageContent[] }, now: Date): Promise<QueuedMessage[]> {
-  const { device, recipient, contents, idempotencyKey, sendAt, priority, campaignId } = request;
+// Several messages to one recipient, in order (seed 004's /send/mixed, an AI reply in paragraphs), all queued or none.
+// With an idempotency key each one's id is derived from the key and its place.
+export async function queueMessages(em: EntityManager, request: Omit<SendRequest, 'content'> & { contents: MessageContent[] }, now: Date): Promise<QueuedMessage[]> {
+  const { device, recipient, contents, idempotencyKey, sendAt, priority, campaignId, origin, typing } = request;
   const single = contents.length === 1;
   const planned = contents.map((content, index) => {
     const key = idempotencyKey === undefined ? undefined : single ? idempotencyKey : `${idempotencyKey}\n#${index}`;
@@ -78,6 +77,8 @@ async function queueMessages(em: EntityManager, request: Omit<SendRequest, 'cont
                 ...(priority === undefined ? {} : { priority }),
                 ...(campaignId ? { campaignId } : {}),
                 ...(fingerprint ? { fingerprint } : {}),
+                ...(origin ? { origin } : {}),
+                ...(typing ? { typing } : {}),
               },
             },
           },

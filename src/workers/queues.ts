@@ -9,6 +9,8 @@ export const JOBS = {
   webhooks: ['deliver', 'replay'],
   // One download per received media message, id = `download-<messageId>`.
   media: ['download'],
+  // One reply per burst of a chat's messages, id = `ai-<the burst's last message id>` (src/ai/reply-job.ts).
+  ai: ['reply'],
 } as const;
 
 export type QueueName = keyof typeof JOBS;
@@ -27,6 +29,8 @@ export function createQueues(backend: QueueBackend): Queues {
     }),
     // Attempts and backoff are set per job by the download dispatcher; a day of history for the progress view.
     media: backend.queue('media', { defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } } }),
+    // Attempts and backoff are set per job by the AI reactor; a day of history, as for downloads.
+    ai: backend.queue('ai', { defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } } }),
   };
 }
 

@@ -20,6 +20,7 @@ import { SessionQuestions } from './sessions/session-requests.ts';
 import { signedFileUrl } from '../files/signed-urls.ts';
 import { purgeUnusedBlobs } from '../files/file-records.ts';
 import { mediaInliner } from '../files/inline-media.ts';
+import { aiReplyBackoff, aiReplyProcessor, type AiReplyJobData } from '../ai/reply-job.ts';
 
 export interface WorkerDeps {
   orm: Orm;
@@ -129,9 +130,22 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
   mediaWorker.on('error', (err) => logger.error({ err }, 'media worker error'));
   mediaWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'media job failed'));
 
+  const answer = aiReplyProcessor({ orm, coordination, settings: config.ai, encryptionKey, clock, logger });
+  const aiWorker = backend.worker(
+    'ai',
+    async (job, token) => {
+      if ((job.name as JobName<'ai'>) !== 'reply') throw new UnrecoverableError(`no processor for ai job "${job.name}"`);
+      return answer(job as typeof job & { data: AiReplyJobData }, token);
+    },
+    // A killed worker's reply runs again (it queues its answer once, whatever happens).
+    { concurrency: config.ai.concurrency, maxStalledCount: 100, settings: { backoffStrategy: aiReplyBackoff } },
+  );
+  aiWorker.on('error', (err) => logger.error({ err }, 'ai worker error'));
+  aiWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'ai job failed'));
+
   return {
     async close() {
-      await Promise.all([maintenance.close(), webhookWorker.close(), mediaWorker.close()]);
+      await Promise.all([maintenance.close(), webhookWorker.close(), mediaWorker.close(), aiWorker.close()]);
       await questions.close();
       poster.close();
     },

@@ -67,6 +67,7 @@ export const API_BASE = variable('API_BASE');
 export const API_TOKEN = variable('API_TOKEN');
 export const USER_ID = variable('USER_ID');
 export const DEVICE_API_KEY = variable('DEVICE_API_KEY');
+export const ADMIN_TOKEN = variable('ADMIN_TOKEN');
 
 export function sh(strings: TemplateStringsArray, ...variables: ShellVariable[]): string {
   return strings.raw.reduce((text, part, i) => `${text}\${${variables[i - 1]![NAME]}}${part}`);

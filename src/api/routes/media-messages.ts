@@ -8,7 +8,7 @@ import { MAX_CAPTION_LENGTH, type MediaContent, type MediaKind } from '../../dom
 import type { LiveFeed } from '../../events/live-feed.ts';
 import { findMessage, refOf } from '../../messages/message-views.ts';
 import { mediaContentOf, type MediaContext, type MediaRequest } from '../../messages/media-content.ts';
-import { queueMediaMessages } from '../../messages/queue-message.ts';
+import { queueMessages } from '../../messages/queue-message.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { accept, Address, Delivery, recipientOf, Session } from '../send-requests.ts';
 import { acceptedResponses, answer, IdempotencyHeaders, WaitQuery, type Waiting } from '../send-answers.ts';
@@ -107,7 +107,7 @@ const mediaMessageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = as
         }
       }
       const idempotencyKey = (request.headers['idempotency-key'] as string | undefined) ?? delivery.clientMessageId;
-      const queued = await queueMediaMessages(
+      const queued = await queueMessages(
         request.em,
         {
           device: { id: device.id, userId: device.user.id, sessionId: device.sessionId },

@@ -45,7 +45,7 @@ interface DailyCount {
 // - message_status: per message, its current status and when it reached each one;
 // - message_stats_daily: per user, device (0: none) and UTC day, how many messages reached each status.
 // A status counts once, when the message reaches it (a skipped step counts as reached): a late or repeated receipt
-// changes neither.
+// changes neither. What the owner wrote outside the platform is history, not sending: the stats leave it out.
 export const messagesProjection: Projection = {
   name: 'messages',
   handles: ['message.*'],
@@ -64,6 +64,7 @@ export const messagesProjection: Projection = {
       if (!status) continue;
       rows.set(id, evolve(row, event, id, tenant, status));
       changed.add(id);
+      if (event.type === 'message.sent-by-owner') continue;
       const device = event.metadata.deviceId ?? 0;
       const day = event.recordedAt.toISOString().slice(0, 10);
       for (const reached of reachedBy(row?.status, status)) {
@@ -122,9 +123,9 @@ function evolve(row: StatusRow | undefined, event: RecordedEvent, id: string, te
   return next;
 }
 
-// What the message is, from the event that introduces it (its first queueing, or its arrival).
+// What the message is, from the event that introduces it (its first queueing, its arrival, or the owner's writing it).
 function describe(row: StatusRow, event: RecordedEvent): void {
-  const data = event.data as Partial<EventPayloads['message.queued'] & EventPayloads['message.received']>;
+  const data = event.data as Partial<EventPayloads['message.queued'] & EventPayloads['message.received'] & EventPayloads['message.sent-by-owner']>;
   if (event.type === 'message.queued' && data.content && !row.chat_jid) {
     row.chat_jid = data.to ?? null;
     row.content_type = data.content.type;
@@ -140,6 +141,11 @@ function describe(row: StatusRow, event: RecordedEvent): void {
     row.content_type = data.messageType ? contentTypeOf(data.messageType) : null;
     row.body = data.text ?? null;
     row.file_id = data.media?.fileId ?? null;
+  }
+  if (event.type === 'message.sent-by-owner') {
+    row.chat_jid = data.chatJid ?? null;
+    row.content_type = data.messageType ? contentTypeOf(data.messageType) : null;
+    row.body = data.text ?? null;
   }
 }
 

@@ -3,9 +3,9 @@ import type { proto, WASocket } from '@whiskeysockets/baileys';
 import type { Clock } from '../../auth/context.ts';
 import type { Coordination } from '../../coordination/coordination.ts';
 import type { Orm } from '../../db/orm.ts';
-import { streamOf, type DomainEvent } from '../../domain/events.ts';
+import { streamOf, type DomainEvent, type EventPayloads } from '../../domain/events.ts';
 import { foldStatus } from '../../domain/message-status.ts';
-import { isMediaContent, waMessageIdOf, type MediaContent, type MessageContent } from '../../domain/messages.ts';
+import { isMediaContent, waMessageIdOf, type MediaContent } from '../../domain/messages.ts';
 import { eventIdOf } from '../../events/event-ids.ts';
 import { appendToStream, readStream, type RecordedEvent } from '../../events/event-store.ts';
 import { StorageNotFoundError, type FileStorage } from '../../files/storage.ts';
@@ -115,7 +115,7 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
     // Sent already (a repeated job), failed meanwhile, or cancelled: nothing to hand over.
     const status = foldStatus(events.map((e) => e.type));
     if (status !== 'queued') return { skipped: status };
-    const { to, content, sendAt, campaignId } = queued.data as { to: string; content: MessageContent; sendAt?: string; campaignId?: string };
+    const { to, content, sendAt, campaignId, typing } = queued.data as unknown as EventPayloads['message.queued'];
     const fail = async (code: string, reason: string) => {
       await append(messageId, { type: 'message.failed', data: { messageId, code, reason } }, eventIdOf(`${messageId}:failed:${queued.streamVersion}`));
       return { failed: code };
@@ -142,7 +142,7 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
         return postpone(job, token, Math.max(50, await coordination.ttl(key)));
       }
     }
-    if (pacing.typing && content.type === 'text') {
+    if ((pacing.typing || typing) && content.type === 'text') {
       await socket.sendPresenceUpdate('composing', to).catch(() => {});
       await sleep(Math.min(4000, 300 + content.text.length * 40));
       await socket.sendPresenceUpdate('paused', to).catch(() => {});

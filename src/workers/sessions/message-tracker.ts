@@ -46,7 +46,8 @@ const RECEIPT_EVENTS: Record<number, 'message.delivered' | 'message.read' | 'mes
 // Who sent a received message: the phone-number JID and the LID, whichever WhatsApp gave (7.x addresses many
 // senders by LID and puts the other form in the key's `…Alt`). A sender named by LID alone is looked up in
 // Baileys' own LID map (filled by usync answers and earlier envelopes), so the message names the number when the
-// session knows it.
+// session knows it. In a one-to-one message of our own account the key names the contact the same way (the
+// stanza's `recipient`, and its `peer_recipient_…` as the `…Alt`).
 async function senderOf(socket: WASocket, message: WAMessage): Promise<{ from: string; fromLid?: string }> {
   const key = message.key;
   const inGroup = key.remoteJid?.endsWith('@g.us');
@@ -55,6 +56,17 @@ async function senderOf(socket: WASocket, message: WAMessage): Promise<{ from: s
   const lid = [primary, alt].find((jid) => jid?.endsWith('@lid'));
   const pn = [primary, alt].find((jid) => jid && !jid.endsWith('@lid')) ?? (lid ? accountJid(await socket.signalRepository.lidMapping.getPNForLID(lid)) : undefined);
   return { from: pn ?? primary, ...(lid ? { fromLid: lid } : {}) };
+}
+
+// A message someone wrote, as opposed to WhatsApp's own traffic: its chat, id and content type, or undefined.
+function writtenOf(message: WAMessage): { chatJid: string; waMessageId: string; messageType: string } | undefined {
+  const chatJid = message.key.remoteJid;
+  const waMessageId = message.key.id;
+  if (!chatJid || !waMessageId || chatJid === 'status@broadcast' || !message.message) return undefined;
+  const messageType = getContentType(normalizeMessageContent(message.message));
+  // Protocol traffic (history sync notices, key distribution) is not a message anyone sent.
+  if (!messageType || messageType === 'protocolMessage' || messageType === 'senderKeyDistributionMessage') return undefined;
+  return { chatJid, waMessageId, messageType };
 }
 
 function textOf(message: WAMessage): string | undefined {
@@ -148,23 +160,23 @@ export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
     return row ? String(row.message_id) : undefined;
   };
 
-  const receipt = async (waMessageId: string | null | undefined, status: number | null | undefined) => {
+  const receipt = async (waMessageId: string | null | undefined, status: number | null | undefined, known?: string) => {
     const type = RECEIPT_EVENTS[status ?? 0];
     if (!waMessageId || !type) return;
-    const messageId = await ourIdOf(waMessageId);
+    const messageId = known ?? (await ourIdOf(waMessageId));
     if (messageId) await append(messageId, { type, data: { messageId } }, eventIdOf(`${messageId}:${type}`));
     // Sent from the phone or another companion, not through us: not ours to report.
     else logger.debug({ deviceId: device.id, waMessageId, type }, 'receipt for a message not sent through us');
   };
 
+  const idOf = (prefix: string, chatJid: string, waMessageId: string) =>
+    `${prefix}${createHash('sha256').update(`${device.id}\n${chatJid}\n${waMessageId}`).digest('base64url').slice(0, 22)}`;
+
   const received = async (message: WAMessage) => {
-    const chatJid = message.key.remoteJid;
-    const waMessageId = message.key.id;
-    if (!chatJid || !waMessageId || chatJid === 'status@broadcast' || !message.message) return;
-    const messageType = getContentType(normalizeMessageContent(message.message));
-    // Protocol traffic (history sync notices, key distribution) is not a message anyone sent.
-    if (!messageType || messageType === 'protocolMessage' || messageType === 'senderKeyDistributionMessage') return;
-    const messageId = `in_${createHash('sha256').update(`${device.id}\n${chatJid}\n${waMessageId}`).digest('base64url').slice(0, 22)}`;
+    const written = writtenOf(message);
+    if (!written) return;
+    const { chatJid, waMessageId, messageType } = written;
+    const messageId = idOf('in_', chatJid, waMessageId);
     const text = textOf(message);
     const sender = await senderOf(socket, message);
     const media = receivedMediaOf(message, messageId);
@@ -193,6 +205,20 @@ export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
     await appendToStream(orm.em.fork(), streamOf.message(messageId), events, { expectedVersion: 'any', metadata });
   };
 
+  // A message of ours as WhatsApp copies it to its sender's other devices: its receipt when we sent it, else what the
+  // owner wrote on the phone or another companion (a person in the chat, which pauses the AI bot there).
+  const sentByUs = async (message: WAMessage) => {
+    const written = writtenOf(message);
+    const ours = written && (await ourIdOf(written.waMessageId));
+    if (!written || ours) return receipt(message.key.id, message.status, ours);
+    const { waMessageId, messageType } = written;
+    const messageId = idOf('own_', written.chatJid, waMessageId);
+    const text = textOf(message);
+    const chatJid = written.chatJid.endsWith('@g.us') ? written.chatJid : (await senderOf(socket, message)).from;
+    const data = { messageId, waMessageId, chatJid, messageType, ...(text === undefined ? {} : { text }), timestamp: Number(message.messageTimestamp ?? 0) };
+    await append(messageId, { type: 'message.sent-by-owner', data }, eventIdOf(messageId));
+  };
+
   const holding = holdWritesWhileRecording(socket, logger);
   const guard = (work: Promise<unknown>) => {
     const recorded = work.catch((err) => logger.error({ err, deviceId: device.id }, 'recording a message event failed'));
@@ -205,6 +231,6 @@ export function trackMessages(socket: WASocket, deps: TrackerDeps): void {
   });
   socket.ev.on('messages.upsert', ({ messages }) => {
     // `notify` is live traffic; `append` is what waited for us while offline.
-    for (const message of messages) void guard(message.key.fromMe ? receipt(message.key.id, message.status) : received(message));
+    for (const message of messages) void guard(message.key.fromMe ? sentByUs(message) : received(message));
   });
 }
