@@ -17,6 +17,7 @@ export interface CompletionRequest {
   kind: ProviderKind;
   // Base URL; required for openai-compatible (e.g. http://localhost:11434/v1).
   endpoint?: string;
+  // Required but for openai-compatible: a local server (Ollama) may take none.
   apiKey?: string;
   model: string;
   system?: string;
@@ -43,8 +44,8 @@ export interface Completion {
 export class ProviderError extends Error {
   readonly code = 'AI_PROVIDER_ERROR';
   readonly retryable: boolean;
-  readonly status: number | undefined;
-  readonly retryAfterMs: number | undefined;
+  readonly status?: number;
+  readonly retryAfterMs?: number;
   constructor(message: string, options: { retryable: boolean; status?: number; retryAfterMs?: number; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = 'ProviderError';
@@ -57,24 +58,32 @@ export class ProviderError extends Error {
 // Anthropic requires max_tokens.
 const DEFAULT_MAX_TOKENS = 1024;
 const CLIENTS_KEPT = 100;
+// Least recently used first.
 const clients = new Map<string, OpenAI | Anthropic>();
 
+function newClient({ kind, endpoint, apiKey }: CompletionRequest): OpenAI | Anthropic {
+  // logLevel off: the SDKs log a chunk they cannot parse with its raw text (the customer's conversation); the
+  // ProviderError reports the failure. Credentials are passed explicitly (organization, project and authToken
+  // null) so that none is read from the process environment and sent to a tenant's endpoint.
+  const options = { maxRetries: 0, logLevel: 'off' as const, ...(endpoint ? { baseURL: endpoint } : {}) };
+  if (kind === 'anthropic') return new Anthropic({ ...options, apiKey: apiKey!, authToken: null });
+  // The SDK insists on a key, which a keyless local server ignores.
+  return new OpenAI({ ...options, apiKey: apiKey ?? 'none', organization: null, project: null });
+}
+
 function clientFor(request: CompletionRequest): OpenAI | Anthropic {
-  const key = `${request.kind}\n${request.endpoint ?? ''}\n${request.apiKey ?? ''}`;
-  const known = clients.get(key);
-  if (known) return known;
-  const options = { maxRetries: 0, ...(request.endpoint ? { baseURL: request.endpoint } : {}) };
-  // A local OpenAI-compatible server may take no key; the SDK insists on one.
-  const client = request.kind === 'anthropic' ? new Anthropic({ ...options, apiKey: request.apiKey ?? null }) : new OpenAI({ ...options, apiKey: request.apiKey ?? 'none' });
+  const key = JSON.stringify([request.kind, request.endpoint ?? '', request.apiKey ?? '']);
+  const client = clients.get(key) ?? newClient(request);
+  clients.delete(key);
   clients.set(key, client);
   if (clients.size > CLIENTS_KEPT) clients.delete(clients.keys().next().value!);
   return client;
 }
 
-// Retry-After in seconds or as an HTTP date, or OpenAI's retry-after-ms.
+// retry-after-ms (OpenAI's), else Retry-After in seconds or as an HTTP date.
 function retryAfterOf(headers: Headers | undefined): number | undefined {
-  const ms = Number(headers?.get('retry-after-ms'));
-  if (ms > 0) return ms;
+  const ms = Number(headers?.get('retry-after-ms') ?? NaN);
+  if (ms >= 0) return ms;
   const value = headers?.get('retry-after');
   if (!value) return undefined;
   const seconds = Number(value);
@@ -83,25 +92,39 @@ function retryAfterOf(headers: Headers | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-const RETRYABLE_STATUS = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
+// 409 is the SDKs' own rule too: OpenAI answers it for a lock timeout.
+const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
 
-function providerErrorOf(err: unknown, kind: ProviderKind, timedOut: boolean): ProviderError {
+// The provider's own wording rather than the SDK's (Anthropic's message is the whole JSON body).
+function detailOf(err: unknown): string {
+  if (err instanceof Anthropic.APIError && err.apiMessage) return err.apiMessage;
+  const body = err instanceof OpenAI.APIError ? (err.error as { message?: unknown } | undefined) : undefined;
+  if (typeof body?.message === 'string' && body.message) return body.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function providerErrorOf(err: unknown, request: CompletionRequest, deadline: AbortSignal): ProviderError {
   if (err instanceof ProviderError) return err;
-  const SDK = kind === 'anthropic' ? Anthropic : OpenAI;
-  if (timedOut) return new ProviderError(`the ${kind} provider did not answer in time`, { retryable: true, cause: err });
-  if (err instanceof SDK.APIError && typeof err.status === 'number') {
-    const retryAfterMs = retryAfterOf(err.headers as Headers | undefined);
-    return new ProviderError(`the ${kind} provider answered ${err.status}: ${err.message}`, {
-      retryable: RETRYABLE_STATUS(err.status),
+  const SDK = request.kind === 'anthropic' ? Anthropic : OpenAI;
+  const who = `the ${request.kind} provider`;
+  // A provider echoing the key back (some proxies do) must not put it in logs and API answers.
+  const detail = request.apiKey && request.apiKey.length >= 8 ? detailOf(err).replaceAll(request.apiKey, '[redacted]') : detailOf(err);
+  if (deadline.aborted || err instanceof SDK.APIConnectionTimeoutError) {
+    return new ProviderError(`${who} did not answer within ${request.timeoutMs} ms`, { retryable: true, cause: err });
+  }
+  // The caller gave up, not the provider: another attempt may well succeed.
+  if (request.signal?.aborted) return new ProviderError(`the call to ${who} was cancelled`, { retryable: true, cause: err });
+  if (err instanceof SDK.APIError && err.status !== undefined) {
+    return new ProviderError(`${who} answered ${err.status}: ${detail}`, {
+      retryable: retryableStatus(err.status),
       status: err.status,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      retryAfterMs: retryAfterOf(err.headers),
       cause: err,
     });
   }
-  if (err instanceof SDK.APIUserAbortError) return new ProviderError('the call was cancelled', { retryable: false, cause: err });
-  // Connection errors and streams that broke off (a malformed chunk is a SyntaxError, wrapped or not).
-  const message = err instanceof Error ? err.message : String(err);
-  return new ProviderError(`the ${kind} provider could not be read: ${message}`, { retryable: true, cause: err });
+  // Connection errors, an error event mid-stream, a stream that broke off (a malformed chunk is a SyntaxError,
+  // wrapped by Anthropic's SDK, bare from OpenAI's).
+  return new ProviderError(`${who} could not be reached or read: ${detail}`, { retryable: true, cause: err });
 }
 
 async function streamOpenAi(client: OpenAI, request: CompletionRequest, signal: AbortSignal) {
@@ -122,13 +145,15 @@ async function streamOpenAi(client: OpenAI, request: CompletionRequest, signal: 
   let model = request.model;
   for await (const chunk of stream) {
     model = chunk.model || model;
-    const delta = chunk.choices[0]?.delta.content;
+    const delta = chunk.choices[0]?.delta?.content;
     if (delta) {
       text += delta;
       request.onText?.(delta);
     }
     if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
   }
+  // An abort mid-stream ends the SDK's iterator quietly, which would pass a cut-off reply as whole.
+  //signal.throwIfAborted();
   return { text, usage, model };
 }
 
@@ -144,6 +169,7 @@ async function streamAnthropic(client: Anthropic, request: CompletionRequest, si
     { signal, timeout: request.timeoutMs },
   );
   if (request.onText) stream.on('text', request.onText);
+  // The snapshot's usage is message_start's input_tokens with message_delta's output_tokens folded in.
   const final = await stream.finalMessage();
   const text = final.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('');
   const usage = final.usage ? { inputTokens: final.usage.input_tokens ?? 0, outputTokens: final.usage.output_tokens ?? 0 } : undefined;
@@ -152,7 +178,9 @@ async function streamAnthropic(client: Anthropic, request: CompletionRequest, si
 
 export async function complete(request: CompletionRequest): Promise<Completion> {
   if (request.kind === 'openai-compatible' && !request.endpoint) throw new ProviderError('an OpenAI-compatible provider needs an endpoint', { retryable: false });
+  if (request.kind !== 'openai-compatible' && !request.apiKey) throw new ProviderError(`the ${request.kind} provider has no API key`, { retryable: false });
   const started = Date.now();
+  // The SDKs' timeout stops at the response headers; this one also covers the stream.
   const deadline = AbortSignal.timeout(request.timeoutMs);
   const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
   const client = clientFor(request);
@@ -168,7 +196,6 @@ export async function complete(request: CompletionRequest): Promise<Completion> 
       usageReported: answer.usage !== undefined,
     };
   } catch (err) {
-    const timedOut = deadline.aborted || (err instanceof Error && err.name === 'APIConnectionTimeoutError');
-    throw providerErrorOf(err, request.kind, timedOut);
+    throw providerErrorOf(err, request, deadline);
   }
 }

@@ -97,9 +97,11 @@ function appendToChat(em: EntityManager, device: Device, chatJid: string, eventI
 export function aiReplyProcessor(deps: AiReplyDeps) {
   const { orm, coordination, settings: ai, encryptionKey, clock, logger } = deps;
 
-  // The burst, marked taken on the first attempt (`ai.reply-requested`); undefined when there is nothing to answer.
+  // The burst, marked taken on the first attempt (`ai.reply-requested`); undefined when there is nothing to answer,
+  // 'behind' while the reactor has yet to read a message of this device received within the burst's window (it may
+  // join the burst: answering now would answer it apart).
   const take = (data: AiReplyJobData) =>
-    transaction(orm.em.fork(), async (em): Promise<Taken | undefined> => {
+    transaction(orm.em.fork(), async (em): Promise<Taken | 'behind' | undefined> => {
       const sql = sqlOf(em);
       const [row] = await sql('select id, user_id, session_id from devices where id = ?', [data.deviceId]);
       const settings = await deviceSettings(sql, data.deviceId);
@@ -109,6 +111,14 @@ export function aiReplyProcessor(deps: AiReplyDeps) {
       const burst = chat.burst;
       if (!burst || burst.lastId !== data.messageId || chat.status !== 'open' || !isActive(settings, chat.settings)) return undefined;
       if (!burst.taken) {
+        const windowEnd = new Date(Date.parse(burst.lastAt) + settings.debounceSeconds * 1000).toISOString();
+        const unread = await sql(
+          `select 1 from events e join projection_checkpoints c on c.name = 'ai-replies'
+            where (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
+              and e.type = 'message.received' and e.device_id = ? and e.recorded_at <= ? limit 1`,
+          [device.id, windowEnd],
+        );
+        if (unread.length) return 'behind';
         await saveChatState(sql, device.id, data.chatJid, { ...chat, burst: { ...burst, taken: true } }, chat.statusReason);
         await appendToChat(em, device, data.chatJid, `ai-requested:${device.id}:${burst.id}`, {
           type: 'ai.reply-requested',
@@ -194,6 +204,10 @@ export function aiReplyProcessor(deps: AiReplyDeps) {
     const attempt = job.attemptsMade + 1;
     const lastAttempt = attempt >= (job.opts.attempts ?? ai.attempts);
     const taken = await take(job.data);
+    if (taken === 'behind') {
+      await job.moveToDelayed(Date.now() + 250, token);
+      throw new DelayedError();
+    }
     if (!taken?.texts.length) return { skipped: 'nothing to answer' };
 
     const limit = await reachedCostLimit(orm.em.fork(), taken.device.userId, clock());

@@ -26,6 +26,9 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorRespon
 export const IsoDate = Type.String({ format: 'date-time' });
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+// For request bodies where null clears a value: null is tried first, or AJV's type coercion would turn it into 0 or ''
+// for the other branch (a cleared limit becoming a limit of 0).
+export const Clearable = <T extends TSchema>(schema: T) => Type.Union([Type.Null(), schema]);
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 

@@ -71,7 +71,8 @@ export interface AiChatSettings {
 
 export type ConversationStatus = 'open' | 'paused' | 'closed';
 
-// Messages joined for one reply: `id` is its first message's, `lastId` names the job that answers it.
+// Messages joined for one reply: `id` is its first message's, `lastId` names the job that answers it (each message
+// schedules a job `debounceSeconds` after it; all but the latest find themselves superseded).
 export interface Burst {
   id: string;
   messageIds: string[];
@@ -212,9 +213,10 @@ export function decideInbound(settings: AiDeviceSettings, state: AiChatState, me
     if (!settings.unknownMessageText) return ignore('nothing readable in the message');
     return { state: next, changes, action: { type: 'unknown' } };
   }
-  const debounceMs = settings.debounceSeconds * 1000;
+  // A burst takes every message until its reply job takes it up: the window is the job's delay from the latest
+  // message, and a message that comes later, while the job still waits its turn, is answered in the same reply.
   const current = next.burst;
-  const joins = current !== null && !current.taken && message.at.getTime() - Date.parse(current.lastAt) < debounceMs;
+  const joins = current !== null && !current.taken;
   const burst: Burst = joins
     ? { ...current, messageIds: [...current.messageIds, message.messageId], lastId: message.messageId, lastAt: message.at.toISOString() }
     : { id: message.messageId, messageIds: [message.messageId], lastId: message.messageId, lastAt: message.at.toISOString(), taken: false };

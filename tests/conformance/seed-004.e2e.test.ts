@@ -29,7 +29,7 @@ import {
 // Seed 004 ("WhatsApp API Integration Guide"), snippet by snippet, in the seed's words. Its curl commands run
 // through bash with `API_BASE`, `API_TOKEN=test123` and `USER_ID=test_user_123` in the environment; its
 // JavaScript runs as written against the platform (fetch, the `ws` package, the browser's WebSocket).
-// Not here: AI, the business templates API, the warmer and the admin AI routes (not built yet),
+// Not here: AI and the admin AI routes (seed-004-ai.e2e.test.ts), the business templates API and the warmer (not built yet),
 // and the Python/PHP device snippets (the same requests as the curl and JavaScript ones below, in other languages).
 // Its rate-limit handler runs in seed-004-rate-limits.int.test.ts, against a platform with a small budget.
 let sim: WhatsAppSimulator;

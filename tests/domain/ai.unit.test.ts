@@ -31,7 +31,7 @@ test('a burst: messages within the debounce window join one burst, whose last me
   assert.equal(state.status, 'open');
   assert.deepEqual(state.memorySince, at(0), 'the conversation opened with its first message');
   const later = decideInbound(on, state, inbound('e', 20), at(20));
-  assert.equal(later.action.type === 'reply' && later.action.burst.id, 'e', 'past the window a new burst starts');
+  assert.equal(later.action.type === 'reply' && later.action.burst.lastId, 'e', 'a burst whose reply has not started takes later messages too');
   const taken = decideInbound(on, { ...state, burst: { ...state.burst!, taken: true } }, inbound('f', 4), at(4));
   assert.equal(taken.action.type === 'reply' && taken.action.burst.id, 'f', 'a burst being answered takes no more messages');
 });

@@ -33,6 +33,7 @@ export type Behaviour =
   | { status: 500 }
   | { delayMs: number } // then answers as usual
   | { malformed: true } // a broken JSON chunk after the first text delta (or a truncated JSON body)
+  | { stall: true } // the first text delta, then silence until close() (a non-streaming request hangs)
   | { hang: true } // never answers; the socket is destroyed by close()
   | { reply: LlmReply };
 
@@ -59,6 +60,8 @@ export interface FakeLlmOptions {
   reply?: ReplyFunction;
   // What GET /v1/models lists.
   models?: string[];
+  // Streams without usage whatever stream_options asks, as some OpenAI-compatible servers do.
+  ignoreStreamOptions?: boolean;
 }
 
 export interface FakeLlm {
@@ -102,6 +105,9 @@ function sendJson(res: ServerResponse, record: RecordedRequest, status: number, 
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
+// How a stream stops short after its first text delta.
+type BreakOff = 'malformed' | 'stall' | undefined;
+
 interface Dialect {
   api: LlmApi;
   authorized(headers: IncomingHttpHeaders, key: string): boolean;
@@ -109,7 +115,7 @@ interface Dialect {
   // A message saying what is wrong, or the call.
   parse(body: Record<string, unknown>): string | LlmCall;
   answer(res: ServerResponse, record: RecordedRequest, call: LlmCall, reply: Required<LlmReply>, id: string): void;
-  stream(res: ServerResponse, record: RecordedRequest, call: LlmCall, reply: Required<LlmReply>, id: string, malformed: boolean): void;
+  stream(res: ServerResponse, record: RecordedRequest, call: LlmCall, reply: Required<LlmReply>, id: string, breakOff: BreakOff): void;
 }
 
 const openaiErrors: Record<number, { type: string; code: string | null }> = {
@@ -152,7 +158,7 @@ const openai: Dialect = {
       system_fingerprint: null,
     });
   },
-  stream(res, record, call, reply, id, malformed) {
+  stream(res, record, call, reply, id, breakOff) {
     const withUsage = isRecord(call.body.stream_options) && call.body.stream_options.include_usage === true;
     const head = { id, object: 'chat.completion.chunk', created: Math.floor(record.receivedAt.getTime() / 1000), model: call.model, system_fingerprint: null };
     const write = (choices: unknown[], usage: unknown = null) => res.write(`data: ${JSON.stringify({ ...head, choices, ...(withUsage ? { usage } : {}) })}\n\n`);
@@ -161,7 +167,8 @@ const openai: Dialect = {
     write([choice({ role: 'assistant', content: '', refusal: null })]);
     for (const piece of deltas(reply.text)) {
       write([choice({ content: piece })]);
-      if (malformed) return void res.end(`data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\n\n`);
+      if (breakOff === 'stall') return;
+      if (breakOff === 'malformed') return void res.end(`data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\n\n`);
     }
     write([choice({}, 'stop')]);
     if (withUsage) write([], { prompt_tokens: reply.inputTokens, completion_tokens: reply.outputTokens, total_tokens: reply.inputTokens + reply.outputTokens });
@@ -210,7 +217,7 @@ const anthropic: Dialect = {
       usage: { input_tokens: reply.inputTokens, output_tokens: reply.outputTokens },
     });
   },
-  stream(res, record, call, reply, id, malformed) {
+  stream(res, record, call, reply, id, breakOff) {
     const write = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...(data as object) })}\n\n`);
     sseHead(res, record);
     const message = { id, type: 'message', role: 'assistant', model: call.model, content: [], stop_reason: null, stop_sequence: null };
@@ -219,7 +226,8 @@ const anthropic: Dialect = {
     write('ping', {});
     for (const piece of deltas(reply.text)) {
       write('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } });
-      if (malformed) return void res.end('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":\n\n');
+      if (breakOff === 'stall') return;
+      if (breakOff === 'malformed') return void res.end('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":\n\n');
     }
     write('content_block_stop', { index: 0 });
     write('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: reply.outputTokens } });
@@ -300,9 +308,13 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     record.answer.reply = reply;
     served += 1;
     const id = dialect === openai ? `chatcmpl-fake${served}` : `msg_fake${served}`;
-    const malformed = behaviour !== undefined && 'malformed' in behaviour;
-    if (call.stream) return dialect.stream(res, record, call, reply, id, malformed);
-    if (malformed) {
+    const breakOff: BreakOff = behaviour === undefined ? undefined : 'malformed' in behaviour ? 'malformed' : 'stall' in behaviour ? 'stall' : undefined;
+    if (call.stream) {
+      const asked = options.ignoreStreamOptions ? { ...call, body: { ...call.body, stream_options: undefined } } : call;
+      return dialect.stream(res, record, asked, reply, id, breakOff);
+    }
+    if (breakOff === 'stall') return;
+    if (breakOff === 'malformed') {
       record.answer.status = 200;
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":"${id}","model":"${call.model}","cont`);
     }

@@ -18,7 +18,7 @@ import { costLimits, periodOf, setCostLimits, spendSince, usageLogs } from '../.
 import { resolveUser } from '../../devices/devices.ts';
 import { sqlOf } from '../../events/event-store.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IdParams, IsoDate, Nullable, ok, Success, UserKey } from '../schemas.ts';
+import { Clearable, errors, IdParams, IsoDate, Nullable, ok, Success, UserKey } from '../schemas.ts';
 
 // Seed 004's Admin Operations for AI: providers (keys sealed, never returned), models with their prices, the usage
 // log with totals, and cost limits with their current spend. Plus the users' list of what they may choose.
@@ -31,8 +31,8 @@ const providerFields = {
   name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
   kind: Kind,
-  endpoint: Nullable(Type.String({ maxLength: 2048, description: 'Base URL (required for openai-compatible, e.g. http://localhost:11434/v1)' })),
-  apiKey: Nullable(Type.String({ minLength: 1, maxLength: 500, description: 'Write-only: sealed at rest, never returned' })),
+  endpoint: Clearable(Type.String({ maxLength: 2048, description: 'Base URL (required for openai-compatible, e.g. http://localhost:11434/v1)' })),
+  apiKey: Clearable(Type.String({ minLength: 1, maxLength: 500, description: 'Write-only: sealed at rest, never returned' })),
   status: Status,
 };
 const ProviderView = Type.Object({
@@ -53,8 +53,8 @@ const modelFields = {
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
   inputCost: Cost,
   outputCost: Cost,
-  maxTokens: Nullable(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
-  contextWindow: Nullable(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
+  maxTokens: Clearable(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+  contextWindow: Clearable(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
   status: Status,
 };
 const ModelView = Type.Object({
@@ -96,7 +96,7 @@ const CostAlert = Type.Object({
   date: Type.Optional(Type.String()),
   month: Type.Optional(Type.String()),
 });
-const Limit = Nullable(Type.Number({ minimum: 0, maximum: 1_000_000_000 }));
+const Limit = Clearable(Type.Number({ minimum: 0, maximum: 1_000_000_000 }));
 
 const aiAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const tags = ['ai-admin'];
@@ -237,7 +237,7 @@ const aiAdminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (request) => {
       const now = app.clock();
       const limits = await costLimits(request.em);
-      const users = await sqlOf(request.em)('select id, username from users where id in (?)', [limits.map((l) => l.userId ?? 0)]);
+      const users = limits.length ? await sqlOf(request.em)('select id, username from users where id in (?)', [limits.map((l) => l.userId ?? 0)]) : [];
       const usernames = new Map(users.map((u) => [Number(u.id), String(u.username)]));
       const alerts = [];
       for (const limit of limits) {

@@ -12,7 +12,7 @@ import { findDevice } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { parseRecipient } from '../../domain/recipients.ts';
 import { principalOf } from '../plugins/auth.ts';
-import { errors, IsoDate, Nullable, ok, Paging, Success } from '../schemas.ts';
+import { Clearable, errors, IsoDate, Nullable, ok, Paging, Success } from '../schemas.ts';
 
 // Seed 004's AI Features: a device's AI settings, each chat's settings and conversation (status, memory, stats),
 // and a test call to a model. The replies themselves are the worker's (src/ai/reactor.ts, src/ai/reply-job.ts).
@@ -34,8 +34,8 @@ const Trigger = Type.Union([
 const settingsFields = {
   aiEnabled: Type.Boolean(),
   autoReply: Type.Boolean(),
-  provider: Nullable(Type.String({ minLength: 1, maxLength: 64, description: 'A provider name (GET /api/whatsapp/ai/providers)' })),
-  model: Nullable(Type.String({ minLength: 1, maxLength: 128 })),
+  provider: Clearable(Type.String({ minLength: 1, maxLength: 64, description: 'A provider name (GET /api/whatsapp/ai/providers)' })),
+  model: Clearable(Type.String({ minLength: 1, maxLength: 128 })),
   temperature: Type.Number({ minimum: 0, maximum: 2 }),
   maxTokens: Type.Integer({ minimum: 1, maximum: 200_000 }),
   customRules: Rules,
@@ -44,12 +44,12 @@ const settingsFields = {
   ignoreJids: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 1000, description: 'Exact JIDs, or `@g.us` / `@s.whatsapp.net` for all groups / all people' }),
   debounceSeconds: Type.Number({ minimum: 0, maximum: 300, description: 'A burst of messages is joined into one prompt; each new one waits this long for the next' }),
   takeoverPauseMinutes: Type.Number({ minimum: 0, maximum: 10_080, description: 'A person writing in the chat pauses the bot there this long (0: never)' }),
-  endKeyword: Nullable(Type.String({ minLength: 1, maxLength: 100, description: 'The contact writing this ends the conversation' })),
+  endKeyword: Clearable(Type.String({ minLength: 1, maxLength: 100, description: 'The contact writing this ends the conversation' })),
   idleExpiryMinutes: Type.Number({ minimum: 0, maximum: 525_600, description: 'An idle conversation closes after this long (0: never)' }),
   memoryMessages: Type.Integer({ minimum: 0, maximum: 100, description: 'Earlier messages the model sees' }),
   typing: Type.Boolean({ description: 'Show typing before each reply, in proportion to its length' }),
   splitReplies: Type.Boolean({ description: 'A reply with blank lines goes out as several messages' }),
-  unknownMessageText: Nullable(Type.String({ minLength: 1, maxLength: 1000, description: 'Answered to what the bot cannot read (media without a caption…)' })),
+  unknownMessageText: Clearable(Type.String({ minLength: 1, maxLength: 1000, description: 'Answered to what the bot cannot read (media without a caption…)' })),
   maxRepliesPerHour: Type.Integer({ minimum: 1, maximum: 1000, description: 'Per chat; past it the chat pauses for the rest of the hour' }),
 };
 const AiSettingsView = Type.Object(settingsFields);
@@ -198,7 +198,12 @@ const aiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Change several chats at once (seed 004): all or none',
       params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
       body: Type.Object(
-        { chats: Type.Array(Type.Intersect([Type.Object({ phoneNumber: Type.String({ minLength: 1, maxLength: 128 }) }), ChatPatchBody]), { minItems: 1, maxItems: 500 }) },
+        {
+          chats: Type.Array(Type.Object({ phoneNumber: Type.String({ minLength: 1, maxLength: 128 }), ...ChatPatchBody.properties }, { additionalProperties: false }), {
+            minItems: 1,
+            maxItems: 500,
+          }),
+        },
         { additionalProperties: false },
       ),
       response: { 200: ok(Type.Object({ updated: Type.Integer(), chats: Type.Array(ChatView) })), ...errors(400, 401, 404, 429) },
