@@ -100,7 +100,11 @@ function detailOf(err: unknown): string {
   if (err instanceof Anthropic.APIError && err.apiMessage) return err.apiMessage;
   const body = err instanceof OpenAI.APIError ? (err.error as { message?: unknown } | undefined) : undefined;
   if (typeof body?.message === 'string' && body.message) return body.message;
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  // The SDKs' "Connection error." does not say which; the innermost cause does (connect ECONNREFUSED 10.0.0.5:11434).
+  let cause = err.cause;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  return (err instanceof OpenAI.APIConnectionError || err instanceof Anthropic.APIConnectionError) && cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
 }
 
 function providerErrorOf(err: unknown, request: CompletionRequest, deadline: AbortSignal): ProviderError {
@@ -153,7 +157,7 @@ async function streamOpenAi(client: OpenAI, request: CompletionRequest, signal: 
     if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
   }
   // An abort mid-stream ends the SDK's iterator quietly, which would pass a cut-off reply as whole.
-  //signal.throwIfAborted();
+  signal.throwIfAborted();
   return { text, usage, model };
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
-import { complete, ProviderError, type CompletionRequest } from '../../src/ai/providers.ts';
+import { complete, ProviderError, type Completion, type CompletionRequest } from '../../src/ai/providers.ts';
 import { startFakeLlm } from '../helpers/fake-llm.ts';
 
 // The provider clients against a local server speaking both wire formats, through the real SDKs: streamed text,
@@ -44,7 +44,7 @@ async function requestsOf(server: { requests: unknown[] }, calls: () => Promise<
 for (const [kind, request] of kinds) {
   test(`${kind}: streamed text and deltas, the prompt and settings as sent, the provider's usage`, async () => {
     const deltas: string[] = [];
-    let answer;
+    let answer: Completion | undefined;
     const sent = await requestsOf(llm, async () => {
       answer = await complete({ ...request(), temperature: 0.3, maxTokens: 99, onText: (delta) => deltas.push(delta) });
     });
@@ -185,6 +185,7 @@ test('openai-compatible: no endpoint is refused; one where nothing listens is re
   await gone.close();
   const refused = await failure({ ...base, kind: 'openai-compatible', endpoint: gone.openaiBaseUrl });
   assert.deepEqual([refused.retryable, refused.status], [true, undefined]);
+  assert.match(refused.message, /ECONNREFUSED/, 'says what went wrong');
 });
 
 test('Retry-After as an HTTP date, and retry-after-ms, both become retryAfterMs', async () => {
