@@ -125,15 +125,14 @@ export async function updateProvider(em: EntityManager, key: Buffer, id: number,
   const kind = patch.kind ?? (patch.name ? kindFor(name) : current.kind);
   const endpoint = patch.endpoint === undefined ? current.endpoint : patch.endpoint;
   checkProvider(kind, endpoint);
-  const sets: [string, unknown][] = [
-    ['name', name],
-    ['display_name', patch.displayName ?? current.displayName],
-    ['kind', kind],
-    ['endpoint', endpoint],
-    ['status', patch.status ?? current.status],
-  ];
-  if (patch.apiKey !== undefined) sets.push(['api_key', patch.apiKey === null ? null : seal(key, patch.apiKey, boundTo(id))]);
-  await sqlOf(em)(`update ai_providers set ${sets.map(([c]) => `${c} = ?`).join(', ')}, updated_at = now() where id = ?`, [...sets.map(([, v]) => v), id]);
+  // A key left out of the patch stays; null removes it.
+  const keyChanges = patch.apiKey !== undefined;
+  const sealedKey = patch.apiKey ? seal(key, patch.apiKey, boundTo(id)) : null;
+  await sqlOf(em)(
+    `update ai_providers set name = ?, display_name = ?, kind = ?, endpoint = ?, status = ?,
+       api_key = case when ?::boolean then ?::text else api_key end, updated_at = now() where id = ?`,
+    [name, patch.displayName ?? current.displayName, kind, endpoint, patch.status ?? current.status, keyChanges, sealedKey, id],
+  );
   return getProvider(em, id);
 }
 
@@ -143,7 +142,7 @@ export async function deleteProvider(em: EntityManager, id: number): Promise<voi
 }
 
 export async function listModels(em: EntityManager, providerId?: number): Promise<ModelView[]> {
-  const rows = await sqlOf(em)(`select * from ai_models ${providerId === undefined ? '' : 'where provider_id = ?'} order by id`, providerId === undefined ? [] : [providerId]);
+  const rows = await sqlOf(em)('select * from ai_models where ?::int is null or provider_id = ? order by id', [providerId ?? null, providerId ?? null]);
   return rows.map(modelView);
 }
 

@@ -88,8 +88,9 @@ export async function chatOf(em: EntityManager, deviceId: number, chatJid: strin
 export async function chatsOf(em: EntityManager, deviceId: number, limit: number, cursor: string | undefined): Promise<{ items: ChatRow[]; nextCursor: string | null }> {
   const after = decodeCursor(cursor);
   const rows = await sqlOf(em)(
-    `select * from ai_chats where device_id = ? ${after ? 'and (updated_at, chat_jid) < (?, ?)' : ''} order by updated_at desc, chat_jid desc limit ?`,
-    [deviceId, ...(after ?? []), limit + 1],
+    `select * from ai_chats where device_id = ? and (?::timestamptz is null or (updated_at, chat_jid) < (?::timestamptz, ?))
+      order by updated_at desc, chat_jid desc limit ?`,
+    [deviceId, after?.[0] ?? null, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
   );
   const items = rows.slice(0, limit).map(chatRowOf);
   const last = items.at(-1);

@@ -33,9 +33,10 @@ export interface AiReplyJobData {
 
 export const AI_REPLY_BACKOFF = { type: 'ai-provider' } as const;
 
-// The wait before the next attempt: what the provider asked for, else doubling from 2 s.
+// The wait before the next attempt: what the provider asked for, else doubling from 2 s. Whole milliseconds: BullMQ's
+// PostgreSQL backend keeps due times as bigint and refuses a fraction (a Retry-After of 1.5 s is fine).
 export function aiReplyBackoff(attemptsMade: number, _type?: string, err?: Error): number {
-  if (err instanceof ProviderError && err.retryAfterMs !== undefined) return Math.min(err.retryAfterMs, 10 * 60_000);
+  if (err instanceof ProviderError && err.retryAfterMs !== undefined) return Math.ceil(Math.min(err.retryAfterMs, 10 * 60_000));
   return Math.min(2000 * 2 ** Math.max(0, attemptsMade - 1), 5 * 60_000);
 }
 
@@ -140,11 +141,15 @@ export function aiReplyProcessor(deps: AiReplyDeps) {
     transaction(orm.em.fork(), async (em) => {
       if (alert) {
         const { scope, userId, period, periodKey } = alert;
-        await appendToStream(em, streamOf.aiCost(scope === 'user' ? userId : undefined), [{ eventId: eventIdOf(`ai-cost:${scope}:${userId ?? ''}:${period}:${periodKey}`), event: { type: 'ai.cost-limit-reached', data: alert } }], {
-          expectedVersion: 'any',
-          // The user whose reply it stopped hears of it (a platform-wide limit reaches the first user it stops).
-          metadata: { tenantId: taken.device.userId, deviceId: taken.device.id },
-        });
+        // Once per limit and period for each user it stops (their webhooks and streams): a platform-wide limit
+        // reaches every user it stops, not only the first.
+        const stopped = taken.device.userId;
+        await appendToStream(
+          em,
+          streamOf.aiCost(scope === 'user' ? userId : undefined),
+          [{ eventId: eventIdOf(`ai-cost:${scope}:${userId ?? ''}:${stopped}:${period}:${periodKey}`), event: { type: 'ai.cost-limit-reached', data: alert } }],
+          { expectedVersion: 'any', metadata: { tenantId: stopped, deviceId: taken.device.id } },
+        );
       }
       await appendToChat(em, taken.device, chatJid, `ai-failed:${taken.device.id}:${taken.burst.id}`, {
         type: 'ai.failed',
@@ -226,7 +231,7 @@ export function aiReplyProcessor(deps: AiReplyDeps) {
     const releaseProvider = releaseDevice && (await slot(`ai-provider:${model.providerId}`, ai.providerConcurrency));
     if (!releaseDevice || !releaseProvider) {
       await releaseDevice?.();
-      await job.moveToDelayed(Date.now() + 250 + Math.random() * 500, token);
+      await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token);
       throw new DelayedError();
     }
     const started = clock();

@@ -79,8 +79,8 @@ export interface CostLimitRow {
 export async function costLimits(em: EntityManager, userId?: number): Promise<CostLimitRow[]> {
   const rows = await sqlOf(em)(
     `select id, user_id, daily_limit::float8 as daily, monthly_limit::float8 as monthly from ai_cost_limits
-      ${userId === undefined ? '' : 'where user_id is null or user_id = ?'} order by user_id nulls first, id`,
-    userId === undefined ? [] : [userId],
+      where ?::int is null or user_id is null or user_id = ? order by user_id nulls first, id`,
+    [userId ?? null, userId ?? null],
   );
   return rows.map((row) => ({
     id: Number(row.id),
@@ -93,8 +93,8 @@ export async function costLimits(em: EntityManager, userId?: number): Promise<Co
 // What a user's (or everyone's, `userId` null) calls cost since the period began.
 export async function spendSince(em: EntityManager, userId: number | null, since: Date): Promise<number> {
   const [row] = await sqlOf(em)(
-    `select coalesce(sum(cost), 0)::float8 as spent from ai_usage_logs where created_at >= ? ${userId === null ? '' : 'and user_id = ?'}`,
-    userId === null ? [since.toISOString()] : [since.toISOString(), userId],
+    'select coalesce(sum(cost), 0)::float8 as spent from ai_usage_logs where created_at >= ? and (?::int is null or user_id = ?)',
+    [since.toISOString(), userId, userId],
   );
   return Number(row?.spent ?? 0);
 }
@@ -120,9 +120,13 @@ export async function reachedCostLimit(em: EntityManager, userId: number, now: D
 export async function setCostLimits(em: EntityManager, userId: number | null, limits: { dailyLimit?: number | null; monthlyLimit?: number | null }): Promise<void> {
   const sql = sqlOf(em);
   await sql(`insert into ai_cost_limits (user_id) values (?) on conflict (coalesce(user_id, 0)) do nothing`, [userId]);
-  const sets = Object.entries({ daily_limit: limits.dailyLimit, monthly_limit: limits.monthlyLimit }).filter(([, value]) => value !== undefined);
-  if (!sets.length) return;
-  await sql(`update ai_cost_limits set ${sets.map(([column]) => `${column} = ?`).join(', ')}, updated_at = now() where coalesce(user_id, 0) = ?`, [...sets.map(([, v]) => v), userId ?? 0]);
+  // A limit left out stays; null removes it.
+  const { dailyLimit, monthlyLimit } = limits;
+  await sql(
+    `update ai_cost_limits set daily_limit = case when ?::boolean then ?::numeric else daily_limit end,
+       monthly_limit = case when ?::boolean then ?::numeric else monthly_limit end, updated_at = now() where coalesce(user_id, 0) = ?`,
+    [dailyLimit !== undefined, dailyLimit ?? null, monthlyLimit !== undefined, monthlyLimit ?? null, userId ?? 0],
+  );
 }
 
 export interface UsageFilter {
@@ -139,11 +143,11 @@ export interface UsageFilter {
 
 // Seed 004's usage log: a page of calls, newest first, with the count and cost of every call the filter matches.
 export async function usageLogs(em: EntityManager, filter: UsageFilter) {
-  const where: string[] = [];
+  const where = ['true'];
   const params: unknown[] = [];
-  const add = (clause: string, value: unknown) => {
+  const add = (clause: string, ...values: unknown[]) => {
     where.push(clause);
-    params.push(value);
+    params.push(...values);
   };
   if (filter.provider) add('l.provider = ?', filter.provider);
   if (filter.model) add('l.model = ?', filter.model);
@@ -152,14 +156,14 @@ export async function usageLogs(em: EntityManager, filter: UsageFilter) {
   if (filter.purpose) add('l.purpose = ?', filter.purpose);
   if (filter.from) add('l.created_at >= ?', filter.from);
   if (filter.to) add('l.created_at < ?', filter.to);
-  const matching = where.length ? `where ${where.join(' and ')}` : '';
   const sql = sqlOf(em);
-  const [totals] = await sql(`select count(*)::int as total, coalesce(sum(cost), 0)::float8 as cost from ai_usage_logs l ${matching}`, params);
+  const [totals] = await sql(`select count(*)::int as total, coalesce(sum(cost), 0)::float8 as cost from ai_usage_logs l where ${where.join(' and ')}`, params);
   const after = decodeCursor(filter.cursor);
-  const page = after ? `${matching ? `${matching} and` : 'where'} (l.created_at, l.id) < (?, ?)` : matching;
+  if (after) add('(l.created_at, l.id) < (?, ?)', after[0], Number(after[1]));
   const rows = await sql(
-    `select l.*, l.cost::float8 as cost_value, u.username from ai_usage_logs l left join users u on u.id = l.user_id ${page} order by l.created_at desc, l.id desc limit ?`,
-    [...params, ...(after ? [after[0], Number(after[1])] : []), filter.limit + 1],
+    `select l.*, l.cost::float8 as cost_value, u.username from ai_usage_logs l left join users u on u.id = l.user_id
+      where ${where.join(' and ')} order by l.created_at desc, l.id desc limit ?`,
+    [...params, filter.limit + 1],
   );
   const logs = rows.slice(0, filter.limit).map((row) => ({
     id: Number(row.id),

@@ -1,4 +1,4 @@
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TInteger, type TNumber, type TSchema, type TString } from 'typebox';
 
 // The two envelopes of every answer: `{success: true, data}` and `{success: false, error, message, code, details?}`.
 export const ErrorResponse = Type.Object(
@@ -26,9 +26,10 @@ export function errors(...statuses: number[]): Record<number, typeof ErrorRespon
 export const IsoDate = Type.String({ format: 'date-time' });
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-// For request bodies where null clears a value: null is tried first, or AJV's type coercion would turn it into 0 or ''
-// for the other branch (a cleared limit becoming a limit of 0).
-export const Clearable = <T extends TSchema>(schema: T) => Type.Union([Type.Null(), schema]);
+// For request bodies where null clears a value: one `type` naming both, so AJV's coercion leaves null and every value
+// of the type as they are. Under an anyOf it would coerce one into the other: null into 0 or '' when null comes last
+// (a cleared limit becoming a limit of 0), 0 and '' into null when it comes first (a limit of 0 cleared).
+export const Clearable = <T extends TString | TNumber | TInteger>(schema: T) => Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] });
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 

@@ -4,7 +4,7 @@ import type { Device } from '../db/entities/device.ts';
 import { listenFor } from '../events/event-wait.ts';
 import type { LiveFeed } from '../events/live-feed.ts';
 import { announceSession } from '../workers/sessions/pairing-requests.ts';
-import { currentQr, SCREEN_CHANGES, setDesiredState } from './devices.ts';
+import { SCREEN_CHANGES, screenOf, setDesiredState } from './devices.ts';
 
 export interface StartDeps {
   em: EntityManager;
@@ -23,12 +23,14 @@ export type Shown = { qr: string } | { connected: true } | Record<string, never>
 export async function startAndShow(deps: StartDeps, device: Device): Promise<Shown> {
   const wait = await listenFor(deps.liveFeed, { tenantId: device.user.id, deviceId: device.id, types: SCREEN_CHANGES });
   try {
+    // Read before acting: the live feed may lag the store, so a change its stream already held (the last QR
+    // running out, say) can still arrive on the wait and must not pass for the answer.
+    const before = await screenOf(deps.em, device);
     await setDesiredState(deps.em, device, 'running');
     if (device.status === 'connected') return { connected: true };
+    if (before.qr) return { qr: String(before.qr.data.qr) };
     await announceSession(deps.coordination, device.id);
-    const showing = await currentQr(deps.em, device);
-    if (showing) return { qr: showing };
-    const event = await wait.next((e) => e, deps.waitMs);
+    const event = await wait.next((e) => (e.streamId === `device-${device.id}` && e.streamVersion > before.version ? e : undefined), deps.waitMs);
     if (event?.type === 'device.qr-issued') return { qr: String(event.data.qr) };
     return event?.type === 'device.connected' ? { connected: true } : {};
   } finally {

@@ -129,11 +129,16 @@ export async function logoutDevice(em: EntityManager, device: Device): Promise<v
 // The events that change what a device shows: a QR, or its session connected, closed or stopped.
 export const SCREEN_CHANGES = ['device.qr-issued', 'device.connected', 'device.disconnected', 'device.logged-out', 'device.failed'];
 
-// The QR the device shows now: the last one issued, unless the session connected, closed or stopped since.
-export async function currentQrEvent(em: EntityManager, device: Pick<Device, 'id'>): Promise<RecordedEvent | undefined> {
+// What the device shows now (`qr`: the last one issued, unless the session connected, closed or stopped since) and
+// the version its stream had reached, which tells a later change from one the live feed has yet to deliver.
+export async function screenOf(em: EntityManager, device: Pick<Device, 'id'>): Promise<{ qr?: RecordedEvent; version: number }> {
   const events = await readStream(em, `device-${device.id}`);
   const last = events.filter((e) => SCREEN_CHANGES.includes(e.type)).at(-1);
-  return last?.type === 'device.qr-issued' ? last : undefined;
+  return { ...(last?.type === 'device.qr-issued' ? { qr: last } : {}), version: events.at(-1)?.streamVersion ?? 0 };
+}
+
+export async function currentQrEvent(em: EntityManager, device: Pick<Device, 'id'>): Promise<RecordedEvent | undefined> {
+  return (await screenOf(em, device)).qr;
 }
 
 export async function currentQr(em: EntityManager, device: Device): Promise<string | undefined> {

@@ -18,6 +18,13 @@ const admin = { 'x-admin-token': ADMIN_TOKEN };
 const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, headers: Record<string, string> = admin) =>
   platform.request({ method, url, headers, ...(payload ? { payload } : {}) });
 const sql = () => sqlOf(platform.app.orm.em.fork());
+const limitsOf = async (username: string) => {
+  const [row] = await sql()(
+    'select daily_limit::float8 as daily, monthly_limit::float8 as monthly from ai_cost_limits l join users u on u.id = l.user_id where u.username = ?',
+    [username],
+  );
+  return { dailyLimit: row!.daily === null ? null : Number(row!.daily), monthlyLimit: row!.monthly === null ? null : Number(row!.monthly) };
+};
 
 test('providers: validated, unique, keys sealed and never returned; users and anonymous callers kept out', async () => {
   const made = await call('POST', '/api/whatsapp/admin/ai/providers', { name: 'local-llm', endpoint: 'http://127.0.0.1:11434/v1', apiKey: 'sk-local-secret' });
@@ -114,4 +121,10 @@ test('usage logs: one record per attempt id, filters, totals over every match, p
   assert.deepEqual([userMonthly.current, userMonthly.triggered, userMonthly.month], [1.25, false, now.toISOString().slice(0, 7)]);
   await call('PUT', '/api/whatsapp/admin/ai/cost-alerts', { dailyLimit: null });
   assert.equal(await reachedCostLimit(em(), user.id, now), undefined, 'under the user’s monthly limit');
+  // 0 is a budget of nothing, not a cleared limit (nor is null a limit of 0): type coercion must not swap them.
+  assert.equal((await call('PUT', '/api/whatsapp/admin/ai/cost-alerts', { userId: 'spender', monthlyLimit: 0 })).statusCode, 200);
+  assert.deepEqual(await limitsOf('spender'), { dailyLimit: null, monthlyLimit: 0 });
+  assert.equal((await call('PUT', '/api/whatsapp/admin/ai/cost-alerts', { userId: 'spender', monthlyLimit: null, dailyLimit: 0.5 })).statusCode, 200);
+  assert.deepEqual(await limitsOf('spender'), { dailyLimit: 0.5, monthlyLimit: null });
+  assert.equal((await call('PUT', '/api/whatsapp/admin/ai/cost-alerts', { userId: 'spender', dailyLimit: 'lots' })).statusCode, 400);
 });

@@ -31,7 +31,7 @@ const providerFields = {
   name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
   displayName: Type.String({ minLength: 1, maxLength: 200 }),
   kind: Kind,
-  endpoint: Clearable(Type.String({ maxLength: 2048, description: 'Base URL (required for openai-compatible, e.g. http://localhost:11434/v1)' })),
+  endpoint: Clearable(Type.String({ minLength: 1, maxLength: 2048, description: 'Base URL (required for openai-compatible, e.g. http://localhost:11434/v1)' })),
   apiKey: Clearable(Type.String({ minLength: 1, maxLength: 500, description: 'Write-only: sealed at rest, never returned' })),
   status: Status,
 };
