@@ -39,6 +39,7 @@ import userRoutes from './routes/users.ts';
 import webhookRoutes from './routes/webhooks.ts';
 import aiRoutes from './routes/ai.ts';
 import aiAdminRoutes from './routes/ai-admin.ts';
+import businessTemplateRoutes from './routes/business-templates.ts';
 
 export interface AppDeps {
   config: Config;
@@ -111,6 +112,7 @@ export async function buildApp({ config, orm, coordination, queueBackend, storag
   await app.register(fileRoutes);
   await app.register(aiRoutes);
   await app.register(aiAdminRoutes);
+  await app.register(businessTemplateRoutes);
   await app.register(mediaMessageRoutes, { liveFeed });
   await app.register(messageHistoryRoutes);
   await app.register(campaignRoutes);

@@ -44,6 +44,12 @@ export const ERROR_STATUS = {
   AI_PROVIDER_ERROR: 502,
   AI_COST_LIMIT_EXCEEDED: 429,
   INVALID_AI_CONFIG: 400,
+  // A business template set, or a template of one, that the caller does not have.
+  TEMPLATE_NOT_FOUND: 404,
+  // A send naming a set its owner switched off.
+  TEMPLATE_INACTIVE: 409,
+  // Deleting a shipped set (a user replaces it with their own instead).
+  TEMPLATE_READ_ONLY: 409,
   VALIDATION_ERROR: 400,
   PAYLOAD_TOO_LARGE: 413,
   // The request line and headers together exceed what the HTTP server reads (a URL of many kilobytes, say).

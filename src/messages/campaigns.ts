@@ -3,6 +3,8 @@ import type { Coordination } from '../coordination/coordination.ts';
 import { AppError } from '../domain/errors.ts';
 import { streamOf, type DomainEvent } from '../domain/events.ts';
 import { MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, newCampaignId, newMessageId, renderTemplate, type MediaContent, type MessageContent } from '../domain/messages.ts';
+import { keyOf, renderRef, templateOf, type TemplateRef, type TemplateSet } from '../domain/business-templates.ts';
+import { setsFor } from '../templates/business-templates.ts';
 import { holdFiles, liveFilesOf, type FileForSend, type FileHold } from '../files/file-records.ts';
 import { mediaFileOf } from './media-content.ts';
 import { parseRecipient } from '../domain/recipients.ts';
@@ -21,6 +23,8 @@ export interface BulkRecipient {
   phoneNumber: string;
   message?: string;
   variables?: Record<string, string | number>;
+  // A business template instead of `message`, filled from its own variables and the recipient's.
+  template?: TemplateRef;
   // Seed 004's bulk media: a file of the sender's, with its caption (the message, when there is no caption).
   fileId?: string;
   caption?: string;
@@ -31,6 +35,8 @@ export interface CampaignRequest {
   name?: string;
   // The text for recipients without their own, with `{variable}` placeholders.
   message?: string;
+  // Or a business template, filled per recipient.
+  template?: TemplateRef;
   // The file for recipients without their own.
   fileId?: string;
   recipients: BulkRecipient[];
@@ -60,26 +66,38 @@ export async function campaignState(coordination: Coordination, campaignId: stri
   return state === 'paused' || state === 'cancelled' ? state : 'running';
 }
 
-function textContentFor(recipient: BulkRecipient, template: string | undefined): { content: MessageContent } | { error: string } {
-  const text = textFor(recipient, template);
-  return 'error' in text ? text : { content: { type: 'text', text: text.text } };
+// The campaign's text for recipients without their own: a `{variable}` text or a business template.
+type CampaignText = Pick<CampaignRequest, 'message' | 'template'>;
+
+// A recipient's text: their own message or template, else the campaign's, with their variables filled; undefined
+// when neither has one.
+function renderedFor(recipient: BulkRecipient, campaign: CampaignText, sets: Map<string, TemplateSet>): { text: string } | { error: string } | undefined {
+  if (recipient.message !== undefined && recipient.template) return { error: 'give either message or template' };
+  const source = recipient.message ?? recipient.template ?? campaign.message ?? campaign.template;
+  if (source === undefined) return undefined;
+  if (typeof source !== 'string') {
+    const rendered = renderRef(sets.get(keyOf(source)), source, recipient.variables);
+    return 'error' in rendered ? { error: rendered.error === 'VALIDATION_ERROR' ? rendered.message : `${rendered.error}: ${rendered.message}` } : rendered;
+  }
+  const rendered = renderTemplate(source, recipient.variables);
+  return 'missing' in rendered ? { error: `no value for {${rendered.missing}}` } : rendered;
 }
 
-function textFor(recipient: BulkRecipient, template: string | undefined): { text: string } | { error: string } {
-  const source = recipient.message ?? template;
-  if (source === undefined) return { error: 'no message: give the campaign a message or this recipient one' };
-  const rendered = renderTemplate(source, recipient.variables);
-  if ('missing' in rendered) return { error: `no value for {${rendered.missing}}` };
-  if (!rendered.text.trim()) return { error: 'the message is blank' };
-  if (rendered.text.length > MAX_TEXT_LENGTH) return { error: `the message is longer than ${MAX_TEXT_LENGTH} characters` };
-  return rendered;
+function textContentFor(recipient: BulkRecipient, campaign: CampaignText, sets: Map<string, TemplateSet>): { content: MessageContent } | { error: string } {
+  const text = renderedFor(recipient, campaign, sets);
+  if (text === undefined) return { error: 'no message: give the campaign a message or template, or this recipient one' };
+  if ('error' in text) return text;
+  if (!text.text.trim()) return { error: 'the message is blank' };
+  if (text.text.length > MAX_TEXT_LENGTH) return { error: `the message is longer than ${MAX_TEXT_LENGTH} characters` };
+  return { content: { type: 'text', text: text.text } };
 }
 
 // A file goes as the kind it is stored as (a stored image as an image, and so on).
-function mediaFor(recipient: BulkRecipient, template: string | undefined, file: FileForSend): { content: MediaContent } | { error: string } {
-  const source = recipient.caption ?? recipient.message ?? template;
-  const caption = source === undefined ? undefined : renderTemplate(source, recipient.variables);
-  if (caption && 'missing' in caption) return { error: `no value for {${caption.missing}}` };
+function mediaFor(recipient: BulkRecipient, campaign: CampaignText, sets: Map<string, TemplateSet>, file: FileForSend): { content: MediaContent } | { error: string } {
+  const own = recipient.caption === undefined ? undefined : renderTemplate(recipient.caption, recipient.variables);
+  if (own && 'missing' in own) return { error: `no value for {${own.missing}}` };
+  const caption = own ?? renderedFor(recipient, campaign, sets);
+  if (caption && 'error' in caption) return caption;
   if (caption && caption.text.length > MAX_CAPTION_LENGTH) return { error: `the caption is longer than ${MAX_CAPTION_LENGTH} characters` };
   const text = caption?.text.trim() ? caption.text : undefined;
   return { content: { type: file.kind, file: mediaFileOf(file), ...(text ? { caption: text } : {}) } };
@@ -89,6 +107,11 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
   const { device, recipients } = request;
   const wanted = recipients.map((r) => r.fileId ?? request.fileId).filter((id) => id !== undefined);
   const files = await liveFilesOf(em, device.userId, wanted);
+  if (request.message !== undefined && request.template) throw new AppError('VALIDATION_ERROR', 'give the campaign either a message or a template');
+  const sets = await setsFor(em, device.userId, [request.template, ...recipients.map((r) => r.template)].filter((ref) => ref !== undefined));
+  // The campaign's own template must exist for the whole request; a recipient's variables are checked per row.
+  const campaignTemplate = request.template && templateOf(sets.get(keyOf(request.template)), request.template);
+  if (campaignTemplate && 'error' in campaignTemplate) throw new AppError(campaignTemplate.error, campaignTemplate.message);
   const holds: FileHold[] = [];
   const campaignId = newCampaignId();
   const metadata: EventMetadata = { tenantId: device.userId, deviceId: device.id, sessionId: device.sessionId, correlationId: campaignId };
@@ -100,7 +123,7 @@ export async function createCampaign(em: EntityManager, request: CampaignRequest
     const fileId = recipient.fileId ?? request.fileId;
     const file = fileId === undefined ? undefined : files.get(fileId);
     if (fileId !== undefined && !file) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: `FILE_NOT_FOUND: no file ${fileId} of yours` });
-    const built = file ? mediaFor(recipient, request.message, file) : textContentFor(recipient, request.message);
+    const built = file ? mediaFor(recipient, request, sets, file) : textContentFor(recipient, request, sets);
     if ('error' in built) return void rejected.push({ index, phoneNumber: recipient.phoneNumber, error: built.error });
     const messageId = newMessageId();
     if (file) holds.push({ messageId, fileId: file.fileId });

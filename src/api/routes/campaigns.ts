@@ -8,6 +8,7 @@ import { cancelCampaign, createCampaign, findCampaign, pauseCampaign, resumeCamp
 import { SendQueues } from '../../workers/sending/send-queues.ts';
 import { principalOf } from '../plugins/auth.ts';
 import { errors, IsoDate, ok } from '../schemas.ts';
+import { TemplateReference, Variables } from '../template-schemas.ts';
 
 // Bulk campaigns (seed 004's /send/bulk): one request, up to 10,000 recipients, each validated on its own (a bad
 // row is reported, the rest go out), per-recipient `{variable}` substitution, progress on GET and on SSE
@@ -46,6 +47,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         sessionId: Type.String({ minLength: 1, maxLength: 200 }),
         name: Type.Optional(Type.String({ maxLength: 200 })),
         message: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH, description: 'With {variable} placeholders' })),
+        template: Type.Optional(TemplateReference),
         fileId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A file of yours for every recipient without their own (the message is its caption)' })),
         recipients: Type.Array(
           Type.Object({
@@ -53,7 +55,8 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
             message: Type.Optional(Type.String({ maxLength: MAX_TEXT_LENGTH })),
             fileId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A file of yours (POST /api/whatsapp/files/upload), sent as the kind it is' })),
             caption: Type.Optional(Type.String({ maxLength: MAX_CAPTION_LENGTH, description: 'With {variable} placeholders' })),
-            variables: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 1000 }), Type.Number()]))),
+            variables: Type.Optional(Variables),
+            template: Type.Optional(TemplateReference),
           }),
           { minItems: 1, maxItems: MAX_RECIPIENTS },
         ),
@@ -66,7 +69,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     handler: async (request, reply) => {
-      const { sessionId, name, message, fileId, recipients, sendAt, priority } = request.body;
+      const { sessionId, name, message, template, fileId, recipients, sendAt, priority } = request.body;
       const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
       if (device.status === 'logged_out') throw new AppError('DEVICE_NOT_CONNECTED', 'The device is logged out; link it again before sending');
       const created = await createCampaign(request.em, {
@@ -74,6 +77,7 @@ const campaignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         recipients,
         ...(name ? { name } : {}),
         ...(message ? { message } : {}),
+        ...(template ? { template } : {}),
         ...(fileId ? { fileId } : {}),
         ...(sendAt ? { sendAt: new Date(sendAt) } : {}),
         ...(priority === undefined ? {} : { priority }),

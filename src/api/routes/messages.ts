@@ -8,7 +8,9 @@ import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
 import { findMessage, refOf } from '../../messages/message-views.ts';
 import { resendMessage } from '../../messages/queue-message.ts';
+import { renderForSend } from '../../templates/business-templates.ts';
 import { principalOf } from '../plugins/auth.ts';
+import { TemplateReference } from '../template-schemas.ts';
 import { accept, Address, Delivery, recipientOf, Session } from '../send-requests.ts';
 import { acceptedResponses, answer, IdempotencyHeaders, PreferHeader, seed003, seed003Responses, settle, WaitQuery, type Waiting } from '../send-answers.ts';
 import { errors, IsoDate, ok } from '../schemas.ts';
@@ -23,7 +25,8 @@ const MessageIdParams = Type.Object({ messageId: Type.String({ minLength: 1, max
 
 const TextFields = {
   phoneNumber: Address,
-  message: Text,
+  message: Type.Optional(Text),
+  template: Type.Optional(TemplateReference),
   quotedMessageId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Reply to this message (one of ours, sent or received)' })),
   mentions: Type.Optional(Type.Array(Address, { maxItems: 100, description: 'Numbers to @mention' })),
   ...Delivery,
@@ -34,15 +37,22 @@ function textOf(text: string): string {
   return text;
 }
 
+// The text itself, or the business template's (of the device's owner) with its variables filled.
+async function textOrTemplate(request: FastifyRequest, ownerId: number, body: Pick<Static<typeof TextBody>, 'message' | 'template'>): Promise<string> {
+  if (body.template && body.message === undefined) return renderForSend(request.em, ownerId, body.template);
+  if (body.message !== undefined && !body.template) return textOf(body.message);
+  throw new AppError('VALIDATION_ERROR', 'give either message or template');
+}
+
 
 const TextBody = Type.Object(TextFields);
 
-async function textContent(request: FastifyRequest, body: Static<typeof TextBody>): Promise<MessageContent> {
+async function textContent(request: FastifyRequest, ownerId: number, body: Static<typeof TextBody>): Promise<MessageContent> {
   const quoted = body.quotedMessageId ? refOf(await findMessage(request.em, principalOf(request), body.quotedMessageId)) : undefined;
   if (quoted && quoted.chatJid !== recipientOf(body.phoneNumber).jid) throw new AppError('VALIDATION_ERROR', 'quotedMessageId is a message of another chat');
   return {
     type: 'text',
-    text: textOf(body.message),
+    text: await textOrTemplate(request, ownerId, body),
     ...(body.mentions?.length ? { mentions: body.mentions.map((m) => recipientOf(m).jid) } : {}),
     ...(quoted ? { quoted } : {}),
   };
@@ -67,7 +77,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
     },
     handler: async (request, reply) => {
       const device = await findDeviceBySession(request.em, principalOf(request), request.body.sessionId);
-      const content = await textContent(request, request.body);
+      const content = await textContent(request, device.user.id, request.body);
       return answer(await accept(request, reply, waiting, device, recipientOf(request.body.phoneNumber), content, request.body));
     },
   });
@@ -85,7 +95,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
     handler: async (request, reply) => {
       const principal = principalOf(request);
       const device = await findDevice(request.em, principal, principal.deviceId!);
-      const content = await textContent(request, request.body);
+      const content = await textContent(request, device.user.id, request.body);
       return answer(await accept(request, reply, waiting, device, recipientOf(request.body.phoneNumber), content, request.body));
     },
   });
