@@ -10,6 +10,8 @@ import { cleanupAll } from './stats.ts';
 // devices picked up by the host's scan at once. Baileys logs every pairing's 515 restart as an error, so only fatal
 // lines show: a link or send that really fails fails the benchmark's waits.
 export const UNPACED_SENDING = {
+  // New numbers sending to hundreds of new contacts: exactly what the send policy holds back.
+  SEND_POLICY: 'off',
   SEND_MIN_INTERVAL: '1ms',
   SEND_JITTER: '0',
   SEND_TYPING: 'false',

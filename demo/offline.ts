@@ -12,6 +12,8 @@ import { trustSimulator } from '../simulator/trust.ts';
 const sim = new WhatsAppSimulator();
 const { url, control, caPem } = await sim.listen(Number(process.env.SIMULATOR_PORT ?? 7780), process.env.SIMULATOR_HOST ?? '127.0.0.1');
 process.env.WA_WEBSOCKET_URL = url;
+// Simulated numbers cannot be banned: the demo sends as freely as you ask, unless SEND_POLICY=on shows the policy.
+process.env.SEND_POLICY ??= 'off';
 // Media sent and received in the demo goes through the simulator's HTTPS media host, in this same process.
 trustSimulator(caPem);
 const { databaseUrl } = await import('../src/main.ts');

@@ -6,6 +6,7 @@ import { RECEIPT_POLICIES, type ReceiptPolicyName } from './handset.ts';
 import { MEDIA_KINDS, type MediaKind } from './media-crypto.ts';
 import type { OutgoingMedia } from './phone-media.ts';
 import type { BusinessProfile, Phone } from './phones.ts';
+import { parseReachOutPolicy } from './reach-out.ts';
 import { FAULT_KINDS, type FaultKind, type WhatsAppSimulator } from './server.ts';
 
 // The simulator's control API, on the same port as `/ws/chat` (documented in the README): tests, benchmarks
@@ -150,6 +151,19 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
       return reply(res, 200, sim.appState.addressBook(phone));
     }
     if (route.startsWith('GET ') && action === 'contacts') return reply(res, 200, sim.appState.addressBook(phone));
+  }
+
+  if ((match = /^\/control\/phones\/(\d+)\/(reach-out|unrestrict)$/.exec(path))) {
+    const [, number, action] = match as unknown as [string, string, string];
+    if (!sim.phones.has(number)) return reply(res, 404, { error: `no phone ${number}` });
+    if (route.startsWith('GET ') && action === 'reach-out') return reply(res, 200, sim.reachOutOf(number));
+    if (route.startsWith('DELETE ') && action === 'reach-out') return reply(res, 200, sim.setReachOut(number, null));
+    if (route.startsWith('PUT ') && action === 'reach-out') {
+      const given = await bodyOf(req);
+      const policy = given === null ? null : parseReachOutPolicy(given);
+      return typeof policy === 'string' ? reply(res, 400, { error: policy }) : reply(res, 200, sim.setReachOut(number, policy));
+    }
+    if (route.startsWith('POST ') && action === 'unrestrict') return reply(res, 200, sim.unrestrict(number));
   }
 
   if ((match = /^\/control\/phones\/(\d+)\/(send|inbox|sent|receipts)$/.exec(path))) {

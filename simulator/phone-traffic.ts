@@ -139,6 +139,8 @@ export class PhoneTraffic {
     const sender = { phone, device: 0 };
     this.handset(phone).sent.set(id, { id, to: recipient.jid, text, timestamp, status: 'sent', ...(media ? { media } : {}) });
     this.#router.track(id, { sender, addressing });
+    // The phone's user is not held to the account's reach-out limits, but their chats are the account's.
+    if (recipient !== phone) this.#net.reachOut.exchanged(phone.jid, recipient.jid);
     // Between two simulated phones there is nobody to watch the wire: the message is handed over as is.
     if (recipient !== phone) this.#received(recipient, phone, id, timestamp, message);
     const copy: proto.IMessage = { deviceSentMessage: { destinationJid: recipient.jid, message } };

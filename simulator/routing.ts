@@ -5,7 +5,9 @@ import type { MediaStore } from './media-store.ts';
 import type { ReceiptStatus } from './handset.ts';
 import { Mailbox, messageKey, notificationKey, receiptKey } from './mailbox.ts';
 import { PhoneTraffic } from './phone-traffic.ts';
+import type { Phone } from './phones.ts';
 import type { PreKeyStore } from './prekeys.ts';
+import type { ReachOutBook } from './reach-out.ts';
 
 // Message routing: a device's `<message>` is acked and fanned out — one `<enc>` per addressed device, each
 // delivered in the shape Baileys' receive path expects; receipts travel back to the device that sent. Companions
@@ -16,6 +18,9 @@ export interface Network extends Directory {
   readonly prekeys: PreKeyStore;
   readonly groups: GroupStore;
   readonly media: MediaStore;
+  readonly reachOut: ReachOutBook;
+  // Closes every companion of an account WhatsApp has just restricted.
+  shutOut(phone: Phone): void;
   log(line: string): void;
 }
 
@@ -69,9 +74,16 @@ export class Router {
   onMessage(sender: Endpoint, node: BinaryNode, reply: Reply): void {
     const { id, to } = node.attrs;
     if (!id || !to) return;
-    reply({ tag: 'ack', attrs: { id, class: 'message', from: to, t: now() } });
+    const chat = node.attrs.recipient ?? to;
+    // The account at the other end of a one-to-one chat (none for a group); the sender's own for peer messages.
+    const contact = findPhone(this.#net, chat);
+    const verdict = contact && contact !== sender.phone ? this.#net.reachOut.send(sender.phone.jid, contact.jid, id, Date.now()) : 'pass';
+    // Refused the way WhatsApp refuses it: an error ack, which Baileys turns into status ERROR with '463'.
+    reply({ tag: 'ack', attrs: { id, class: 'message', from: to, t: now(), ...(verdict === 'pass' ? {} : { error: '463' }) } });
+    if (verdict === 'restrict') this.#net.shutOut(sender.phone);
+    if (verdict !== 'pass') return;
     const group = isJidGroup(to) ? this.#net.groups.get(to) : undefined;
-    const addressing = addressingOf(node.attrs.recipient ?? to);
+    const addressing = addressingOf(chat);
     // A resend (after a retry receipt) keeps its id, and what was already reported stays reported.
     if (!this.#sent.has(id)) this.track(id, { sender, addressing, ...(group ? { group: group.jid } : {}) });
     const base = Object.fromEntries(PASSED_ON.flatMap((name) => (node.attrs[name] ? [[name, node.attrs[name]]] : [])));
@@ -97,12 +109,10 @@ export class Router {
     }
     // One `<enc>` without `<participants>` is for exactly the device in `to` (a retry, or a peer message).
     const targets = direct.length ? [{ endpoint: findEndpoint(this.#net, to), enc: direct[0]! }] : [...addressed.values()];
-    const chat = node.attrs.recipient ?? to;
     for (const { endpoint, enc } of targets) {
       if (!endpoint) continue;
       const own = endpoint.phone === sender.phone;
-      const recipient = own ? findPhone(this.#net, chat) : undefined;
-      this.deliver(endpoint, sender, { tag: 'message', attrs: { ...base, id, t: now() }, content: content([enc]) }, addressedFrom(sender, 'sender', recipient), addressing);
+      this.deliver(endpoint, sender, { tag: 'message', attrs: { ...base, id, t: now() }, content: content([enc]) }, addressedFrom(sender, 'sender', own ? contact : undefined), addressing);
     }
   }
 

@@ -25,6 +25,7 @@ import { AppStateHub } from './app-state.ts';
 import { answerIq } from './iqs.ts';
 import { PreKeyStore } from './prekeys.ts';
 import { PresenceHub } from './presence.ts';
+import { ReachOutBook, parseReachOutPolicy, type ReachOutPolicy, type ReachOutState } from './reach-out.ts';
 import { Router } from './routing.ts';
 
 // A local server that speaks WhatsApp's Web protocol to the real Baileys client (`waWebSocketUrl`), for tests,
@@ -180,6 +181,12 @@ class Connection {
     this.#socket.close();
   }
 
+  // The server turns the client away: Baileys closes with `reason` as the status code (401 logged out, 403 forbidden).
+  fail(reason: string): void {
+    this.send({ tag: 'failure', attrs: { reason } });
+    this.close();
+  }
+
   drop(): void {
     this.#socket.terminate();
   }
@@ -253,6 +260,7 @@ export class WhatsAppSimulator {
   readonly router: Router = new Router(this);
   readonly presence: PresenceHub = new PresenceHub(this);
   readonly appState: AppStateHub = new AppStateHub(this, this.router);
+  readonly reachOut = new ReachOutBook();
 
   createPhone(number: string): Phone {
     const existing = this.phones.get(number);
@@ -364,6 +372,34 @@ export class WhatsAppSimulator {
     return this.groups.create(subject, creator, others);
   }
 
+  // The account's limits on first messages to new contacts (README, Reach-out limits); `null` lifts them. Either
+  // way the account starts afresh: no lock, no refusals, not restricted.
+  setReachOut(number: string, policy: ReachOutPolicy | null): ReachOutState {
+    const parsed = policy && parseReachOutPolicy(policy);
+    if (typeof parsed === 'string') throw new Error(parsed);
+    const { jid } = this.#phone(number);
+    this.reachOut.setPolicy(jid, parsed);
+    return this.reachOut.stateOf(jid, Date.now());
+  }
+
+  reachOutOf(number: string): ReachOutState {
+    return this.reachOut.stateOf(this.#phone(number).jid, Date.now());
+  }
+
+  // WhatsApp lifts the restriction: the account's companions may log in again.
+  unrestrict(number: string): ReachOutState {
+    const { jid } = this.#phone(number);
+    this.reachOut.unrestrict(jid);
+    return this.reachOut.stateOf(jid, Date.now());
+  }
+
+  // As WhatsApp does with a number it restricts: every companion is told 403 and closed.
+  shutOut(phone: Phone): void {
+    for (const connection of this.#connections) {
+      if (connection.deviceJid && this.devices.get(connection.deviceJid)?.phone === phone) connection.fail('403');
+    }
+  }
+
   // The open connections of a linked device (a healthy device has at most one).
   connectionsOf(jid: string): Connection[] {
     return [...this.#connections].filter((c) => c.deviceJid === jid);
@@ -405,11 +441,8 @@ export class WhatsAppSimulator {
     const jid = `${payload.username.toString()}:${payload.device ?? 0}@s.whatsapp.net`;
     const linked = this.devices.get(jid);
     // The handshake proved the client holds this Noise key; only the key the device was linked with logs in.
-    if (!linked || !connection.clientStatic || !linked.noiseKey.equals(connection.clientStatic)) {
-      connection.send({ tag: 'failure', attrs: { reason: '401' } });
-      connection.close();
-      return;
-    }
+    if (!linked || !connection.clientStatic || !linked.noiseKey.equals(connection.clientStatic)) return connection.fail('401');
+    if (this.reachOut.isRestricted(linked.phone.jid)) return connection.fail('403');
     // What the phone sent a companion it just linked is part of the companion's first login.
     await this.appState.ready(jid);
     // Like WhatsApp, a second login replaces the first (440 to the older socket). A healthy platform never lets

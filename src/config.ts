@@ -2,6 +2,7 @@
 // can act on; production refuses to run on a missing or development-default secret.
 
 import { resolve } from 'node:path';
+import { isTimeZone } from './domain/send-policy.ts';
 import { fileURLToPath } from 'node:url';
 import type { SendPacing } from './workers/sending/sender.ts';
 
@@ -65,6 +66,8 @@ export interface Config {
   // relative paths (`/api/whatsapp/files/…`), which the seed's own URLs are too.
   publicUrl: string | undefined;
   ai: AiSettings;
+  // The time zone a warmer campaign's dates and times of day are read in (WARMER_TIME_ZONE, an IANA name).
+  warmerTimeZone: string;
   rateLimit: {
     enabled: boolean;
     standard: RateLimitRule;
@@ -186,6 +189,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return ms;
   };
 
+  const timeZone = (name: string, fallback: string) => {
+    const raw = str(name, fallback);
+    if (isTimeZone(raw)) return raw;
+    problems.push(`${name}="${raw}" must be an IANA time zone such as UTC or Asia/Jakarta`);
+    return fallback;
+  };
+
+  const onOff = (name: string, fallback: 'on' | 'off') => {
+    const raw = str(name, fallback);
+    if (raw !== 'on' && raw !== 'off') problems.push(`${name}="${raw}" must be on or off`);
+    return raw !== 'off';
+  };
+
   const durations = (name: string, fallback: string) => {
     const raw = str(name, fallback);
     const list = raw.split(',').map((part) => parseDuration(part));
@@ -280,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       recipientIntervalMs: duration('SEND_RECIPIENT_INTERVAL', '0', { allowZero: true }),
       typing: str('SEND_TYPING', 'false') === 'true',
       maxWaitMs: duration('SEND_MAX_WAIT', '10m'),
+      policy: { enabled: onOff('SEND_POLICY', 'on'), timeZone: timeZone('SEND_POLICY_TIME_ZONE', 'UTC'), recheckMs: duration('SEND_POLICY_RECHECK', '60s') },
     },
     webhooks: {
       retrySchedule: durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
@@ -309,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       providerConcurrency: int('AI_PROVIDER_CONCURRENCY', 20, 1, 1000),
     },
     qrTimeoutMs: env.QR_TIMEOUT?.trim() ? duration('QR_TIMEOUT', '20s') : undefined,
+    warmerTimeZone: timeZone('WARMER_TIME_ZONE', 'UTC'),
     rateLimit: {
       enabled: str('RATE_LIMIT_ENABLED', 'true') !== 'false',
       standard: rule('RATE_LIMIT_STANDARD', '100/15m'),

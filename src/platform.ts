@@ -25,6 +25,7 @@ import { webhookDispatcher } from './workers/webhooks/dispatcher.ts';
 import { startWorkers } from './workers/worker.ts';
 import { mediaDownloadDispatcher } from './workers/media/download-dispatcher.ts';
 import { aiReplyReactor } from './ai/reactor.ts';
+import { warmerReactor } from './warmer/reactor.ts';
 import { bootstrapAiProviders } from './ai/catalog.ts';
 
 export interface Platform {
@@ -92,6 +93,7 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         mediaDownloadDispatcher(queues.media),
         loginBotReactor({ config, clock }),
         aiReplyReactor({ queue: queues.ai, clock, attempts: config.ai.attempts }),
+        warmerReactor({ queue: queues.warmer, clock }),
       ];
       const runner = startProjections(orm, [...projections, ...reactors], notifier, logger);
       closers.push(() => runner.close());

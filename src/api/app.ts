@@ -40,6 +40,8 @@ import webhookRoutes from './routes/webhooks.ts';
 import aiRoutes from './routes/ai.ts';
 import aiAdminRoutes from './routes/ai-admin.ts';
 import businessTemplateRoutes from './routes/business-templates.ts';
+import warmerRoutes from './routes/warmer.ts';
+import sendPolicyRoutes from './routes/send-policy.ts';
 
 export interface AppDeps {
   config: Config;
@@ -113,6 +115,8 @@ export async function buildApp({ config, orm, coordination, queueBackend, storag
   await app.register(aiRoutes);
   await app.register(aiAdminRoutes);
   await app.register(businessTemplateRoutes);
+  await app.register(warmerRoutes);
+  await app.register(sendPolicyRoutes);
   await app.register(mediaMessageRoutes, { liveFeed });
   await app.register(messageHistoryRoutes);
   await app.register(campaignRoutes);

@@ -50,6 +50,8 @@ export const ERROR_STATUS = {
   TEMPLATE_INACTIVE: 409,
   // Deleting a shipped set (a user replaces it with their own instead).
   TEMPLATE_READ_ONLY: 409,
+  // A warmer campaign asked to do what its status does not allow (resume an active one, start a stopped one).
+  INVALID_CAMPAIGN_STATE: 409,
   VALIDATION_ERROR: 400,
   PAYLOAD_TOO_LARGE: 413,
   // The request line and headers together exceed what the HTTP server reads (a URL of many kilobytes, say).

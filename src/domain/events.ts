@@ -21,13 +21,21 @@ export interface EventPayloads {
     fingerprint?: string;
     // Show "typing…" before it goes, for a time in proportion to its text (AI replies), whatever the session's setting.
     typing?: boolean;
-    // Written by the platform itself rather than a person: an AI reply does not count as a human taking the chat over.
-    origin?: 'ai';
+    // Written by the platform itself rather than a person: an AI reply does not count as a human taking the chat over;
+    // the send policy holds warmer messages with bulk ones.
+    origin?: 'ai' | 'warmer';
   };
   // A media message's file converted, encrypted and uploaded to WhatsApp (`message`: the resulting WhatsApp message
   // content, protobuf in base64, with its media key), so that a later attempt relays this upload, not another.
   'message.media-uploaded': MessageEventData & { message: string; mimetype: string; size: number };
-  'message.sent': MessageEventData & { waMessageId: string };
+  // What the send policy counts: `day`, the policy's day it went on (in its time zone), and `firstContact`, the
+  // chat's first message either way.
+  'message.sent': MessageEventData & { waMessageId: string; day?: string; firstContact?: boolean };
+  // The send policy keeps the message waiting (it stays queued): why, as a code and a sentence.
+  'message.held': MessageEventData & { code: string; reason: string };
+  // WhatsApp refused the message with an error ack (463: the number's reach-out time-lock on new contacts); it waits
+  // and is tried again when the policy lets it go.
+  'message.refused': MessageEventData & { code: string; reason: string };
   'message.delivered': MessageEventData;
   'message.read': MessageEventData;
   'message.played': MessageEventData;
@@ -87,6 +95,10 @@ export interface EventPayloads {
   'device.disconnected': { reason: string; code?: number };
   'device.logged-out': { reason?: string };
   'device.failed': { message: string };
+  // The send policy holds the number's messages (`scope`: `first-contacts` after a 463, `health` when its risk score
+  // rose, `all` held by its owner), until `until` if it says, and lets them go again.
+  'device.send-paused': { scope: 'first-contacts' | 'health' | 'all'; level?: 'paused' | 'stopped'; until?: string; reason: string };
+  'device.send-resumed': { scope: 'first-contacts' | 'health' | 'all'; reason: string };
   // One try at delivering one event to one webhook endpoint (stream `webhook-delivery-<id>`).
   'webhook.attempted': {
     deliveryId: string;
@@ -188,6 +200,40 @@ export interface EventPayloads {
   'ai.memory-cleared': { chatJid: string };
   // Spend reached a cost limit (stream `ai-cost-<user id or platform>`): replies stop until the period ends.
   'ai.cost-limit-reached': { scope: 'user' | 'platform'; userId?: number; period: 'daily' | 'monthly'; periodKey: string; threshold: number; current: number };
+  // The warmer (stream `warmer-campaign-<id>`; src/warmer). `run` counts starts and resumes, and names the step jobs of
+  // that run; `jobId` is the waiting step's job that a pause, stop or deletion takes off the queue.
+  'warmer.campaign-created': { campaignId: number; name: string; deviceId: number; targetNumbers: string[] };
+  'warmer.campaign-updated': { campaignId: number; fields: string[] };
+  'warmer.campaign-deleted': { campaignId: number; jobId: string | null };
+  'warmer.template-added': { campaignId: number; templateId: number; name: string };
+  'warmer.started': { campaignId: number; run: number; nextAt: string | null };
+  'warmer.paused': { campaignId: number; jobId: string | null };
+  'warmer.resumed': { campaignId: number; run: number; nextAt: string };
+  'warmer.stopped': { campaignId: number; jobId: string | null };
+  // No slot is left before the end date.
+  'warmer.completed': { campaignId: number };
+  // One message of a conversation queued through the send pipeline (`from`, `to`: numbers), or not (`code`, `reason`).
+  'warmer.step-sent': WarmerStepData & { messageId: string };
+  'warmer.step-failed': WarmerStepData & { code: string; reason: string };
+}
+
+export interface WarmerStepData {
+  campaignId: number;
+  // The campaign's conversations counted from 0 (round-robin over its targets and scripts).
+  conversationNo: number;
+  day: number;
+  slot: number;
+  conversation: number;
+  step: number;
+  sender: 'bot' | 'user';
+  script: string;
+  fromDeviceId: number | null;
+  from: string | null;
+  to: string;
+  text: string;
+  // The conversation's first and last step the campaign sends.
+  first: boolean;
+  last: boolean;
 }
 
 export type EventType = keyof EventPayloads;
@@ -201,6 +247,8 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'message.read': 1,
   'message.played': 1,
   'message.failed': 1,
+  'message.held': 1,
+  'message.refused': 1,
   'message.cancelled': 1,
   'campaign.created': 1,
   'campaign.paused': 1,
@@ -222,6 +270,8 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'device.disconnected': 1,
   'device.logged-out': 1,
   'device.failed': 1,
+  'device.send-paused': 1,
+  'device.send-resumed': 1,
   'webhook.attempted': 1,
   'webhook.delivery-abandoned': 1,
   'webhook.redelivery-requested': 1,
@@ -259,6 +309,17 @@ export const EVENT_VERSIONS: Record<EventType, number> = {
   'ai.closed': 1,
   'ai.memory-cleared': 1,
   'ai.cost-limit-reached': 1,
+  'warmer.campaign-created': 1,
+  'warmer.campaign-updated': 1,
+  'warmer.campaign-deleted': 1,
+  'warmer.template-added': 1,
+  'warmer.started': 1,
+  'warmer.paused': 1,
+  'warmer.resumed': 1,
+  'warmer.stopped': 1,
+  'warmer.completed': 1,
+  'warmer.step-sent': 1,
+  'warmer.step-failed': 1,
 };
 
 export type DomainEvent = { [T in EventType]: { type: T; data: EventPayloads[T] } }[EventType];
@@ -291,4 +352,5 @@ export const streamOf = {
   // One per chat of a device that the AI answers (`chatDigest`: src/ai/chats.ts).
   aiChat: (deviceId: number, chatDigest: string) => `ai-chat-${deviceId}-${chatDigest}`,
   aiCost: (userId: number | undefined) => `ai-cost-${userId ?? 'platform'}`,
+  warmerCampaign: (campaignId: number) => `warmer-campaign-${campaignId}`,
 };

@@ -24,6 +24,7 @@ export interface MessageRow {
   fileId: string | null;
   waMessageId: string | null;
   error: string | null;
+  heldReason: string | null;
   createdAt: string | null;
   queuedAt: string | null;
   sentAt: string | null;
@@ -56,6 +57,7 @@ export function messageRowOf(row: Row): MessageRow {
     fileId: (row.file_id as string | null) ?? null,
     waMessageId: (row.wa_message_id as string | null) ?? null,
     error: (row.error as string | null) ?? null,
+    heldReason: (row.held_reason as string | null) ?? null,
     createdAt: iso(row.created_at),
     queuedAt: iso(row.queued_at),
     sentAt: iso(row.sent_at),

@@ -23,8 +23,8 @@ export interface SendRequest {
   sendAt?: Date;
   priority?: number;
   campaignId?: string;
-  // Queued by the platform itself (an AI reply), with typing shown before it goes.
-  origin?: 'ai';
+  // Queued by the platform itself (an AI reply, a warm-up message), with typing shown before it goes.
+  origin?: 'ai' | 'warmer';
   typing?: boolean;
 }
 

@@ -4,13 +4,15 @@ import type { QueueBackend } from './queue-backend.ts';
 // The job catalogue: every queue and the job names it carries, in one place. Queue and job names are
 // kebab-case; job ids never contain ':' (BullMQ's key separator).
 export const JOBS = {
-  maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress', 'purge-unused-blobs'],
+  maintenance: ['purge-expired-credentials', 'fail-stranded-messages', 'report-campaign-progress', 'purge-unused-blobs', 'end-lapsed-send-pauses'],
   // One job per (event, endpoint), id = the delivery id; retries wait as delayed jobs. Replays scan a time range.
   webhooks: ['deliver', 'replay'],
   // One download per received media message, id = `download-<messageId>`.
   media: ['download'],
   // One reply per burst of a chat's messages, id = `ai-<the burst's last message id>` (src/ai/reply-job.ts).
   ai: ['reply'],
+  // One job per step of a warm-up conversation, id = `warmer-<campaign>-<run>-<day>-<slot>-<conversation>-<step>` (src/warmer).
+  warmer: ['step'],
 } as const;
 
 export type QueueName = keyof typeof JOBS;
@@ -31,6 +33,10 @@ export function createQueues(backend: QueueBackend): Queues {
     media: backend.queue('media', { defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } } }),
     // Attempts and backoff are set per job by the AI reactor; a day of history, as for downloads.
     ai: backend.queue('ai', { defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 } } }),
+    // A step that fails on our infrastructure (PostgreSQL unreachable) is tried again; it sends at most once anyway.
+    warmer: backend.queue('warmer', {
+      defaultJobOptions: { removeOnComplete: { age: 86_400, count: 10_000 }, removeOnFail: { age: 7 * 86_400 }, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+    }),
   };
 }
 

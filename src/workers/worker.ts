@@ -20,7 +20,9 @@ import { SessionQuestions } from './sessions/session-requests.ts';
 import { signedFileUrl } from '../files/signed-urls.ts';
 import { purgeUnusedBlobs } from '../files/file-records.ts';
 import { mediaInliner } from '../files/inline-media.ts';
+import { endLapsedPauses } from '../policy/send-policy.ts';
 import { aiReplyBackoff, aiReplyProcessor, type AiReplyJobData } from '../ai/reply-job.ts';
+import { warmerStepProcessor, type WarmerStepJobData } from '../warmer/step-job.ts';
 
 export interface WorkerDeps {
   orm: Orm;
@@ -65,6 +67,13 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
     { name: 'report-campaign-progress', data: {} },
   );
 
+  // The send policy's pauses end on time, with their events, whether or not a message is waiting to notice.
+  await queues.maintenance.upsertJobScheduler(
+    'end-lapsed-send-pauses-every-5s',
+    { every: 5000 },
+    { name: 'end-lapsed-send-pauses', data: {} },
+  );
+
   await queues.maintenance.upsertJobScheduler(
     'purge-unused-blobs-every-10m',
     { every: 600_000 },
@@ -83,6 +92,8 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
           return failStrandedMessages(orm.em.fork(), { now: clock(), maxWaitMs });
         case 'purge-unused-blobs':
           return purgeUnusedBlobs({ em: orm.em.fork(), storage }, clock());
+        case 'end-lapsed-send-pauses':
+          return endLapsedPauses(orm.em.fork(), clock());
         default:
           throw new UnrecoverableError(`no processor for maintenance job "${job.name}"`);
       }
@@ -143,9 +154,22 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
   aiWorker.on('error', (err) => logger.error({ err }, 'ai worker error'));
   aiWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'ai job failed'));
 
+  const warmStep = warmerStepProcessor({ orm, clock, timeZone: config.warmerTimeZone });
+  const warmerWorker = backend.worker(
+    'warmer',
+    async (job, token) => {
+      if ((job.name as JobName<'warmer'>) !== 'step') throw new UnrecoverableError(`no processor for warmer job "${job.name}"`);
+      return warmStep(job as typeof job & { data: WarmerStepJobData }, token);
+    },
+    // A killed worker's step runs again (it sends once, whatever happens).
+    { concurrency: 10, maxStalledCount: 100 },
+  );
+  warmerWorker.on('error', (err) => logger.error({ err }, 'warmer worker error'));
+  warmerWorker.on('failed', (job, err) => logger.warn({ err, jobId: job?.id, job: job?.name }, 'warmer job failed'));
+
   return {
     async close() {
-      await Promise.all([maintenance.close(), webhookWorker.close(), mediaWorker.close(), aiWorker.close()]);
+      await Promise.all([maintenance.close(), webhookWorker.close(), mediaWorker.close(), aiWorker.close(), warmerWorker.close()]);
       await questions.close();
       poster.close();
     },

@@ -229,6 +229,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
             playedAt: Type.Union([IsoDate, Type.Null()]),
             failedAt: Type.Union([IsoDate, Type.Null()]),
             error: Type.Union([Type.String(), Type.Null()]),
+            heldReason: Type.Union([Type.String({ description: 'Why the send policy keeps a queued message waiting (GET /devices/{id}/send-policy)' }), Type.Null()]),
             fileId: Type.Union([Type.String({ description: "A media message's file" }), Type.Null()]),
           }),
         ),
@@ -239,7 +240,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
       const m = await findMessage(request.em, principalOf(request), request.params.messageId);
       return {
         success: true,
-        data: { messageId: m.messageId, status: m.status, sentAt: m.sentAt, deliveredAt: m.deliveredAt, readAt: m.readAt, playedAt: m.playedAt, failedAt: m.failedAt, error: m.error, fileId: m.fileId },
+        data: { messageId: m.messageId, status: m.status, sentAt: m.sentAt, deliveredAt: m.deliveredAt, readAt: m.readAt, playedAt: m.playedAt, failedAt: m.failedAt, error: m.error, heldReason: m.heldReason, fileId: m.fileId },
       } as const;
     },
   });

@@ -21,13 +21,15 @@ interface StatusRow {
   campaign_id: string | null;
   wa_message_id: string | null;
   error: string | null;
+  // Why the send policy keeps a queued message waiting; cleared as soon as its status moves.
+  held_reason: string | null;
   updated_at: string;
   [timestamp: `${string}_at`]: string | null;
 }
 
 const COLUMNS = [
   'message_id', 'tenant_id', 'device_id', 'status', 'direction', 'chat_jid', 'sender', 'sender_lid', 'content_type', 'body', 'file_id',
-  'wa_message_id', 'error', 'campaign_id', 'created_at', 'queued_at', 'sent_at', 'delivered_at', 'read_at', 'played_at', 'failed_at',
+  'wa_message_id', 'error', 'held_reason', 'campaign_id', 'created_at', 'queued_at', 'sent_at', 'delivered_at', 'read_at', 'played_at', 'failed_at',
   'cancelled_at', 'received_at', 'updated_at',
 ] as const;
 
@@ -57,9 +59,13 @@ export const messagesProjection: Projection = {
     for (const event of events) {
       const next = statusOf(event.type);
       const tenant = event.metadata.tenantId;
-      if (!next || tenant === undefined) continue;
       const id = String(event.data.messageId);
       const row = rows.get(id);
+      if (event.type === 'message.held' && row?.status === 'queued') {
+        rows.set(id, { ...row, held_reason: String(event.data.reason), updated_at: event.recordedAt.toISOString() });
+        changed.add(id);
+      }
+      if (!next || tenant === undefined) continue;
       const status = advance(row?.status, next);
       if (!status) continue;
       rows.set(id, evolve(row, event, id, tenant, status));
@@ -111,6 +117,7 @@ function evolve(row: StatusRow | undefined, event: RecordedEvent, id: string, te
         campaign_id: null,
         wa_message_id: null,
         error: null,
+        held_reason: null,
         created_at: at,
         updated_at: at,
       };
@@ -120,6 +127,8 @@ function evolve(row: StatusRow | undefined, event: RecordedEvent, id: string, te
   next.updated_at = at;
   if (typeof event.data.waMessageId === 'string') next.wa_message_id = event.data.waMessageId;
   next.error = status === 'failed' || status === 'cancelled' ? String(event.data.reason) : null;
+  // A message queued again (a resend) starts with no hold; one that moved on is held no more.
+  next.held_reason = null;
   return next;
 }
 

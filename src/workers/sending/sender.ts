@@ -15,6 +15,8 @@ import { campaignState } from '../../messages/campaigns.ts';
 import { toBaileys } from './baileys-content.ts';
 import { decodeUpload, encodeUpload, relayMedia, uploadMedia, type MediaUpload } from './media-upload.ts';
 import { rememberWaMessageId } from './wa-ids.ts';
+import { checkSend, firstContactPauseMs, recordReachOutLock } from '../../policy/send-policy.ts';
+import { WhatsAppRefusal } from '../sessions/server-acks.ts';
 import type { QueueBackend } from '../queue-backend.ts';
 import { SEND_ATTEMPTS, sendQueueName, type SendJobData } from './send-queues.ts';
 
@@ -29,6 +31,9 @@ export interface SendPacing {
   typing: boolean;
   // How long a message waits for its session to (re)connect before it fails with DEVICE_NOT_CONNECTED.
   maxWaitMs: number;
+  // The send policy (src/policy): on, with its days counted in this time zone; off only where a test or benchmark
+  // sends to many new contacts from a new number on purpose.
+  policy: { enabled: boolean; timeZone: string; recheckMs: number };
 }
 
 export interface SessionLink {
@@ -115,7 +120,7 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
     // Sent already (a repeated job), failed meanwhile, or cancelled: nothing to hand over.
     const status = foldStatus(events.map((e) => e.type));
     if (status !== 'queued') return { skipped: status };
-    const { to, content, sendAt, campaignId, typing } = queued.data as unknown as EventPayloads['message.queued'];
+    const { to, content, sendAt, campaignId, typing, origin } = queued.data as unknown as EventPayloads['message.queued'];
     const fail = async (code: string, reason: string) => {
       await append(messageId, { type: 'message.failed', data: { messageId, code, reason } }, eventIdOf(`${messageId}:failed:${queued.streamVersion}`));
       return { failed: code };
@@ -135,6 +140,18 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
       const waitingSince = Math.max(queued.recordedAt.getTime(), sendAt ? Date.parse(sendAt) : 0);
       if (clock().getTime() - waitingSince > pacing.maxWaitMs) return fail('DEVICE_NOT_CONNECTED', 'the session stayed disconnected too long');
       return postpone(job, token, RECHECK_MS);
+    }
+    // Held by the send policy: the message stays queued, with its reason recorded once per reason and queueing.
+    let counted: { day: string; firstContact?: true } | undefined;
+    if (pacing.policy.enabled) {
+      const verdict = await checkSend(orm.em.fork(), device, { messageId, to, ...(campaignId ? { campaignId } : {}), ...(origin ? { origin } : {}) }, pacing.policy, clock());
+      if (!verdict.send) {
+        await append(messageId, { type: 'message.held', data: { messageId, code: verdict.code, reason: verdict.reason } }, eventIdOf(`${messageId}:held:${verdict.code}:${queued.streamVersion}`));
+        return postpone(job, token, verdict.retryInMs);
+      }
+      counted = { day: verdict.day, ...(verdict.firstContact ? { firstContact: true as const } : {}) };
+      // A number whose health slipped sends at half its rate.
+      if (verdict.slowed) await sleep(Math.max(pacing.minIntervalMs, 1000));
     }
     if (pacing.recipientIntervalMs > 0) {
       const key = `pace:${device.id}:${to}`;
@@ -167,13 +184,19 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
       await handOver();
       await acked;
     } catch (err) {
+      // A 463 is no reason to try again soon: first contacts pause, and this one waits with them.
+      if (err instanceof WhatsAppRefusal && err.code === '463') {
+        const until = new Date(clock().getTime() + (await firstContactPauseMs(orm.em.fork(), device.id, pacing.policy.timeZone)));
+        await recordReachOutLock(orm.em.fork(), device, messageId, `${queued.streamVersion}:${job.attemptsMade}`, until);
+        return postpone(job, token, until.getTime() - clock().getTime());
+      }
       // Transient (the socket closed under us, a timeout): BullMQ retries with backoff, the same id each time.
       if (job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS)) {
         return fail('MESSAGE_SEND_FAILED', err instanceof Error ? err.message : String(err));
       }
       throw err;
     }
-    await append(messageId, { type: 'message.sent', data: { messageId, waMessageId } }, eventIdOf(`${messageId}:sent:${queued.streamVersion}`));
+    await append(messageId, { type: 'message.sent', data: { messageId, waMessageId, ...counted } }, eventIdOf(`${messageId}:sent:${queued.streamVersion}`));
     return { waMessageId };
   };
 

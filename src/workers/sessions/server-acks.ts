@@ -1,5 +1,14 @@
 import type { BinaryNode, WASocket } from '@whiskeysockets/baileys';
 
+// WhatsApp answered the message with an error ack (463: the number's reach-out time-lock on new contacts).
+export class WhatsAppRefusal extends Error {
+  readonly code: string;
+  constructor(waMessageId: string, code: string) {
+    super(`WhatsApp refused message ${waMessageId} (error ${code})`);
+    this.code = code;
+  }
+}
+
 // WhatsApp's server acknowledges every message it accepts (`<ack class="message" id=…>`). Baileys only reports the
 // failed ones; a message counts as sent when this ack arrives, not when the frame left our socket (a connection
 // that dies in between loses the frame, and the send must be tried again).
@@ -11,7 +20,7 @@ export class ServerAcks {
     socket.ws.on('CB:ack,class:message', (node: BinaryNode) => {
       const id = node.attrs.id;
       if (!id) return;
-      if (node.attrs.error) this.#settle(id, new Error(`WhatsApp refused message ${id} (error ${node.attrs.error})`));
+      if (node.attrs.error) this.#settle(id, new WhatsAppRefusal(id, node.attrs.error));
       else this.#settle(id);
     });
     socket.ws.on('close', () => this.failAll(new Error('the connection closed before WhatsApp acknowledged the message')));

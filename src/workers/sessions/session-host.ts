@@ -43,7 +43,7 @@ export interface SessionHostOptions {
   random?: () => number;
 }
 
-export const DEFAULT_PACING: SendPacing = { minIntervalMs: 1000, jitterMs: 500, recipientIntervalMs: 0, typing: false, maxWaitMs: 10 * 60_000 };
+export const DEFAULT_PACING: SendPacing = { minIntervalMs: 1000, jitterMs: 500, recipientIntervalMs: 0, typing: false, maxWaitMs: 10 * 60_000, policy: { enabled: true, timeZone: 'UTC', recheckMs: 60_000 } };
 
 interface DeviceRow {
   id: number;
