@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { startFakeLlm, echoLastUserMessage } from '../helpers/fake-llm.ts';
-import { adminClient, freePort, stopProcess, untilReady, useProcessFleet } from '../helpers/processes.ts';
+import { freePort, startApiAndWorker, stopProcess, useProcessFleet } from '../helpers/processes.ts';
 import { until } from '../helpers/wait.ts';
 
 // An AI reply through a crash, in real processes (an API and a worker): the worker is SIGKILLed while the model is
@@ -21,12 +21,7 @@ const fleet = useProcessFleet({
 const { sim, start } = fleet;
 
 test('a worker SIGKILLed while the model answers: the reply job runs again elsewhere, and the contact gets one reply', { timeout: 240_000 }, async () => {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const api = async (method: string, path: string, body?: unknown) => (await adminClient(base)(method, path, body)).body;
-  const apiProcess = start({ ROLE: 'api', PORT: String(port) });
-  const worker = start({ ROLE: 'worker', PORT: String(await freePort()) });
-  await untilReady(base, apiProcess);
+  const { base, api, apiProcess, worker } = await startApiAndWorker(fleet);
 
   const number = '6281650000001';
   const contact = '6281650000002';

@@ -133,3 +133,14 @@ export function useProcessFleet(baseEnv: Record<string, string>): ProcessFleet {
   });
   return fleet;
 }
+
+// An API process and one worker of a fleet, the API answering: where the crash tests start, before killing the worker.
+export async function startApiAndWorker(fleet: Pick<ProcessFleet, 'start'>) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const api = async (method: string, path: string, body?: unknown) => (await adminClient(base)(method, path, body)).body;
+  const apiProcess = fleet.start({ ROLE: 'api', PORT: String(port) });
+  const worker = fleet.start({ ROLE: 'worker', PORT: String(await freePort()) });
+  await untilReady(base, apiProcess);
+  return { base, api, apiProcess, worker };
+}

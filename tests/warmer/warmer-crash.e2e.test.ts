@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { adminClient, freePort, stopProcess, untilReady, useProcessFleet } from '../helpers/processes.ts';
+import { freePort, startApiAndWorker, stopProcess, useProcessFleet } from '../helpers/processes.ts';
 import { until } from '../helpers/wait.ts';
 
 // A warm-up campaign through a crash, in real processes (an API and a worker): the worker is SIGKILLed in the middle
@@ -18,12 +18,7 @@ const fleet = useProcessFleet({
 const { sim, start } = fleet;
 
 test('a worker SIGKILLed mid-campaign: the new worker goes on, no step lost or repeated', { timeout: 280_000 }, async () => {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const api = async (method: string, path: string, body?: unknown) => (await adminClient(base)(method, path, body)).body;
-  const apiProcess = start({ ROLE: 'api', PORT: String(port) });
-  const worker = start({ ROLE: 'worker', PORT: String(await freePort()) });
-  await untilReady(base, apiProcess);
+  const { base, api, apiProcess, worker } = await startApiAndWorker(fleet);
 
   const link = async (alias: string, number: string) => {
     sim.createPhone(number);
