@@ -137,6 +137,8 @@ const BY_NAME: Record<string, unknown> = {
   recipient: '6281299990001',
   number: '6281299990001',
   phoneNumbers: ['6281299990001'],
+  targetNumbers: ['6281299990001'],
+  time: '09:00',
   password: 'probe-password-1',
   emoji: '👍',
   message: 'probe text',
@@ -185,6 +187,7 @@ export function exampleOf(schema: JsonSchema, name: string, key: string, assigne
     }
     case 'string': {
       if (schema.format === 'date-time') return PAST;
+      if (schema.format === 'date') return PAST.slice(0, 10);
       const candidates = ['probe', 'probe-1', 'Probe one', 'x'.repeat(Math.max(schema.minLength ?? 1, 1))];
       return candidates.find((c) => c.length >= (schema.minLength ?? 0) && (!schema.pattern || new RegExp(schema.pattern, 'u').test(c))) ?? 'probe';
     }
