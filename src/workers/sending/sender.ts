@@ -184,10 +184,12 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
       await handOver();
       await acked;
     } catch (err) {
-      // A 463 is no reason to try again soon: first contacts pause, and this one waits with them.
+      // A 463 is no reason to try again soon: first contacts pause, and this one waits with them. Each refusal is
+      // its own signal, keyed by the stream's version (a refusal appends to it): the same message refused again
+      // after its pause must weigh again, or the number goes on until WhatsApp restricts it.
       if (err instanceof WhatsAppRefusal && err.code === '463') {
         const until = new Date(clock().getTime() + (await firstContactPauseMs(orm.em.fork(), device.id, pacing.policy.timeZone)));
-        await recordReachOutLock(orm.em.fork(), device, messageId, `${queued.streamVersion}:${job.attemptsMade}`, until);
+        await recordReachOutLock(orm.em.fork(), device, messageId, String(events.at(-1)!.streamVersion), until);
         return postpone(job, token, until.getTime() - clock().getTime());
       }
       // Transient (the socket closed under us, a timeout): BullMQ retries with backoff, the same id each time.
