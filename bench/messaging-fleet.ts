@@ -38,6 +38,8 @@ export interface FleetOptions {
   bareSessions: number;
   // The platform's stores (see tests/helpers/resources.ts).
   backends?: TestBackends;
+  // Settings over UNPACED_SENDING (bench/profile.ts turns the send policy on).
+  env?: Record<string, string>;
 }
 
 const number = (block: number, i: number) => `62819${block}${String(i).padStart(6, '0')}`;
@@ -72,7 +74,7 @@ async function linkPlatformDevice(platform: BenchPlatform, sim: WhatsAppSimulato
 // Linking many devices at once would time out their QRs behind each other; this many link together.
 const LINKING_AT_ONCE = 50;
 
-export async function startMessagingFleet({ sessions, bareSessions: bareCount, backends = 'redis' }: FleetOptions): Promise<MessagingFleet> {
+export async function startMessagingFleet({ sessions, bareSessions: bareCount, backends = 'redis', env = {} }: FleetOptions): Promise<MessagingFleet> {
   const sim = new WhatsAppSimulator();
   const bare: WASocket[] = [];
   let platform: BenchPlatform | undefined;
@@ -93,6 +95,7 @@ export async function startMessagingFleet({ sessions, bareSessions: bareCount, b
         ROLE: 'all',
         WA_WEBSOCKET_URL: url,
         ...UNPACED_SENDING,
+        ...env,
       },
       backends,
     );

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { until } from '../tests/helpers/wait.ts';
+import { BENCH_PROBE } from './round-trips.ts';
 import type { WhatsAppSimulator } from '../simulator/server.ts';
 import type { MessagingFleet } from './messaging-fleet.ts';
 
@@ -126,7 +127,7 @@ export async function paced(fleet: MessagingFleet, side: Side, label: string, { 
 // next measurement starts once that is done, so it does not pay for the last one's leftovers.
 export async function settle(fleet: MessagingFleet, deliveredExpected: number): Promise<void> {
   // A client per call: a restart of the embedded PostgreSQL may move it to another port.
-  const db = new pg.Client({ connectionString: fleet.platform.databaseUrl });
+  const db = new pg.Client({ connectionString: fleet.platform.databaseUrl, application_name: BENCH_PROBE });
   await db.connect();
   // What the last poll read, for the timeout's message.
   let seen = '';

@@ -5,6 +5,8 @@
 // The defaults are the numbers people running unofficial gateways use (../shared/notes/ai-bots-and-warmup.md):
 // WhatsApp publishes none for linked devices.
 
+import { wallClockIn } from './wall-clock.ts';
+
 export interface SendingHours {
   // HH:MM in `timeZone`; a window past midnight (22:00–06:00) is allowed.
   start: string;
@@ -204,14 +206,11 @@ export function decide(settings: PolicySettings, facts: SendFacts, now: Date, re
 
 // The day `at` falls on in `timeZone` (YYYY-MM-DD), the minute of that day, and how long until the next one.
 export function dayIn(timeZone: string, at: Date): { day: string; minuteOfDay: number; msToNextDay: number } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
-      .formatToParts(at)
-      .map((p) => [p.type, p.value]),
-  );
-  const minuteOfDay = Number(parts.hour) * 60 + Number(parts.minute);
-  const msIntoDay = (minuteOfDay * 60 + Number(parts.second)) * 1000 + at.getMilliseconds();
-  return { day: `${parts.year}-${parts.month}-${parts.day}`, minuteOfDay, msToNextDay: 86_400_000 - msIntoDay };
+  const { year, month, day, hour, minute, second } = wallClockIn(timeZone, at);
+  const minuteOfDay = hour * 60 + minute;
+  const msIntoDay = (minuteOfDay * 60 + second) * 1000 + at.getMilliseconds();
+  const two = (n: number) => String(n).padStart(2, '0');
+  return { day: `${year}-${two(month)}-${two(day)}`, minuteOfDay, msToNextDay: 86_400_000 - msIntoDay };
 }
 
 // Whole days from `from` (a YYYY-MM-DD day) to `day`.

@@ -2,6 +2,8 @@
 // `endDate`, in a time zone), where a campaign goes after a step or a conversation, which status an action leads to,
 // and the values a script's `{variables}` are filled with. Times and random numbers are passed in.
 
+import { wallClockIn } from './wall-clock.ts';
+
 export interface DailySlot {
   // `HH:MM`, or `HH:MM:SS` for schedules compressed into minutes (tests, trials).
   time: string;
@@ -82,18 +84,8 @@ export function slotsOf(schedule: WarmerSchedule): DailySlot[] {
 
 // How far a time zone is ahead of UTC at an instant, in milliseconds.
 function offsetAt(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(instant));
-  const part = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  const wall = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  const { year, month, day, hour, minute, second } = wallClockIn(timeZone, new Date(instant));
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
   return wall - Math.floor(instant / 1000) * 1000;
 }
 

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { DomainEvent } from '../../src/domain/events.ts';
-import { appendToStream, readFeed, sqlOf, START, type RecordedEvent } from '../../src/events/event-store.ts';
+import { appendToStream, sqlOf, type RecordedEvent } from '../../src/events/event-store.ts';
 import { createAppendNotifier } from '../../src/events/notifier.ts';
+import { contactsProjection } from '../../src/events/projections/contacts.ts';
 import { devicesProjection } from '../../src/events/projections/devices.ts';
 import { messagesProjection } from '../../src/events/projections/messages.ts';
 import type { Projection } from '../../src/events/projections/projection.ts';
-import { resetProjection, runBatch, sharedFullBatches, startProjections } from '../../src/events/projections/runner.ts';
+import { resetProjection, runBatch, runGroupBatch, startProjections } from '../../src/events/projections/runner.ts';
 import { createLogger } from '../../src/logger.ts';
 import { insertDevice, settleProjection, useTestDatabase } from '../helpers/database.ts';
 import { until } from '../helpers/wait.ts';
@@ -146,44 +147,103 @@ test('a logged-out device stays logged out when a late reconnect or close is rep
   assert.equal(await status(), 'connected');
 });
 
-test('projections sharing a reader read each full batch once and still see every event once, in order', async () => {
-  const run = randomUUID().slice(0, 8);
-  for (let i = 0; i < 25; i++) {
-    await appendToStream(db.orm.em.fork(), `shared-${run}-${i}`, Array.from({ length: 10 }, (_, k) => ({ event: m('message.queued', `${run}-${i}-${k}`, { to: '62800' }) })), {
+const appendRun = async (run: string, streams: number) => {
+  for (let i = 0; i < streams; i++) {
+    await appendToStream(db.orm.em.fork(), `group-${run}-${i}`, Array.from({ length: 10 }, (_, k) => ({ event: m('message.queued', `${run}-${i}-${k}`, { to: '62800' }) })), {
       expectedVersion: 'no-stream',
     });
   }
-  const read = sharedFullBatches();
-  const em = db.orm.em.fork();
-  // The feed stops short while a transaction anywhere on the server is open (other test files'): wait for this run's last.
-  const head = await until(async () => {
-    const feed = await readFeed(em as never, START, 100_000);
-    return feed.at(-1)?.streamId === `shared-${run}-24` ? feed : undefined;
-  }, 'this run in the feed');
-  const full = await read(em as never, START, 100);
-  assert.equal(full.length, 100);
-  assert.equal(await read(em as never, START, 100), full, 'a full batch is read once');
-  const tail = head.at(-2)!;
-  const short = await read(em as never, { transactionId: tail.transactionId, position: tail.position }, 100);
-  assert.equal(short.length, 1);
-  assert.notEqual(await read(em as never, { transactionId: tail.transactionId, position: tail.position }, 100), short, 'a short read is read again');
+};
+// Records what it applies in its batch's transaction (a batch rolled back recorded nothing), read back in order.
+const recorder = (name: string, fail = () => false): Projection => ({
+  name,
+  handles: ['message.queued'],
+  async apply(sql, events) {
+    if (fail()) throw new Error(`${name} fails`);
+    await sql('insert into test_applied (projection, event_id, stream_id) select ?, * from jsonb_to_recordset(?::jsonb) as e(event_id text, stream_id text)', [
+      name,
+      JSON.stringify(events.map((e) => ({ event_id: e.eventId, stream_id: e.streamId }))),
+    ]);
+  },
+  async reset() {},
+});
+const appliedBy = async (projection: Projection) =>
+  (await sqlOf(db.orm.em.fork())('select event_id, stream_id from test_applied where projection = ? order by seq', [projection.name])).map((r) => ({ eventId: String(r.event_id), streamId: String(r.stream_id) }));
+const ofRun = (run: string, events: Pick<RecordedEvent, 'eventId' | 'streamId'>[]) => events.filter((e) => e.streamId.startsWith(`group-${run}-`)).map((e) => e.eventId);
 
-  const seenBy = (name: string, seen: RecordedEvent[]): Projection => ({
-    name: `shared-${name}-${run}`,
-    handles: ['message.queued'],
-    async apply(_sql, events) {
-      seen.push(...events);
-    },
-    async reset() {},
-  });
-  const a: RecordedEvent[] = [];
-  const b: RecordedEvent[] = [];
-  const mine = (events: RecordedEvent[]) => events.filter((e) => e.streamId.startsWith(`shared-${run}-`)).map((e) => e.eventId);
-  for (const [projection, seen] of [[seenBy('a', a), a], [seenBy('b', b), b]] as const) {
-    // A transaction still open elsewhere may hold the feed back for a moment: read until this run's events are in.
-    await until(async () => ((await runBatch(db.orm, projection, 100, read)) === 0 && mine(seen).length === 250 ? true : undefined), `${projection.name} caught up`);
+test('projections batched together, one of them far behind, each see every event once and in order', async () => {
+  await sqlOf(db.orm.em.fork())('create table if not exists test_applied (seq serial primary key, projection text, event_id text, stream_id text)');
+  const run = randomUUID().slice(0, 8);
+  await appendRun(run, 25);
+  const [a, b, late] = ['a', 'b', 'late'].map((n) => recorder(`group-${n}-${run}`)) as [Projection, Projection, Projection];
+  const caughtUp = (projections: Projection[]) =>
+    // A transaction still open elsewhere (another test file's) may hold the feed back: batch until this run is in.
+    until(async () => ((await runGroupBatch(db.orm, projections, 100)) === 0 && (await Promise.all(projections.map(appliedBy))).every((s) => ofRun(run, s).length === 250) ? true : undefined), 'caught up');
+  await caughtUp([a, b]);
+  // A new projection joins at the start of the feed: it reads on its own checkpoint in the same batches.
+  await appendRun(`${run}x`, 3);
+  await caughtUp([a, b, late]);
+  const [seenA, seenB, seenLate] = await Promise.all([a, b, late].map(appliedBy));
+  assert.equal(new Set(ofRun(run, seenA!)).size, 250);
+  assert.deepEqual(ofRun(run, seenA!), ofRun(run, seenB!));
+  assert.deepEqual(ofRun(run, seenLate!), ofRun(run, seenA!));
+  assert.equal(ofRun(`${run}x`, seenA!).length, 30);
+  assert.deepEqual(ofRun(`${run}x`, seenLate!), ofRun(`${run}x`, seenA!));
+});
+
+test('in the live runner a failing projection holds back nobody, and catches up once, in order, when it recovers', async () => {
+  await sqlOf(db.orm.em.fork())('create table if not exists test_applied (seq serial primary key, projection text, event_id text, stream_id text)');
+  const notifier = await createAppendNotifier(db.url, createLogger({ logLevel: 'silent' }));
+  const run = randomUUID().slice(0, 8);
+  let failing = true;
+  const [good, flaky] = [recorder(`live-good-${run}`), recorder(`live-flaky-${run}`, () => failing)];
+  const runner = startProjections(db.orm, [good, flaky], notifier, createLogger({ logLevel: 'silent' }));
+  const seen = async (projection: Projection, of: string) => ofRun(of, await appliedBy(projection));
+  try {
+    await appendRun(run, 5);
+    await until(async () => ((await seen(good, run)).length === 50 ? true : undefined), 'the good projection up to date while the other fails');
+    assert.equal((await seen(flaky, run)).length, 0);
+    failing = false;
+    await appendRun(`${run}y`, 1);
+    await until(async () => ((await seen(flaky, `${run}y`)).length === 10 && (await seen(good, `${run}y`)).length === 10 ? true : undefined), 'both caught up');
+    assert.deepEqual(await seen(flaky, run), await seen(good, run));
+    assert.deepEqual(await seen(flaky, `${run}y`), await seen(good, `${run}y`));
+    assert.equal(new Set(await seen(good, run)).size, 50);
+  } finally {
+    await runner.close();
+    await notifier.close();
   }
-  assert.equal(mine(a).length, 250);
-  assert.deepEqual(mine(a), mine(b));
-  assert.equal(new Set(mine(a)).size, 250);
+});
+
+test('contacts learnt from a batch of events equal those learnt one event at a time (a LID folded into a number, presence between)', async () => {
+  const { deviceId, userId } = await insertDevice(db.orm, 'contacts-batch');
+  const say = (type: DomainEvent['type'], data: Record<string, unknown>) =>
+    appendToStream(db.orm.em.fork(), `contacts-${deviceId}`, [{ event: { type, data } as DomainEvent }], { expectedVersion: 'any', metadata: { tenantId: userId, deviceId } });
+  const received = (from: string, pushName: string, fromLid?: string) => ({ messageId: randomUUID(), waMessageId: 'WA', chatJid: from, from, ...(fromLid ? { fromLid } : {}), pushName, messageType: 'text', text: 'hi', timestamp: 1 });
+  await say('message.received', received('111222333@lid', 'By LID'));
+  await say('message.received', received('6281100000001@s.whatsapp.net', 'Ana'));
+  await say('contact.presence-updated', { jid: '111222333@lid', presence: 'available' });
+  await say('contact.identified', { jid: '6281100000002@s.whatsapp.net', lid: '111222333@lid', source: 'lookup' });
+  await say('message.received', received('6281100000002@s.whatsapp.net', 'Budi', '111222333@lid'));
+  await say('contact.updated', { jid: '6281100000001@s.whatsapp.net', name: 'Ana (work)', source: 'contact' });
+  await say('message.received', received('444555666@lid', 'Stranger'));
+  const contacts = async () =>
+    (await sqlOf(db.orm.em.fork())('select * from contacts where device_id = ? order by jid', [deviceId])).map(({ updated_at: _u, created_at: _c, presence_at: _p, ...row }) => row);
+  const events = (await sqlOf(db.orm.em.fork())('select global_position from events where stream_id = ? order by global_position', [`contacts-${deviceId}`])).length;
+  assert.equal(events, 7);
+
+  await settleProjection(db.orm, contactsProjection);
+  const together = await contacts();
+  await resetProjection(db.orm, contactsProjection);
+  // One event per batch.
+  while ((await runBatch(db.orm, contactsProjection, 1)) > 0);
+  assert.deepEqual(await contacts(), together);
+  assert.deepEqual(
+    together.map((c) => [c.jid, c.lid, c.whatsapp_name, c.contact_name, c.presence]),
+    [
+      ['444555666@lid', '444555666@lid', 'Stranger', null, null],
+      ['6281100000001@s.whatsapp.net', null, 'Ana', 'Ana (work)', null],
+      ['6281100000002@s.whatsapp.net', '111222333@lid', 'Budi', null, 'available'],
+    ],
+  );
 });

@@ -9,13 +9,22 @@ export const contactsProjection: Projection = {
   name: 'contacts',
   handles: ['message.received', 'contact.*'],
 
+  // What the events teach is worked out in memory, a run of events at a time, and written with one read and at most
+  // two writes per run; a presence report applies to what the events before it made, so it ends a run.
   async apply(sql, events) {
+    let run: RecordedEvent[] = [];
     for (const event of events) {
       const { deviceId, tenantId } = event.metadata;
       if (deviceId === undefined || tenantId === undefined) continue;
-      if (event.type === 'contact.presence-updated') await presence(sql, deviceId, event);
-      else await learn(sql, deviceId, tenantId, event);
+      if (event.type !== 'contact.presence-updated') {
+        run.push(event);
+        continue;
+      }
+      await learn(sql, run);
+      run = [];
+      await presence(sql, deviceId, event);
     }
+    await learn(sql, run);
   },
 
   async reset(sql) {
@@ -34,32 +43,77 @@ const stateOf = (row: Row): ContactState => ({
   source: row.source as ContactSource,
 });
 
-async function learn(sql: Sql, deviceId: number, tenantId: number, event: RecordedEvent): Promise<void> {
-  const fact = contactFactOf(event.type, event.data);
-  if (!fact) return;
-  const keys = [fact.pn, fact.lid].filter((k): k is string => Boolean(k));
-  const rows = await sql('select * from contacts where device_id = ? and (jid in (?) or lid = ?)', [deviceId, keys, fact.lid ?? '']);
-  const byPn = rows.find((r) => fact.pn && r.jid === fact.pn);
-  const byLid = rows.find((r) => r !== byPn && fact.lid && (r.jid === fact.lid || r.lid === fact.lid));
-  const known = byPn && byLid ? mergeContacts(stateOf(byLid), stateOf(byPn)) : byPn || byLid ? stateOf((byPn ?? byLid)!) : undefined;
-  const next = evolveContact(known, fact);
-  if (!next) return;
-  const at = event.recordedAt.toISOString();
-  const kept = [byPn, byLid].filter((r): r is Row => Boolean(r));
-  // The keys this person no longer goes by (a LID row folded into the number's).
-  for (const row of kept) if (row.jid !== next.jid) await sql('delete from contacts where device_id = ? and jid = ?', [deviceId, row.jid]);
-  const firstSeen = kept.map((r) => iso(r.created_at)!).sort()[0] ?? at;
-  const seen: Row = kept.find((r) => r.presence_at) ?? {};
-  await sql(
-    `insert into contacts (device_id, jid, tenant_id, lid, contact_name, whatsapp_name, verified_name, source, presence, last_seen, presence_at, created_at, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     on conflict (device_id, jid) do update set lid = excluded.lid, contact_name = excluded.contact_name, whatsapp_name = excluded.whatsapp_name,
-       verified_name = excluded.verified_name, source = excluded.source, created_at = excluded.created_at, updated_at = excluded.updated_at`,
-    [
-      deviceId, next.jid, tenantId, next.lid, next.contactName, next.whatsappName, next.verifiedName, next.source,
-      seen.presence ?? null, iso(seen.last_seen), iso(seen.presence_at), firstSeen, at,
-    ],
-  );
+const keyOf = (deviceId: unknown, jid: unknown) => `${deviceId}:${jid}`;
+
+async function learn(sql: Sql, events: RecordedEvent[]): Promise<void> {
+  const facts = events.flatMap((event) => {
+    const fact = contactFactOf(event.type, event.data);
+    return fact ? [{ deviceId: event.metadata.deviceId!, tenantId: event.metadata.tenantId!, fact, at: event.recordedAt.toISOString() }] : [];
+  });
+  if (!facts.length) return;
+  const wanted = facts.flatMap(({ deviceId, fact }) => [fact.pn, fact.lid].filter((k): k is string => Boolean(k)).map((key) => ({ device_id: deviceId, key })));
+  const book = new Map<string, Row>();
+  for (const row of await sql(
+    `select distinct c.* from contacts c join jsonb_to_recordset(?::jsonb) as k(device_id int, key text) on c.device_id = k.device_id and (c.jid = k.key or c.lid = k.key)`,
+    [JSON.stringify(wanted)],
+  )) {
+    book.set(keyOf(row.device_id, row.jid), row);
+  }
+  const stored = new Set(book.keys());
+  const gone = new Set<string>();
+  const changed = new Set<string>();
+  for (const { deviceId, tenantId, fact, at } of facts) {
+    const byPn = fact.pn ? book.get(keyOf(deviceId, fact.pn)) : undefined;
+    const byLid = fact.lid ? [...book.values()].find((r) => r !== byPn && Number(r.device_id) === deviceId && (r.jid === fact.lid || r.lid === fact.lid)) : undefined;
+    const known = byPn && byLid ? mergeContacts(stateOf(byLid), stateOf(byPn)) : byPn || byLid ? stateOf((byPn ?? byLid)!) : undefined;
+    const next = evolveContact(known, fact);
+    if (!next) continue;
+    const kept = [byPn, byLid].filter((r): r is Row => Boolean(r));
+    const key = keyOf(deviceId, next.jid);
+    // The keys this person no longer goes by (a LID row folded into the number's).
+    for (const row of kept) {
+      if (row.jid === next.jid) continue;
+      book.delete(keyOf(deviceId, row.jid));
+      changed.delete(keyOf(deviceId, row.jid));
+      gone.add(keyOf(deviceId, row.jid));
+    }
+    // A row kept under its key keeps its own presence (the upsert leaves it); a new one takes a folded row's.
+    const seen: Row = book.get(key) ?? kept.find((r) => r.presence_at) ?? {};
+    book.set(key, {
+      device_id: deviceId,
+      jid: next.jid,
+      tenant_id: tenantId,
+      lid: next.lid,
+      contact_name: next.contactName,
+      whatsapp_name: next.whatsappName,
+      verified_name: next.verifiedName,
+      source: next.source,
+      presence: seen.presence ?? null,
+      last_seen: iso(seen.last_seen),
+      presence_at: iso(seen.presence_at),
+      created_at: kept.map((r) => iso(r.created_at)!).sort()[0] ?? at,
+      updated_at: at,
+    });
+    gone.delete(key);
+    changed.add(key);
+  }
+  const deleted = [...gone].filter((key) => stored.has(key)).map((key) => {
+    const [deviceId, ...jid] = key.split(':');
+    return { device_id: Number(deviceId), jid: jid.join(':') };
+  });
+  if (deleted.length) {
+    await sql('delete from contacts c using jsonb_to_recordset(?::jsonb) as g(device_id int, jid text) where c.device_id = g.device_id and c.jid = g.jid', [JSON.stringify(deleted)]);
+  }
+  if (changed.size) {
+    await sql(
+      `insert into contacts (device_id, jid, tenant_id, lid, contact_name, whatsapp_name, verified_name, source, presence, last_seen, presence_at, created_at, updated_at)
+       select * from jsonb_to_recordset(?::jsonb) as r(device_id int, jid text, tenant_id int, lid text, contact_name text, whatsapp_name text, verified_name text,
+         source text, presence text, last_seen timestamptz, presence_at timestamptz, created_at timestamptz, updated_at timestamptz)
+       on conflict (device_id, jid) do update set lid = excluded.lid, contact_name = excluded.contact_name, whatsapp_name = excluded.whatsapp_name,
+         verified_name = excluded.verified_name, source = excluded.source, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+      [JSON.stringify([...changed].map((key) => book.get(key)))],
+    );
+  }
 }
 
 async function presence(sql: Sql, deviceId: number, event: RecordedEvent): Promise<void> {
