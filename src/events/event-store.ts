@@ -100,26 +100,34 @@ function toRecorded(row: Row): RecordedEvent {
 
 const COLUMNS = 'global_position, transaction_id::text, event_id, stream_id, stream_version, type, type_version, data, metadata, recorded_at';
 
-// Moves the stream's version from the expected one in a single statement (the compare-and-set of optimistic
-// concurrency); undefined when the stream is elsewhere.
-async function claimVersions(run: Sql, streamId: string, expected: ExpectedVersion, count: number): Promise<number | undefined> {
-  const [row] =
-    expected === 'any'
-      ? await run(
-          `insert into streams (stream_id, version) values (?, ?)
-           on conflict (stream_id) do update set version = streams.version + excluded.version, updated_at = now() returning version`,
-          [streamId, count],
-        )
-      : expected === 'no-stream' || expected === 0
-        ? await run('insert into streams (stream_id, version) values (?, ?) on conflict (stream_id) do nothing returning version', [streamId, count])
-        : await run('update streams set version = version + ?, updated_at = now() where stream_id = ? and version = ? returning version', [
-            count,
-            streamId,
-            expected,
-          ]);
-  return row ? Number(row.version) - count : undefined;
+// Claims the stream's next versions, in SQL for appendOnce's `claimed` step: from the expected one (the
+// compare-and-set of optimistic concurrency), or from wherever it is. Nothing is claimed when an event of the append
+// is there already. Parameters: stream id and event count (and the expected version).
+function claimSql(expected: ExpectedVersion): { sql: string; params: (count: number, streamId: string) => unknown[] } {
+  if (expected === 'any') {
+    return {
+      sql: `insert into streams (stream_id, version) select ?::text, ?::int where not exists (select 1 from existing)
+            on conflict (stream_id) do update set version = streams.version + excluded.version, updated_at = now() returning version`,
+      params: (count, streamId) => [streamId, count],
+    };
+  }
+  if (expected === 'no-stream' || expected === 0) {
+    return {
+      sql: `insert into streams (stream_id, version) select ?::text, ?::int where not exists (select 1 from existing)
+            on conflict (stream_id) do nothing returning version`,
+      params: (count, streamId) => [streamId, count],
+    };
+  }
+  return {
+    sql: `update streams set version = version + ?::int, updated_at = now()
+           where stream_id = ?::text and version = ?::int and not exists (select 1 from existing) returning version`,
+    params: (count, streamId) => [count, streamId, expected],
+  };
 }
 
+// Appends events to one stream, with or without an expected version. One statement, atomic by itself: when one of
+// the ids is there already (a retried append) it returns those events, else it claims the versions and inserts;
+// a claim refused by the expected version is a VersionConflictError. One round trip instead of a transaction's five.
 export async function appendToStream(
   em: EntityManager,
   streamId: string,
@@ -127,64 +135,17 @@ export async function appendToStream(
   options: { expectedVersion: ExpectedVersion; metadata?: EventMetadata },
 ): Promise<AppendResult> {
   if (!events.length) throw new Error('appendToStream needs at least one event');
-  const ids = events.map((e) => e.eventId ?? randomUUID());
   const metadata = options.metadata ?? {};
-  if (options.expectedVersion === 'any') return appendAnyVersion(em, streamId, events, ids, metadata);
-  return transaction(em, async (tx) => {
-    const run = sqlOf(tx);
-
-    // Only ids the caller chose can have been appended before.
-    if (events[0]!.eventId) {
-      const existing = await run('select global_position, stream_version from events where event_id in (?) order by global_position', [ids]);
-      if (existing.length) return { nextVersion: Number(existing.at(-1)!.stream_version), positions: existing.map((r) => Number(r.global_position)) };
-    }
-
-    const current = await claimVersions(run, streamId, options.expectedVersion, events.length);
-    if (current === undefined) {
-      const [stream] = await run('select version from streams where stream_id = ?', [streamId]);
-      throw new VersionConflictError(streamId, options.expectedVersion, Number(stream?.version ?? 0));
-    }
-
-    const values = events.map(() => '(?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?)').join(', ');
-    const params = events.flatMap(({ event }, i) => [
-      ids[i],
-      streamId,
-      current + i + 1,
-      event.type,
-      EVENT_VERSIONS[event.type],
-      JSON.stringify(event.data),
-      JSON.stringify(metadata),
-      metadata.tenantId ?? null,
-      metadata.deviceId ?? null,
-      metadata.sessionId ?? null,
-    ]);
-    // The notification is only a wake-up for live readers in every process; they read the data from the table.
-    // Sent in the same statement as the insert, and folded into one by PostgreSQL at commit.
-    const inserted = await run(
-      `with inserted as (
-         insert into events (event_id, stream_id, stream_version, type, type_version, data, metadata, tenant_id, device_id, session_id)
-         values ${values} returning global_position)
-       select global_position, pg_notify('${EVENTS_CHANNEL}', '') from inserted order by global_position`,
-      params,
-    );
-    return { nextVersion: current + events.length, positions: inserted.map((r) => Number(r.global_position)) };
-  });
-}
-
-// The common append (no expected version: receipts, inbound messages, webhook attempts) as one statement, atomic by
-// itself: skip when one of the ids is already there, else claim the versions and insert. One round trip instead of a
-// transaction's five.
-async function appendAnyVersion(em: EntityManager, streamId: string, events: NewEvent[], ids: string[], metadata: EventMetadata): Promise<AppendResult> {
-  const candidates = events.map(({ event }, i) => ({ event_id: ids[i], idx: i, type: event.type, type_version: EVENT_VERSIONS[event.type], data: event.data }));
+  const candidates = events.map(({ event, eventId }, i) => ({ event_id: eventId ?? randomUUID(), idx: i, type: event.type, type_version: EVENT_VERSIONS[event.type], data: event.data }));
+  const claim = claimSql(options.expectedVersion);
+  // The notification is only a wake-up for live readers in every process; they read the data from the table.
+  // PostgreSQL folds the notifications of a transaction into one at commit.
   const rows = await sqlOf(em)(
     `with candidate as (
        select * from jsonb_to_recordset(?::jsonb) as r(event_id uuid, idx int, type text, type_version int, data jsonb)
      ), existing as (
        select global_position, stream_version from events where event_id in (select event_id from candidate)
-     ), claimed as (
-       insert into streams (stream_id, version) select ?::text, ?::int where not exists (select 1 from existing)
-       on conflict (stream_id) do update set version = streams.version + excluded.version, updated_at = now()
-       returning version
+     ), claimed as (${claim.sql}
      ), inserted as (
        insert into events (event_id, stream_id, stream_version, type, type_version, data, metadata, tenant_id, device_id, session_id)
        select c.event_id, ?::text, claimed.version - ?::int + c.idx + 1, c.type, c.type_version, c.data, ?::jsonb, ?::int, ?::int, ?::text
@@ -197,8 +158,7 @@ async function appendAnyVersion(em: EntityManager, streamId: string, events: New
      order by global_position`,
     [
       JSON.stringify(candidates),
-      streamId,
-      events.length,
+      ...claim.params(events.length, streamId),
       streamId,
       events.length,
       JSON.stringify(metadata),
@@ -207,6 +167,11 @@ async function appendAnyVersion(em: EntityManager, streamId: string, events: New
       metadata.sessionId ?? null,
     ],
   );
+  if (!rows.length) {
+    // Read after the refused claim: the statement's own snapshot may predate the append that moved the stream on.
+    const [stream] = await sqlOf(em)('select version from streams where stream_id = ?', [streamId]);
+    throw new VersionConflictError(streamId, options.expectedVersion, Number(stream?.version ?? 0));
+  }
   return { nextVersion: Math.max(...rows.map((r) => Number(r.stream_version))), positions: rows.map((r) => Number(r.global_position)) };
 }
 

@@ -78,6 +78,10 @@ const SPELLED_INTO_SQL = new Set([
   "COLUMNS.join(', ')",
   "COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')",
   'DELIVERY_COLUMNS',
+  'DAILY_LIST', // messages.ts: message_stats_daily's status columns, quoted from a fixed list
+  'DAILY_TYPES',
+  'DAILY_SUMS',
+  'claim.sql', // event-store.ts: one of three fixed claims of a stream's versions
   'BY_NUMBER',
   "mapped('chat_jid')",
   'column', // quotedName() from a fixed list, or a fixed column name

@@ -35,12 +35,12 @@ const COLUMNS = [
 
 const ENDED = new Set<MessageStatus>(['sent', 'delivered', 'read', 'played', 'failed', 'cancelled']);
 
+// A day's counts of one device of a user, by status reached.
 interface DailyCount {
   tenant: number;
   device: number;
   day: string;
-  status: MessageStatus;
-  n: number;
+  reached: Partial<Record<MessageStatus, number>>;
 }
 
 // Two read models from one fold over the message events, in log order:
@@ -73,17 +73,15 @@ export const messagesProjection: Projection = {
       if (event.type === 'message.sent-by-owner') continue;
       const device = event.metadata.deviceId ?? 0;
       const day = event.recordedAt.toISOString().slice(0, 10);
-      for (const reached of reachedBy(row?.status, status)) {
-        const key = `${tenant}|${device}|${day}|${reached}`;
-        const count = counts.get(key) ?? { tenant, device, day, status: reached, n: 0 };
-        count.n += 1;
-        counts.set(key, count);
-      }
+      const key = `${tenant}|${device}|${day}`;
+      const count = counts.get(key) ?? { tenant, device, day, reached: {} };
+      for (const reached of reachedBy(row?.status, status)) count.reached[reached] = (count.reached[reached] ?? 0) + 1;
+      counts.set(key, count);
     }
     if (changed.size) await saveRows(sql, [...changed].map((id) => rows.get(id)!));
     // A message that went out, failed or was cancelled needs its file no more (a resend holds it again).
     await releaseFileHolds(sql, [...changed].filter((id) => ENDED.has(rows.get(id)!.status)));
-    for (const count of counts.values()) await addCount(sql, count);
+    if (counts.size) await addCounts(sql, [...counts.values()]);
   },
 
   async reset(sql) {
@@ -170,11 +168,17 @@ async function saveRows(sql: Sql, rows: StatusRow[]): Promise<void> {
 // message_stats_daily's count columns, one per status.
 const DAILY_COLUMNS: readonly MessageStatus[] = ['queued', 'sent', 'delivered', 'read', 'played', 'failed', 'cancelled', 'received'];
 
-async function addCount(sql: Sql, { tenant, device, day, status, n }: DailyCount): Promise<void> {
-  const column = quotedName(status, DAILY_COLUMNS);
+// Every day and device of a batch in one statement, each status column added to.
+const DAILY_NAMES = DAILY_COLUMNS.map((status) => quotedName(status, DAILY_COLUMNS));
+const DAILY_LIST = DAILY_NAMES.join(', ');
+const DAILY_TYPES = DAILY_NAMES.map((c) => `${c} int`).join(', ');
+const DAILY_SUMS = DAILY_NAMES.map((c) => `${c} = message_stats_daily.${c} + excluded.${c}`).join(', ');
+
+async function addCounts(sql: Sql, counts: DailyCount[]): Promise<void> {
   await sql(
-    `insert into message_stats_daily (tenant_id, device_id, day, ${column}) values (?, ?, ?, ?)
-     on conflict (tenant_id, device_id, day) do update set ${column} = message_stats_daily.${column} + excluded.${column}`,
-    [tenant, device, day, n],
+    `insert into message_stats_daily (tenant_id, device_id, day, ${DAILY_LIST})
+     select tenant_id, device_id, day, ${DAILY_LIST} from jsonb_to_recordset(?::jsonb) as r(tenant_id int, device_id int, day text, ${DAILY_TYPES})
+     on conflict (tenant_id, device_id, day) do update set ${DAILY_SUMS}`,
+    [JSON.stringify(counts.map(({ tenant, device, day, reached }) => ({ tenant_id: tenant, device_id: device, day, ...Object.fromEntries(DAILY_COLUMNS.map((s) => [s, reached[s] ?? 0])) })))],
   );
 }
