@@ -66,22 +66,6 @@ function countingSince(policy: PolicyRow, now: Date): Date | null {
   return policy.signalsSince && policy.signalsSince > lapsed ? policy.signalsSince : lapsed;
 }
 
-// Risk signals from the log: 463 refusals, failed sends, connection drops (not the 515 restart after linking, nor
-// stops), and logouts by WhatsApp (401, and 403 for a banned number).
-export async function signalsOf(sql: Sql, deviceId: number, now: Date, since: Date | null): Promise<Signal[]> {
-  const lookback = new Date(now.getTime() - SIGNAL_LOOKBACK_MS);
-  const rows = await sql(
-    `select type, recorded_at, data->>'code' as code, data->>'reason' as reason from events
-      where device_id = ? and type in ('message.refused', 'message.failed', 'device.disconnected', 'device.logged-out') and recorded_at > ?`,
-    [deviceId, (since && since > lookback ? since : lookback).toISOString()],
-  );
-  return rows.flatMap((row): Signal[] => {
-    const at = new Date(row.recorded_at as string);
-    const kind = signalKind(String(row.type), row.code as string | null, row.reason as string | null);
-    return kind ? [{ kind, at }] : [];
-  });
-}
-
 function signalKind(type: string, code: string | null, reason: string | null): SignalKind | undefined {
   if (type === 'message.refused') return code === '463' ? 'reach-out-locked' : 'send-failed';
   // A message that failed because its device was gone or logged out is that signal's, not another one.
@@ -91,32 +75,49 @@ function signalKind(type: string, code: string | null, reason: string | null): S
   return undefined;
 }
 
-export interface DayCounts {
+export interface SendFacts {
   sentToday: number;
   firstContactsToday: number;
+  signals: Signal[];
+  // Of the chat asked about: whether it has had a message either way before this one, and whether its last was the
+  // contact's (a reply to someone who wrote last is what the policy lets through first).
+  firstContact: boolean;
+  theyWroteLast: boolean;
 }
 
-// Sends recorded on the policy's day (their `day`, by the platform's clock); the time bound only narrows the index scan.
-export async function countsToday(sql: Sql, deviceId: number, timeZone: string, now: Date): Promise<DayCounts> {
-  const { day } = dayIn(timeZone, now);
+// What the policy decides on, in one statement: today's sends (their `day`, by the platform's clock; the time bound
+// only narrows the index scan), the risk signals in the log since `since` (463 refusals, failed sends, connection
+// drops but not the 515 restart after linking nor stops, logouts by WhatsApp: 401, and 403 for a banned number),
+// and the chat's last message.
+export async function sendFactsOf(sql: Sql, deviceId: number, policy: PolicyRow, now: Date, chat?: { jid: string; messageId: string }): Promise<SendFacts> {
+  const { day } = dayIn(policy.settings.timeZone, now);
+  const lookback = new Date(now.getTime() - SIGNAL_LOOKBACK_MS);
+  const since = countingSince(policy, now);
   const [row] = await sql(
-    `select count(*)::int as sent, count(*) filter (where data->>'firstContact' = 'true')::int as first
-       from events where device_id = ? and type = 'message.sent' and recorded_at >= ? and data->>'day' = ?`,
-    [deviceId, new Date(now.getTime() - 2 * 86_400_000).toISOString(), day],
+    `select today.sent, today.first, last_message.direction, coalesce(risks.signals, '[]'::jsonb) as signals
+       from (select count(*)::int as sent, count(*) filter (where data->>'firstContact' = 'true')::int as first
+               from events where device_id = ? and type = 'message.sent' and recorded_at >= ? and data->>'day' = ?) today
+       cross join (select jsonb_agg(jsonb_build_array(type, recorded_at, data->>'code', data->>'reason')) as signals from events
+                    where device_id = ? and type in ('message.refused', 'message.failed', 'device.disconnected', 'device.logged-out') and recorded_at > ?) risks
+       left join lateral (select direction from message_status
+                           where device_id = ? and chat_jid = ? and message_id <> ? and (direction = 'in' or sent_at is not null)
+                           order by created_at desc limit 1) last_message on true`,
+    [
+      deviceId,
+      new Date(now.getTime() - 2 * 86_400_000).toISOString(),
+      day,
+      deviceId,
+      (since && since > lookback ? since : lookback).toISOString(),
+      deviceId,
+      chat?.jid ?? null,
+      chat?.messageId ?? null,
+    ],
   );
-  return { sentToday: Number(row?.sent ?? 0), firstContactsToday: Number(row?.first ?? 0) };
-}
-
-// Whether the chat has had a message either way before this one, and whether its last was the contact's: a reply to
-// someone who wrote last is what the policy lets through first.
-export async function chatFacts(sql: Sql, deviceId: number, chatJid: string, messageId: string): Promise<{ firstContact: boolean; theyWroteLast: boolean }> {
-  const [row] = await sql(
-    `select direction from message_status
-      where device_id = ? and chat_jid = ? and message_id <> ? and (direction = 'in' or sent_at is not null)
-      order by created_at desc limit 1`,
-    [deviceId, chatJid, messageId],
-  );
-  return { firstContact: !row, theyWroteLast: row?.direction === 'in' };
+  const signals = (row!.signals as [string, string, string | null, string | null][]).flatMap(([type, at, code, reason]): Signal[] => {
+    const kind = signalKind(type, code, reason);
+    return kind ? [{ kind, at: new Date(at) }] : [];
+  });
+  return { sentToday: Number(row!.sent), firstContactsToday: Number(row!.first), signals, firstContact: !row!.direction, theyWroteLast: row!.direction === 'in' };
 }
 
 export function kindOf(queued: { campaignId?: string; origin?: string }, theyWroteLast: boolean): SendKind {
@@ -247,14 +248,14 @@ export async function policyView(em: EntityManager, deviceId: number, timeZone: 
   const today = dayIn(settings.timeZone, now);
   const ageDays = settings.warmupFrom === null ? null : daysBetween(settings.warmupFrom, today.day);
   const caps = capsOn(settings, ageDays);
-  const counts = await countsToday(sql, deviceId, settings.timeZone, now);
-  const score = healthScore(await signalsOf(sql, deviceId, now, countingSince(policy, now)), now);
+  const facts = await sendFactsOf(sql, deviceId, policy, now);
+  const score = healthScore(facts.signals, now);
   const pause = policy.pause && policy.pause.until > now ? policy.pause : null;
   const firstContactsPausedUntil = policy.firstContactsPausedUntil && policy.firstContactsPausedUntil > now ? policy.firstContactsPausedUntil : null;
   const [held] = await sql(`select count(*)::int as n from message_status where device_id = ? and status = 'queued' and held_reason is not null`, [deviceId]);
   return {
     settings,
-    today: { day: today.day, ageDays, dailyCap: caps.daily, sent: counts.sentToday, newContactsCap: caps.newContacts, newContacts: counts.firstContactsToday },
+    today: { day: today.day, ageDays, dailyCap: caps.daily, sent: facts.sentToday, newContactsCap: caps.newContacts, newContacts: facts.firstContactsToday },
     health: { score, level: levelOf(score) },
     paused: {
       byOwner: policy.heldByOwner,
@@ -284,7 +285,7 @@ export async function checkSend(em: EntityManager, device: PolicyDevice, send: S
   const sql = sqlOf(em);
   const policy = await policyOf(sql, device.id, timeZone);
   const { settings } = policy;
-  const [counts, chat, signals] = await Promise.all([countsToday(sql, device.id, settings.timeZone, now), chatFacts(sql, device.id, send.to, send.messageId), signalsOf(sql, device.id, now, countingSince(policy, now))]);
+  const { signals, ...facts } = await sendFactsOf(sql, device.id, policy, now, { jid: send.to, messageId: send.messageId });
   const score = healthScore(signals, now);
   const entered = pauseToEnter(settings, score, policy.pause, now);
   if (entered) await enterPause(em, device, entered);
@@ -292,9 +293,10 @@ export async function checkSend(em: EntityManager, device: PolicyDevice, send: S
   const decision = decide(
     settings,
     {
-      kind: kindOf(send, chat.theyWroteLast),
-      firstContact: chat.firstContact,
-      ...counts,
+      kind: kindOf(send, facts.theyWroteLast),
+      firstContact: facts.firstContact,
+      sentToday: facts.sentToday,
+      firstContactsToday: facts.firstContactsToday,
       ageDays: settings.warmupFrom === null ? null : daysBetween(settings.warmupFrom, today.day),
       score,
       pause: entered ?? policy.pause,
@@ -306,5 +308,5 @@ export async function checkSend(em: EntityManager, device: PolicyDevice, send: S
     now,
     config.recheckMs,
   );
-  return { ...decision, firstContact: chat.firstContact, day: today.day };
+  return { ...decision, firstContact: facts.firstContact, day: today.day };
 }
