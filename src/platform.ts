@@ -95,7 +95,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         aiReplyReactor({ queue: queues.ai, clock, attempts: config.ai.attempts }),
         warmerReactor({ queue: queues.warmer, clock }),
       ];
-      const runner = startProjections(orm, [...projections, ...reactors], notifier, logger);
+      // One batch applies them in this order: the send dispatcher first, as a send's latency waits on it.
+      const runner = startProjections(orm, [...reactors, ...projections], notifier, logger);
       closers.push(() => runner.close());
       const sessionHost = startSessionHost({
         orm,
