@@ -82,6 +82,7 @@ const SPELLED_INTO_SQL = new Set([
   'DAILY_TYPES',
   'DAILY_SUMS',
   'claim.sql', // event-store.ts: one of three fixed claims of a stream's versions
+  'FENCE', // auth-state.ts: the fence check every auth-state write joins
   'BY_NUMBER',
   "mapped('chat_jid')",
   'column', // quotedName() from a fixed list, or a fixed column name

@@ -40,8 +40,8 @@ export async function claimFence(em: EntityManager, deviceId: number, token: num
 }
 
 // A device's Baileys auth state in PostgreSQL, every value sealed under ENCRYPTION_KEY. `keys.set` writes a whole
-// SignalDataSet in one transaction (a `null` value deletes), so a crash never leaves half a ratchet update. Every
-// write first takes a share lock on the device row and checks the fence, so a wipe (which clears the fence under
+// SignalDataSet in one statement (a `null` value deletes), so a crash never leaves half a ratchet update. Every
+// write holds a share lock on the device row while it checks the fence, so a wipe (which clears the fence under
 // an exclusive lock) waits for writes in flight and refuses all later ones.
 // Wrap `state.keys` with makeCacheableSignalKeyStore when handing it to Baileys.
 export async function loadAuthState(
@@ -54,16 +54,17 @@ export async function loadAuthState(
   const sql = sqlOf(em);
   const credsAad = `device:${deviceId}:creds`;
   const keyAad = (type: string, id: string) => `device:${deviceId}:${type}:${id}`;
-  const fenced = (write: (run: ReturnType<typeof sqlOf>) => Promise<void>) =>
-    em.transactional(async (tx) => {
-      const run = sqlOf(tx);
-      const [row] = await run('select session_fence from devices where id = ? for share', [deviceId]);
-      if (!row || Number(row.session_fence) !== fence) {
-        onFenced();
-        throw new FencedWriteError(deviceId);
-      }
-      await write(run);
-    });
+  // One statement per write, atomic by itself: `fence` holds a share lock on the device row while its fence is this
+  // holder's, and the writes join it, so they happen only then. A wipe (which clears the fence under an exclusive
+  // lock) waits for a write in flight and refuses every later one.
+  const FENCE = 'select 1 from devices where id = ? and session_fence = ? for share';
+  const fenced = async (statement: string, params: unknown[]) => {
+    const [row] = await sql(statement, [deviceId, fence, ...params]);
+    if (!row?.held) {
+      onFenced();
+      throw new FencedWriteError(deviceId);
+    }
+  };
 
   const [row] = await sql('select data from session_creds where device_id = ?', [deviceId]);
   const creds = row ? (decode(open(encryptionKey, String(row.data), credsAad)) as AuthenticationCreds) : initAuthCreds();
@@ -108,35 +109,37 @@ export async function loadAuthState(
     },
   };
 
+  // The whole set (a `null` deletes): a crash never leaves half a ratchet update. The first login uploads ~800 pre-keys.
   async function write(data: SignalDataSet): Promise<void> {
-    await fenced(async (run) => {
-      for (const [type, values] of Object.entries(data)) {
-        const entries = Object.entries(values ?? {});
-        const gone = entries.filter(([, value]) => value === null || value === undefined).map(([id]) => id);
-        const kept = entries.filter(([, value]) => value !== null && value !== undefined);
-        for (const [id] of kept) absent.delete(keyOf(type, id));
-        if (gone.length) await run('delete from session_keys where device_id = ? and type = ? and key_id in (?)', [deviceId, type, gone]);
-        // One statement per type: the first login uploads ~800 pre-keys at once.
-        if (kept.length) {
-          await run(
-            `insert into session_keys (device_id, type, key_id, data)
-             select ?, ?, unnest(array[?]::text[]), unnest(array[?]::text[])
-             on conflict (device_id, type, key_id) do update set data = excluded.data`,
-            [deviceId, type, kept.map(([id]) => id), kept.map(([id, value]) => seal(encryptionKey, encode(value), keyAad(type, id)))],
-          );
-        }
-      }
-    });
+    const rows = Object.entries(data).flatMap(([type, values]) =>
+      Object.entries(values ?? {}).map(([id, value]) => {
+        const kept = value !== null && value !== undefined;
+        if (kept) absent.delete(keyOf(type, id));
+        return { type, key_id: id, data: kept ? seal(encryptionKey, encode(value), keyAad(type, id)) : null };
+      }),
+    );
+    if (!rows.length) return;
+    await fenced(
+      `with fence as (${FENCE}),
+       r as (select * from jsonb_to_recordset(?::jsonb) as r(type text, key_id text, data text)),
+       deleted as (delete from session_keys k using r, fence where k.device_id = ? and k.type = r.type and k.key_id = r.key_id and r.data is null),
+       written as (insert into session_keys (device_id, type, key_id, data) select ?, r.type, r.key_id, r.data from r, fence where r.data is not null
+                   on conflict (device_id, type, key_id) do update set data = excluded.data)
+       select exists (select 1 from fence) as held`,
+      [JSON.stringify(rows), deviceId, deviceId],
+    );
   }
 
   return {
     state: { creds, keys },
     async saveCreds() {
-      await fenced((run) => run(
-        `insert into session_creds (device_id, data, updated_at) values (?, ?, now())
-         on conflict (device_id) do update set data = excluded.data, updated_at = now()`,
+      await fenced(
+        `with fence as (${FENCE}),
+         written as (insert into session_creds (device_id, data, updated_at) select ?, ?, now() from fence
+                     on conflict (device_id) do update set data = excluded.data, updated_at = now())
+         select exists (select 1 from fence) as held`,
         [deviceId, seal(encryptionKey, encode(creds), credsAad)],
-      ).then(() => {}));
+      );
     },
   };
 }
