@@ -95,9 +95,10 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         aiReplyReactor({ queue: queues.ai, clock, attempts: config.ai.attempts }),
         warmerReactor({ queue: queues.warmer, clock }),
       ];
-      // One batch applies them in this order: the send dispatcher first, as a send's latency waits on it.
-      const runner = startProjections(orm, [...reactors, ...projections], notifier, logger);
-      closers.push(() => runner.close());
+      // Two runners, each batching its members together: what sends, delivers and replies waits on the reactors
+      // alone, never on the read models' heavier writes.
+      const runners = [startProjections(orm, reactors, notifier, logger), startProjections(orm, projections, notifier, logger)];
+      closers.push(() => Promise.all(runners.map((runner) => runner.close())));
       const sessionHost = startSessionHost({
         orm,
         coordination,
