@@ -104,6 +104,8 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
     return reply(res, 202, { entered: true });
   }
 
+  if (route === 'GET /control/key-fetches') return reply(res, 200, sim.prekeys.fetches);
+
   if (route === 'GET /control/media/stats') return reply(res, 200, sim.media.stats());
 
   if (req.method === 'GET' && (match = /^\/control\/phones\/(\d+)\/media\/([^/]+)$/.exec(path))) {

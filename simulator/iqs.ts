@@ -24,6 +24,7 @@ async function answerEncrypt(net: Network, router: Router, requester: Endpoint, 
   const users: BinaryNode[] = [];
   for (const user of getBinaryNodeChildren(getBinaryNodeChild(iq, 'key'), 'user')) {
     const jid = user.attrs.jid ?? '';
+    net.prekeys.fetches.push({ by: device, of: jid, ...(user.attrs.reason ? { reason: user.attrs.reason } : {}), at: Date.now() });
     const endpoint = findEndpoint(net, jid);
     if (!endpoint) continue;
     const bundle = endpoint.device === 0 ? await router.phones.handset(endpoint.phone).signal.bundle() : net.prekeys.take(deviceKey(endpoint));

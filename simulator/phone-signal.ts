@@ -5,8 +5,8 @@ import {
   initAuthCreds,
   signedKeyPair,
   type AuthenticationCreds,
+  proto,
   type BinaryNode,
-  type proto,
   type SignalKeyStoreWithTransaction,
 } from '@whiskeysockets/baileys';
 import { makeLibSignalRepository } from '@whiskeysockets/baileys/lib/Signal/libsignal.js';
@@ -79,6 +79,8 @@ export class PhoneSignal {
     return this.#inTurn(async () => {
       const { fullMessage, decrypt } = decryptMessageNode(stanza, this.#me.id, this.#me.lid, this.#repository, silent);
       await decrypt();
+      // Baileys marks what it could not decrypt instead of throwing: a phone that drops it silently hides the failure.
+      if (fullMessage.messageStubType === proto.WebMessageInfo.StubType.CIPHERTEXT) throw new Error(`undecryptable: ${fullMessage.messageStubParameters?.join(', ')}`);
       return fullMessage.message ? { message: fullMessage.message, fromMe: !!fullMessage.key.fromMe } : undefined;
     });
   }

@@ -20,6 +20,18 @@ export interface KeyBundle {
   preKey?: { keyId: number; public: Uint8Array };
 }
 
+// A companion asked for a bundle (`<iq xmlns="encrypt" type="get"><key><user jid>`): each answer starts a new Signal
+// session with `of` and, for a companion, uses up one of its one-time pre-keys — what a client that kept its
+// sessions should not need to do again. `reason: 'identity'` is Baileys forcing a fresh session over an existing one.
+export interface KeyFetch {
+  // The asking device (`<number>:<device>@s.whatsapp.net`) and the jid it asked for, as it asked.
+  by: string;
+  of: string;
+  reason?: string;
+  // Date.now() when asked.
+  at: number;
+}
+
 interface Uploaded extends Omit<KeyBundle, 'preKey'> {
   preKeys: Map<number, Uint8Array>;
 }
@@ -36,6 +48,8 @@ export class PreKeyStore {
   // What a new companion told the server when it registered (its pairing payload): enough for a session without a
   // one-time pre-key, so its phone can write to it before it has uploaded any.
   readonly #registered = new Map<string, KeyBundle>();
+  // Every bundle fetch since the simulator started (`GET /control/key-fetches`).
+  readonly fetches: KeyFetch[] = [];
 
   register(device: string, bundle: Omit<KeyBundle, 'preKey'>): void {
     this.#registered.set(device, bundle);

@@ -39,6 +39,8 @@ export interface SendPacing {
 export interface SessionLink {
   // The session's socket while it is connected, else undefined.
   socket(): WASocket | undefined;
+  // The socket as soon as the session is connected (at once if it is), or undefined after `timeoutMs`.
+  connected(timeoutMs: number): Promise<WASocket | undefined>;
   // Called just before a message goes out, so receipts (which can beat our own bookkeeping) find it.
   sending(waMessageId: string, messageId: string): void;
   // Settles when WhatsApp's server acknowledges the message; rejects on a refusal, a timeout or a closed socket.
@@ -60,7 +62,11 @@ export interface SenderOptions {
   storage?: FileStorage;
 }
 
+// A job waits this long in the worker for its session to connect (woken the moment it does), then makes room at the
+// back of the queue: a session that stays down holds no job for long, and closing a worker (which waits for its
+// active job) waits no longer than that (a session that stops wakes it at once).
 const RECHECK_MS = 3000;
+const REQUEUE_MS = 100;
 const CAMPAIGN_PAUSED_RECHECK_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -135,11 +141,11 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
       }
     }
 
-    const socket = link.socket();
+    const socket = link.socket() ?? (await link.connected(RECHECK_MS));
     if (!socket) {
       const waitingSince = Math.max(queued.recordedAt.getTime(), sendAt ? Date.parse(sendAt) : 0);
       if (clock().getTime() - waitingSince > pacing.maxWaitMs) return fail('DEVICE_NOT_CONNECTED', 'the session stayed disconnected too long');
-      return postpone(job, token, RECHECK_MS);
+      return postpone(job, token, REQUEUE_MS);
     }
     // Held by the send policy: the message stays queued, with its reason recorded once per reason and queueing.
     let counted: { day: string; firstContact?: true } | undefined;

@@ -84,19 +84,15 @@ function textOf(message: WAMessage): string | undefined {
 
 type RawSend = (data: unknown, callback?: (err?: Error) => void) => void;
 
-// How long a frame may wait for Baileys to hand over what it buffered: Baileys buffers for as long as a history
-// sync takes, and keep-alives must not wait that long.
-const MAX_HOLD_FOR_BUFFER_MS = 2000;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // Record before acknowledging. Baileys processes every incoming node inside its event buffer: it handles a receipt
 // or a message, acknowledges it to WhatsApp (which then forgets it), and only then hands us the events. A worker
-// killed in between would lose them. So while Baileys holds events we have not seen, or we are still recording
-// ones we have, frames wait, in order, before they leave the socket. Wraps the `ws` socket under Baileys' client
-// (its `send` is looked up on every frame). A frame held while Baileys is buffering is reported written at once:
-// Baileys awaits the ack it writes before it flushes, and a frame lost with the connection is harmless (WhatsApp
-// repeats what was not acknowledged; our sends wait for the server's ack). Returns the function that registers
-// work the socket must wait for.
+// killed in between would lose them. So a frame that leaves while Baileys holds messages or receipts we have not
+// seen first makes Baileys hand them over (flushing its buffer), and every frame waits, in order, while we are still
+// recording what we were handed. Wraps the `ws` socket under Baileys' client (its `send` is looked up on every
+// frame). Flushing rather than waiting for Baileys to flush matters after a login: Baileys keeps its buffer open
+// until the server's end-of-backlog marker (which WhatsApp sends once the backlog is acknowledged) and then through
+// the initial sync (up to 20 s), so a held acknowledgement would hold up the login and every frame after it.
+// Returns the function that registers work the socket must wait for.
 export function holdWritesWhileRecording(socket: WASocket, logger: Logger): (work: Promise<unknown>) => void {
   const inFlight = new Set<Promise<unknown>>();
   const raw = (socket.ws as unknown as { socket?: { send: RawSend } | null }).socket;
@@ -106,25 +102,20 @@ export function holdWritesWhileRecording(socket: WASocket, logger: Logger): (wor
     const send: RawSend = raw.send.bind(raw);
     let queue: Promise<void> = Promise.resolve();
     let waiting = 0;
-    // Messages and receipts received since Baileys last handed its buffer over (other nodes, and the buffer Baileys
-    // keeps open during login, need no wait: nothing of ours is in them).
+    // Messages and receipts received since Baileys last handed its buffer over (other nodes need no flush: nothing
+    // of ours is in them, so a login buffer without any is left to Baileys).
     let unseen = 0;
     for (const tag of ['CB:message', 'CB:receipt']) socket.ws.on(tag, () => (unseen += 1));
-    const holding = () => {
-      if (!socket.ev.isBuffering()) unseen = 0;
-      return unseen > 0;
-    };
     raw.send = (data, callback) => {
-      const buffered = holding();
-      if (!buffered && !inFlight.size && !waiting) return send(data, callback);
-      if (buffered) callback?.();
+      if (!socket.ev.isBuffering()) unseen = 0;
+      // Our handlers register what they record (below) as the events come out, before this frame is queued.
+      else if (unseen > 0 && socket.ev.flush()) unseen = 0;
+      if (!inFlight.size && !waiting) return send(data, callback);
       waiting += 1;
-      const heldSince = Date.now();
       queue = queue.then(async () => {
-        while (holding() && Date.now() - heldSince < MAX_HOLD_FOR_BUFFER_MS) await sleep(2);
         await Promise.allSettled([...inFlight]);
         waiting -= 1;
-        send(data, buffered ? undefined : callback);
+        send(data, callback);
       });
     };
   }

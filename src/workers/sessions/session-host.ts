@@ -13,6 +13,9 @@ import { ServerAcks } from './server-acks.ts';
 import { answerSessionQuestions } from './session-requests.ts';
 import { createSessionAnswers } from './session-answers.ts';
 import { ContactTracker } from './contact-tracker.ts';
+import { ConnectionWaiters } from './connection-waiters.ts';
+import { sharedDeviceLists } from './device-lists.ts';
+import { markSendsInFlight, resumeInterruptedSend } from './send-window.ts';
 import { listenForPairingRequests, takePairingRequest } from './pairing-requests.ts';
 import { presenceSubscriptions, type PresenceSubscriptions } from './presence-subscriptions.ts';
 import type { Clock } from '../../auth/context.ts';
@@ -60,6 +63,8 @@ interface HeldSession {
   socket?: WASocket;
   // The socket is open and logged in: queued messages may go out.
   connected: boolean;
+  // The sender, waiting for `connected`.
+  waiters: ConnectionWaiters<WASocket>;
   recent: RecentSends;
   acks: ServerAcks;
   contacts: ContactTracker;
@@ -99,6 +104,7 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
   const stopSession = async (held: HeldSession, reason: 'lost' | 'released' | 'closing') => {
     held.stopped = true;
     held.connected = false;
+    held.waiters.wake(undefined);
     clearTimeout(held.retry);
     held.socket?.end(undefined);
     sessions.delete(held.device.id);
@@ -169,10 +175,12 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       logger: socketLogger as never,
       markOnlineOnConnect: false,
       generateHighQualityLinkPreview: false,
+      userDevicesCache: sharedDeviceLists(options.coordination, device.id, logger),
       ...(options.qrTimeoutMs ? { qrTimeout: options.qrTimeoutMs } : {}),
     });
     held.socket = socket;
     held.showedQr = false;
+    markSendsInFlight(socket, options.coordination, device.id);
     trackMessages(socket, { device: trackedOf(device), orm, coordination: options.coordination, logger, recent: held.recent });
     held.acks.watch(socket);
     held.contacts.watch(socket);
@@ -195,12 +203,18 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
         if (update.connection === 'close') held.connected = false;
         if (update.connection === 'open') {
           held.attempt = 0;
+          await resumeInterruptedSend(socket, options.coordination, device.id).catch((err) =>
+            logger.warn({ err, deviceId: device.id }, 'could not renew the Signal session of a send cut off by the previous socket'),
+          );
+          // Closed meanwhile: its own 'close' has been handled, and this socket must not count as connected.
+          if (held.stopped || held.socket !== socket || !socket.ws.isOpen) return;
           held.connected = true;
           // The creds, not `socket.user`: that is a copy taken before login, which may have brought the LID.
           const me = socket.authState.creds.me;
           const phoneNumber = `+${(me?.id ?? '').split(/[:@]/)[0]}`;
           const { name, lid } = me ?? {};
           await append(device, { type: 'device.connected', data: { phoneNumber, ...(name ? { name } : {}), ...(lid ? { lid } : {}) } });
+          if (held.connected && held.socket === socket) held.waiters.wake(socket);
           await renewPresence(held, socket);
         }
         if (update.connection === 'close') {
@@ -242,15 +256,17 @@ export function startSessionHost(options: SessionHostOptions): SessionHost {
       }
       let fencedOff = () => {};
       const stored = await loadAuthState(orm.em.fork(), device.id, options.encryptionKey, lease.token, () => fencedOff());
-      const held: HeldSession = { device, lease, stored, connected: false, recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), presence: presenceSubscriptions(options.coordination, device.id), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
+      const held: HeldSession = { device, lease, stored, connected: false, waiters: new ConnectionWaiters(), recent: new RecentSends(), acks: new ServerAcks(), contacts: new ContactTracker(trackedOf(device), orm, logger), presence: presenceSubscriptions(options.coordination, device.id), awaitingLink: false, showedQr: false, attempt: 0, stopped: false };
       sessions.set(device.id, held);
+      const live = () => (held.connected && !held.stopped ? held.socket : undefined);
       try {
         held.sender = startSessionSender({
           device: trackedOf(device),
           link: {
-            socket: () => (held.connected && !held.stopped ? held.socket : undefined),
+            socket: live,
+            connected: (timeoutMs) => (held.stopped ? Promise.resolve(undefined) : held.waiters.wait(live(), timeoutMs)),
             sending: (waMessageId, messageId) => held.recent.remember(waMessageId, messageId),
-          serverAck: (waMessageId, timeoutMs) => held.acks.expect(waMessageId, timeoutMs),
+            serverAck: (waMessageId, timeoutMs) => held.acks.expect(waMessageId, timeoutMs),
           },
           orm,
           coordination: options.coordination,
