@@ -23,13 +23,15 @@ export interface PairedSession {
   preKeys: { [id: string]: SignalDataTypeMap['pre-key'] };
 }
 
-export type ToHolder = { type: 'connect'; paired?: string } | { type: 'measure' } | { type: 'close' };
+export type ToHolder = { type: 'connect'; paired?: string } | { type: 'measure' } | { type: 'cpu' } | { type: 'close' };
 export type FromHolder =
   | { type: 'ready'; usage: Usage }
   | { type: 'started'; atMs: number }
   // Baseline only: every socket emitted connection 'open' (the platform's report is its device.connected events).
   | { type: 'opened'; atMs: number }
   | { type: 'usage'; usage: Usage }
+  // CPU so far, read without the collections a usage reading runs.
+  | { type: 'cpu'; cpuMs: number }
   | { type: 'failed'; message: string };
 
 interface Holder {
@@ -121,6 +123,9 @@ async function handle(holder: Holder, message: ToHolder): Promise<void> {
     await holder.connect(message.paired);
   } else if (message.type === 'measure') {
     send({ type: 'usage', usage: await usage() });
+  } else if (message.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    send({ type: 'cpu', cpuMs: (user + system) / 1000 });
   } else {
     await holder.close();
     // Baileys leaves timers behind its ended sockets; the process has done its part.

@@ -18,6 +18,8 @@ const SCAN_INTERVAL = '1s';
 const ROUNDS = 3;
 // Baileys keeps working for a moment after 'open' (own LID mapping, device list), and so does the host.
 const SETTLE_MS = 2000;
+// Connected sessions left alone this long: what holding them costs (keep-alives, lease renewals, the host's scans).
+const IDLE_MS = 10_000;
 const POLL_MS = 10;
 const MB = 2 ** 20;
 
@@ -28,6 +30,8 @@ interface Run {
   connectedS: number;
   before: Usage;
   after: Usage;
+  // Share of one core the holding process used while its sessions sat idle.
+  idleCores: number;
 }
 
 type Message<T extends FromHolder['type']> = Extract<FromHolder, { type: T }>;
@@ -83,11 +87,16 @@ async function runSide(fleet: Fleet, side: Side): Promise<Run> {
     await sleep(SETTLE_MS);
     holder.send({ type: 'measure' });
     const after = (await holder.next('usage')).usage;
+    holder.send({ type: 'cpu' });
+    const idleFrom = (await holder.next('cpu')).cpuMs;
+    await sleep(IDLE_MS);
+    holder.send({ type: 'cpu' });
+    const idleCores = ((await holder.next('cpu')).cpuMs - idleFrom) / IDLE_MS;
     holder.send({ type: 'close' });
     await holder.exited();
     // The next side logs in the same devices: a socket still open would be replaced (440) and skew both.
     await until(() => fleet.jids.every((jid) => !fleet.sim.connectionsOf(jid).length) || undefined, `${side}: sockets closed at the simulator`);
-    return { loggedInS: (loggedInAt - startedAt) / 1000, connectedS: (connectedAt - startedAt) / 1000, before, after };
+    return { loggedInS: (loggedInAt - startedAt) / 1000, connectedS: (connectedAt - startedAt) / 1000, before, after, idleCores };
   } finally {
     holder.kill();
   }
@@ -129,6 +138,7 @@ export default async function sessions(): Promise<Row[]> {
       row(restore, `all ${SESSIONS} logged in at WhatsApp (simulator)`, 's', (r) => r.loggedInS),
       row(restore, `all ${SESSIONS} reported connected (device.connected / 'open')`, 's', (r) => r.connectedS),
       row(restore, `CPU of the holding process per session (to connected + ${SETTLE_MS / 1000} s)`, 'ms', (r) => (r.after.cpuMs - r.before.cpuMs) / SESSIONS),
+      row(`sessions ×${SESSIONS} held idle (own process each): session host vs bare Baileys`, `CPU of the holding process over ${IDLE_MS / 1000} s (share of one core)`, 'cores', (r) => r.idleCores),
     ];
   } finally {
     await fleet.close();
