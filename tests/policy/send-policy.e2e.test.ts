@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { sqlOf } from '../../src/events/event-store.ts';
 import type { WhatsAppSimulator } from '../../simulator/server.ts';
 import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
@@ -141,7 +141,13 @@ test('a new number’s bulk of 500 goes at the ramp’s pace: 20 on day 1; the r
   // Only the daily ramp is under test here: new contacts are not capped.
   assert.equal((await call('PUT', `/api/whatsapp/devices/${device.id}/send-policy`, { newContactsRamp: [10_000], newContactsCap: 10_000 })).statusCode, 200);
   const recipients = newPhones(500);
-  for (const number of recipients) sim.setReceipts(number, { policy: 'none', delayMs: 0 });
+  // Each phone's handset is built here (~40 ms of pure-JS signing each, in this process): one turn of the loop per
+  // phone, or the platform's lease renewals stall behind 20 s of it, the sessions are given up and restarted, and
+  // the file at times could not exit (the restarted send workers' Redis connections stayed open).
+  for (const number of recipients) {
+    sim.setReceipts(number, { policy: 'none', delayMs: 0 });
+    await setImmediate();
+  }
   const bulk = await call('POST', '/api/whatsapp/send/bulk', { sessionId: device.sessionId, message: 'Hello {name}', recipients: recipients.map((phoneNumber, i) => ({ phoneNumber, variables: { name: `#${i}` } })) });
   assert.equal(bulk.statusCode, 202, bulk.body);
   const { campaignId } = bulk.json().data;
