@@ -135,4 +135,5 @@ export async function revokeApiKey(ctx: AuthContext, principal: Pick<Principal, 
     if (!changed) throw new AppError('API_TOKEN_NOT_FOUND', `API token ${keyId} not found`);
     await recordAudit(em as EntityManager, streamOf.account(username), [{ type: 'auth.api-token-revoked', data: { userId, keyId } }], ctx.audit);
   });
+  await ctx.credentials?.announce();
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
 import type { AuditSource } from './audit.ts';
 import type { Scope } from '../domain/scopes.ts';
+import type { InvalidatedCache } from '../coordination/cache-invalidation.ts';
 
 export type Clock = () => Date;
 
@@ -12,6 +13,9 @@ export interface AuthContext {
   clock: Clock;
   // Who is acting, for the audit trail (absent outside a request, as in the login bot's reactor).
   audit?: AuditSource;
+  // Credentials already checked, by what was presented (absent: every request reads them). Whatever revokes or
+  // changes a credential or its user announces it here once committed.
+  credentials?: InvalidatedCache<Principal>;
 }
 
 export type UserRole = 'admin' | 'user';

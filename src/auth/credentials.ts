@@ -4,7 +4,7 @@ import { streamOf } from '../domain/events.ts';
 import { recordAudit } from './audit.ts';
 import { authenticateApiKey, BOOTSTRAP_PUBLIC_ID, parseKey } from './api-keys.ts';
 import type { AuthContext, Principal } from './context.ts';
-import { secretsEqual } from './secrets.ts';
+import { secretsEqual, sha256Hex } from './secrets.ts';
 import { authenticateJwt } from './sessions.ts';
 
 // A credential is told apart by lookup, never by how it looks, because the environment's tokens may look like
@@ -17,13 +17,22 @@ const refusal = (source: CredentialSource) =>
     ? new AppError('INVALID_API_TOKEN', 'API token is invalid')
     : new AppError('INVALID_TOKEN', source === 'x-device-api-key' ? 'Device API key is invalid' : 'Token is invalid');
 
+// A credential accepted before, while nothing was announced since and it has not expired; else `check`'s answer.
+// Refusals are not kept: a guessed credential costs its lookup every time.
+function recall(ctx: AuthContext, presented: string, check: () => Promise<Principal>): Promise<Principal> {
+  if (!ctx.credentials) return check();
+  return ctx.credentials.remember(sha256Hex(presented), check, (principal) => !principal.expiresAt || principal.expiresAt > ctx.clock());
+}
+
 // ADMIN_TOKEN acts as the ADMIN_USERNAME user.
 export async function authenticateAdminToken(ctx: AuthContext, presented: string): Promise<Principal> {
   const expected = ctx.config.adminToken;
   if (!expected || !secretsEqual(presented, expected)) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid');
-  const admin = await ctx.em.findOne(UserSchema, { username: ctx.config.adminUsername, role: 'admin', disabledAt: null });
-  if (!admin) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid: the admin user is missing or disabled');
-  const principal: Principal = { userId: admin.id, username: admin.username, role: admin.role, via: 'admin-token' };
+  const principal = await recall(ctx, `admin-token ${presented}`, async () => {
+    const admin = await ctx.em.findOne(UserSchema, { username: ctx.config.adminUsername, role: 'admin', disabledAt: null });
+    if (!admin) throw new AppError('INVALID_ADMIN_TOKEN', 'Admin token is invalid: the admin user is missing or disabled');
+    return { userId: admin.id, username: admin.username, role: admin.role, via: 'admin-token' };
+  });
   await noteAdminTokenUse(ctx, principal);
   return principal;
 }
@@ -52,6 +61,11 @@ async function noteAdminTokenUse(ctx: AuthContext, admin: Principal): Promise<vo
 export async function authenticateCredential(ctx: AuthContext, presented: string, source: CredentialSource): Promise<Principal> {
   const anyKind = source === 'bearer' || source === 'query';
   if (anyKind && ctx.config.adminToken && secretsEqual(presented, ctx.config.adminToken)) return authenticateAdminToken(ctx, presented);
+  // Where a credential came in decides what it may be, so it is part of what is remembered.
+  return recall(ctx, `${source} ${presented}`, () => lookUpCredential(ctx, presented, source, anyKind));
+}
+
+async function lookUpCredential(ctx: AuthContext, presented: string, source: CredentialSource, anyKind: boolean): Promise<Principal> {
   if (source !== 'x-device-api-key' && ctx.config.apiToken && secretsEqual(presented, ctx.config.apiToken)) {
     return (await authenticateApiKey(ctx, BOOTSTRAP_PUBLIC_ID, presented)) ?? refuse(source);
   }

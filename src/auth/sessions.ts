@@ -84,6 +84,7 @@ export async function refreshSession(ctx: AuthContext, principal: Principal): Pr
     return issueSession(tx, session.user, 'refresh');
   });
   if (!issued) throw new AppError('INVALID_TOKEN', 'Token is invalid');
+  await ctx.credentials?.announce();
   return issued;
 }
 
@@ -97,4 +98,5 @@ export async function logout(ctx: AuthContext, principal: Principal): Promise<vo
       await recordAudit(em as EntityManager, streamOf.account(username), [{ type: 'auth.logged-out', data: { userId, username } }], ctx.audit);
     }
   });
+  await ctx.credentials?.announce();
 }

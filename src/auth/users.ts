@@ -69,7 +69,7 @@ export async function updateUser(
 ): Promise<User> {
   const phoneNumber = changes.phoneNumber === undefined ? undefined : storedPhoneNumber(changes.phoneNumber);
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-  return ctx.em.transactional(async (em) => {
+  const updated = await ctx.em.transactional(async (em) => {
     const tx: AuthContext = { ...ctx, em: em as EntityManager };
     const user = await findUser(tx, id);
     const data = { userId: user.id, username: user.username };
@@ -94,4 +94,7 @@ export async function updateUser(
     await recordAudit(tx.em, streamOf.account(user.username), events, ctx.audit);
     return user;
   });
+  // A role or a disable changes what the user's credentials may do, at once.
+  if (changes.role !== undefined || changes.disabled !== undefined) await ctx.credentials?.announce();
+  return updated;
 }

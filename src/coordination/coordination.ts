@@ -62,8 +62,10 @@ export interface Coordination {
   // Messages to every process subscribed to `channel` now (nothing is kept for later subscribers). Resolves with
   // how many subscriptions were live to receive it (0: nobody listens). Messages may be large (a group list).
   publish(channel: string, message: string): Promise<number>;
-  // Resolves once the subscription is live: a message published after that reaches `onMessage`.
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<Subscription>;
+  // Resolves once the subscription is live: a message published after that reaches `onMessage`. `onInterrupted`
+  // hears that messages may have been lost: the connection the subscription listens on dropped (it comes back on its
+  // own, and messages published once it is back arrive again).
+  subscribe(channel: string, onMessage: (message: string) => void, onInterrupted?: () => void): Promise<Subscription>;
 
   // Rejects when the store does not answer (for /ready).
   ping(): Promise<void>;

@@ -47,6 +47,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
 
   // By PostgreSQL channel: our channel's name, its handlers, and when its LISTEN is live.
   const channels = new Map<string, { channel: string; each: Set<(message: string) => void>; live: Promise<unknown> }>();
+  const interrupted = new Set<() => void>();
   let listener: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
   let closed = false;
@@ -108,6 +109,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
       logger?.warn({ err }, 'coordination lost its LISTEN connection; reconnecting');
       if (listener === client) listener = undefined;
       client.end().catch(() => {});
+      for (const notice of interrupted) notice();
       scheduleReconnect();
     };
     client.on('error', lose);
@@ -253,8 +255,10 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
     // Publishes go out one after another, in the order called, as on Redis's one connection: two statements in
     // flight on the pool's connections could commit, and so notify, in either order.
     publish: (channel, message) => publishing(() => notify(channel, message)),
-    async subscribe(channel, onMessage): Promise<Subscription> {
+    async subscribe(channel, onMessage, onInterrupted): Promise<Subscription> {
       if (closed) throw new Error('coordination is closed');
+      const interruption = onInterrupted && (() => onInterrupted());
+      if (interruption) interrupted.add(interruption);
       const name = pgChannel(channel);
       let subscribed = channels.get(name);
       if (!subscribed) {
@@ -266,6 +270,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
       await live;
       return {
         async close() {
+          if (interruption) interrupted.delete(interruption);
           each.delete(onMessage);
           if (each.size || channels.get(name)?.each !== each) return;
           channels.delete(name);
@@ -287,6 +292,7 @@ export async function createPostgresCoordination({ pool, databaseUrl, logger, sw
       clearInterval(sweep);
       clearTimeout(reconnectTimer);
       channels.clear();
+      interrupted.clear();
       const client = listener ?? (await connecting?.catch(() => undefined));
       listener = undefined;
       // Its subscriptions end with its backend.

@@ -53,11 +53,17 @@ export function createRedisCoordination(redis: Redis, prefix: string): Coordinat
   // A subscribed connection can do nothing else: one per process, opened on first use, shared by its subscriptions.
   let subscriber: Promise<Redis> | undefined;
   const handlers = new Map<string, { live: Promise<unknown>; each: Set<(message: string) => void> }>();
+  const interrupted = new Set<() => void>();
   const listen = () =>
     (subscriber ??= (async () => {
-      const connection = redis.duplicate();
+      // No ready check: ioredis 5 can write its INFO after a SUBSCRIBE issued while connecting, which Redis refuses
+      // in subscriber mode (redis/ioredis#2037, fixed in ioredis 6); the failed check was an uncaught error.
+      const connection = redis.duplicate({ enableReadyCheck: false });
       connection.on('error', () => {
         // Reconnects (and resubscribes) on its own, as the command connection does.
+      });
+      connection.on('close', () => {
+        for (const notice of interrupted) notice();
       });
       connection.on('message', (channel: string, message: string) => {
         for (const handler of handlers.get(channel)?.each ?? []) handler(message);
@@ -119,8 +125,10 @@ export function createRedisCoordination(redis: Redis, prefix: string): Coordinat
       await redis.zrem(k(`${key}:holders`), token);
     },
     publish: (channel, message) => redis.publish(k(channel), message),
-    async subscribe(channel, onMessage): Promise<Subscription> {
+    async subscribe(channel, onMessage, onInterrupted): Promise<Subscription> {
       const connection = await listen();
+      const interruption = onInterrupted && (() => onInterrupted());
+      if (interruption) interrupted.add(interruption);
       const name = k(channel);
       let subscribed = handlers.get(name);
       if (!subscribed) handlers.set(name, (subscribed = { live: connection.subscribe(name), each: new Set() }));
@@ -129,6 +137,7 @@ export function createRedisCoordination(redis: Redis, prefix: string): Coordinat
       await subscribed.live;
       return {
         async close() {
+          if (interruption) interrupted.delete(interruption);
           each.delete(onMessage);
           if (each.size || handlers.get(name)?.each !== each) return;
           handlers.delete(name);
@@ -142,6 +151,7 @@ export function createRedisCoordination(redis: Redis, prefix: string): Coordinat
     async close() {
       const connection = await subscriber;
       handlers.clear();
+      interrupted.clear();
       await connection?.quit().catch(() => connection.disconnect());
     },
   };

@@ -111,6 +111,12 @@ export async function createDevice(
   });
 }
 
+// Its device key goes with it (the key's row cascades), in every process's credential cache too.
+export async function deleteDevice(ctx: Pick<AuthContext, 'em' | 'credentials'>, device: Device): Promise<void> {
+  await ctx.em.remove(device).flush();
+  await ctx.credentials?.announce();
+}
+
 export async function setDesiredState(em: EntityManager, device: Device, state: 'running' | 'stopped'): Promise<void> {
   await sqlOf(em)('update devices set desired_state = ? where id = ?', [state, device.id]);
 }

@@ -290,11 +290,14 @@ for (const kind of ['redis', 'postgres'] as const satisfies CoordinationKind[]) 
         await until(async () => ((await a.coordination.publish(channel, 'anyone?')) === 0 ? true : undefined), 'the dead subscriber to count 0', 2000);
       });
 
-      test('an instance whose listening connection is cut reconnects and receives again', async () => {
+      test('an instance whose listening connection is cut tells its subscriptions, reconnects and receives again', async () => {
         const channel = fresh('channel');
         const box = inbox();
-        const subscription = await a.coordination.subscribe(channel, box.onMessage);
+        let interruptions = 0;
+        const subscription = await a.coordination.subscribe(channel, box.onMessage, () => interruptions++);
+        assert.equal(interruptions, 0);
         await a.dropListener(channel);
+        await until(() => (interruptions ? true : undefined), 'the subscription to hear of the interruption', 10_000);
         let sent = 0;
         await until(
           async () => {

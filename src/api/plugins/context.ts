@@ -7,7 +7,8 @@ import type { Orm } from '../../db/orm.ts';
 import type { QueueBackend } from '../../workers/queue-backend.ts';
 import type { FastifyRequest } from 'fastify';
 import type { AuditSource } from '../../auth/audit.ts';
-import type { AuthContext, Clock } from '../../auth/context.ts';
+import type { AuthContext, Clock, Principal } from '../../auth/context.ts';
+import { createCacheInvalidation, InvalidatedCache } from '../../coordination/cache-invalidation.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +18,8 @@ declare module 'fastify' {
     queueBackend: QueueBackend;
     storage: FileStorage;
     clock: Clock;
+    // Credentials checked in the last CREDENTIALS_MAX_AGE_MS, emptied in every process by a revocation.
+    credentials: InvalidatedCache<Principal>;
   }
   interface FastifyRequest {
     // A fresh identity map per request (MikroORM's unit of work must not be shared between requests).
@@ -33,7 +36,17 @@ export interface ContextOptions {
   clock: Clock;
 }
 
+// Long enough that a client's burst reads its credential once; bounded so a missed announcement cannot live long.
+const CREDENTIALS_MAX_AGE_MS = 30_000;
+const CREDENTIALS_MAX_ENTRIES = 10_000;
+
 export default fp<ContextOptions>(async (app, { config, orm, coordination, queueBackend, storage, clock }) => {
+  const invalidation = await createCacheInvalidation(coordination, app.log);
+  app.addHook('onClose', () => invalidation.close());
+  const credentials = new InvalidatedCache<Principal>(invalidation, { maxAgeMs: CREDENTIALS_MAX_AGE_MS, maxEntries: CREDENTIALS_MAX_ENTRIES });
+  // This start may have changed API_TOKEN's row (src/auth/bootstrap.ts): processes already running forget it.
+  await credentials.announce();
+  app.decorate('credentials', credentials);
   app.decorate('config', config);
   app.decorate('orm', orm);
   app.decorate('coordination', coordination);
@@ -59,7 +72,8 @@ export function auditSourceOf(request: FastifyRequest): AuditSource {
 }
 
 export function authContext(request: FastifyRequest): AuthContext {
-  return { em: request.em, config: request.server.config, clock: request.server.clock, audit: auditSourceOf(request) };
+  const { config, clock, credentials } = request.server;
+  return { em: request.em, config, clock, audit: auditSourceOf(request), credentials };
 }
 
 // The same for services that need more of the configuration than authentication does.

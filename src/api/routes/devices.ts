@@ -5,7 +5,7 @@ import QRCode from 'qrcode';
 import type { Device } from '../../db/entities/device.ts';
 import { AppError } from '../../domain/errors.ts';
 import { startAndShow, type Shown } from '../../devices/device-login.ts';
-import { createDevice, currentQr, findDevice, logoutDevice, reachableDevices, requestPairingCode, resolveUser } from '../../devices/devices.ts';
+import { createDevice, currentQr, deleteDevice, findDevice, logoutDevice, reachableDevices, requestPairingCode, resolveUser } from '../../devices/devices.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
 import { DeviceSchema } from '../../db/entities/device.ts';
@@ -124,8 +124,7 @@ const deviceRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (a
     config: { scope: 'devices' },
     schema: { tags, summary: 'Delete a device: its session stops and its stored identity is erased', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
-      const device = await findDevice(request.em, principalOf(request), request.params.id);
-      await request.em.remove(device).flush();
+      await deleteDevice(authContext(request), await findDevice(request.em, principalOf(request), request.params.id));
       return { success: true } as const;
     },
   });

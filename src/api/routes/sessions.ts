@@ -5,7 +5,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { DeviceSchema, type Device } from '../../db/entities/device.ts';
 import { WebhookEndpointSchema } from '../../db/entities/webhook-endpoint.ts';
 import type { Principal } from '../../auth/context.ts';
-import { createDevice, findDevice, reachableDevices, setDesiredState } from '../../devices/devices.ts';
+import { createDevice, deleteDevice, findDevice, reachableDevices, setDesiredState } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { aliasOf, cleanSessionName, SESSION_NAME_MAX, SESSION_NAME_PATTERN } from '../../domain/session-names.ts';
 import { createEndpoint, deleteEndpoint, deviceEndpoint, updateEndpoint, type WebhookContext } from '../../webhooks/endpoints.ts';
@@ -141,7 +141,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'devices' },
     schema: { tags, summary: 'Delete a session', params: IdParams, response: { 200: Success, ...errors(401, 404, 429) } },
     handler: async (request) => {
-      await request.em.remove(await findDevice(request.em, principalOf(request), request.params.id)).flush();
+      await deleteDevice(authContext(request), await findDevice(request.em, principalOf(request), request.params.id));
       return { success: true } as const;
     },
   });
