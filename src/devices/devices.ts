@@ -56,20 +56,40 @@ async function resolveOrProvisionUser(ctx: AuthContext, principal: Principal, us
 // The devices a credential lists, as a query condition: all of its user's, or only those a key is bound to.
 export const reachableDevices = (principal: Principal) => (principal.deviceIds === undefined ? {} : { id: { $in: [...principal.deviceIds] } });
 
-const reaches = (principal: Principal, device: Device) => (principal.role === 'admin' || device.user.id === principal.userId) && reachesDevice(principal, device.id);
-
-export async function findDevice(em: EntityManager, principal: Principal, id: number): Promise<Device> {
-  const device = await em.findOne(DeviceSchema, { id }, { populate: ['user'] });
-  if (!device || !reaches(principal, device)) throw new AppError('DEVICE_NOT_FOUND', `Device ${id} not found`);
-  return device;
+// What a send needs of its device: read in plain SQL by the send routes, the hottest ones (the ORM's query building
+// and hydration cost several times the query).
+export interface SendingDevice {
+  id: number;
+  sessionId: string;
+  status: Device['status'];
+  user: { id: number };
 }
 
+type DeviceNamed = { id: number } | { sessionId: string };
+
+const reaches = (principal: Principal, device: Pick<SendingDevice, 'id' | 'user'>) =>
+  (principal.role === 'admin' || device.user.id === principal.userId) && reachesDevice(principal, device.id);
+
 // Seed 004 names the sending device by its session id; a device key can only name its own device. Another user's
-// session id answers exactly as a missing one: naming its device's id would tell that it exists.
+// device answers exactly as a missing one: naming its device's id would tell that it exists.
+function reached<D extends Pick<SendingDevice, 'id' | 'user'>>(principal: Principal, named: DeviceNamed, device: D | null | undefined): D {
+  if (device && reaches(principal, device)) return device;
+  throw new AppError('DEVICE_NOT_FOUND', 'sessionId' in named ? `No device with session id ${named.sessionId}` : `Device ${named.id} not found`);
+}
+
+export async function findDevice(em: EntityManager, principal: Principal, id: number): Promise<Device> {
+  return reached(principal, { id }, await em.findOne(DeviceSchema, { id }, { populate: ['user'] }));
+}
+
 export async function findDeviceBySession(em: EntityManager, principal: Principal, sessionId: string): Promise<Device> {
-  const device = await em.findOne(DeviceSchema, { sessionId }, { populate: ['user'] });
-  if (!device || !reaches(principal, device)) throw new AppError('DEVICE_NOT_FOUND', `No device with session id ${sessionId}`);
-  return device;
+  return reached(principal, { sessionId }, await em.findOne(DeviceSchema, { sessionId }, { populate: ['user'] }));
+}
+
+export async function findSendingDevice(em: EntityManager, principal: Principal, named: DeviceNamed): Promise<SendingDevice> {
+  const [column, value] = 'sessionId' in named ? ['session_id', named.sessionId] : ['id', named.id];
+  const [row] = await sqlOf(em)(`select id, session_id, status, user_id from devices where ${column} = ?`, [value]);
+  const device = row && { id: Number(row.id), sessionId: String(row.session_id), status: row.status as Device['status'], user: { id: Number(row.user_id) } };
+  return reached(principal, named, device);
 }
 
 // Seed 003's `/api/send` picks the caller's session by its own phone number.

@@ -42,6 +42,22 @@ for (const kind of ['redis', 'postgres'] as const satisfies CoordinationKind[]) 
       assert.equal(await sharedDeviceLists(newHolder.coordination, 3, logger).get('6281700000002'), undefined);
     });
 
+    test('the holder asks the store once for a list it read or wrote, and again for one it dropped', async () => {
+      const user = '6281700000002';
+      await sharedDeviceLists(oldHolder.coordination, 5, logger).set(user, contact);
+      let reads = 0;
+      const counted = { ...newHolder.coordination, get: (key: string) => (reads++, newHolder.coordination.get(key)) };
+      const holder = sharedDeviceLists(counted, 5, logger);
+      for (let i = 0; i < 3; i++) assert.deepEqual(await holder.get(user), contact);
+      assert.equal(reads, 1, 'read once, then from memory');
+      await holder.set('6281700000004', contact);
+      assert.deepEqual(await holder.get('6281700000004'), contact);
+      assert.equal(reads, 1, 'what it wrote is not read back');
+      await holder.del(user);
+      assert.equal(await holder.get(user), undefined);
+      assert.equal(reads, 2, 'a dropped list is asked for again');
+    });
+
     test('it lives as long as Baileys keeps it in memory (5 minutes)', async () => {
       await sharedDeviceLists(oldHolder.coordination, 4, logger).set('6281700000002', contact);
       const ttl = await newHolder.coordination.ttl('device-list:4:6281700000002');

@@ -1,8 +1,7 @@
 import { Type, type Static, type TProperties } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import type { Device } from '../../db/entities/device.ts';
-import { findDeviceBySession } from '../../devices/devices.ts';
+import { findSendingDevice, type SendingDevice } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_CAPTION_LENGTH, type MediaContent, type MediaKind } from '../../domain/messages.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
@@ -48,7 +47,7 @@ const MixedAnswer = Type.Object({
   messages: Type.Array(Type.Object({ messageId: Type.String(), fileId: Type.String(), type: Type.String(), status: Type.String(), timestamp: IsoDate })),
 });
 
-async function contextOf(request: FastifyRequest, device: Device): Promise<MediaContext> {
+async function contextOf(request: FastifyRequest, device: SendingDevice): Promise<MediaContext> {
   return { em: request.em, storage: request.server.storage, config: request.server.config, userId: device.user.id };
 }
 
@@ -72,7 +71,7 @@ const mediaMessageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = as
       schema: { tags, summary, headers: IdempotencyHeaders, querystring: WaitQuery, body: Body, response: { ...acceptedResponses, ...errors(413, 415, 422) } },
       handler: async (request, reply) => {
         const body = request.body as Static<typeof Body> & Omit<MediaRequest, 'type' | 'quoted'> & { quotedMessageId?: string };
-        const device = await findDeviceBySession(request.em, principalOf(request), body.sessionId);
+        const device = await findSendingDevice(request.em, principalOf(request), { sessionId: body.sessionId });
         const recipient = recipientOf(body.phoneNumber);
         const quoted = await quotedOf(request, body.quotedMessageId, recipient.jid);
         const content = await mediaContentOf(await contextOf(request, device), { ...body, type: kind, ...(quoted ? { quoted } : {}) });
@@ -92,7 +91,7 @@ const mediaMessageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = as
     },
     handler: async (request, reply) => {
       const { sessionId, phoneNumber, files, ...delivery } = request.body;
-      const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
+      const device = await findSendingDevice(request.em, principalOf(request), { sessionId });
       if (device.status === 'logged_out') throw new AppError('DEVICE_NOT_CONNECTED', 'The device is logged out; link it again before sending');
       const recipient = recipientOf(phoneNumber);
       const context = await contextOf(request, device);

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { findDevice, findDeviceByPhone, findDeviceBySession } from '../../devices/devices.ts';
+import { findDeviceByPhone, findSendingDevice } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_TEXT_LENGTH, type MessageContent } from '../../domain/messages.ts';
 import { normalizePhoneNumber } from '../../domain/phone-numbers.ts';
@@ -76,7 +76,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
       response: acceptedResponses,
     },
     handler: async (request, reply) => {
-      const device = await findDeviceBySession(request.em, principalOf(request), request.body.sessionId);
+      const device = await findSendingDevice(request.em, principalOf(request), { sessionId: request.body.sessionId });
       const content = await textContent(request, device.user.id, request.body);
       return answer(await accept(request, reply, waiting, device, recipientOf(request.body.phoneNumber), content, request.body));
     },
@@ -94,7 +94,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
     },
     handler: async (request, reply) => {
       const principal = principalOf(request);
-      const device = await findDevice(request.em, principal, principal.deviceId!);
+      const device = await findSendingDevice(request.em, principal, { id: principal.deviceId! });
       const content = await textContent(request, device.user.id, request.body);
       return answer(await accept(request, reply, waiting, device, recipientOf(request.body.phoneNumber), content, request.body));
     },
@@ -120,7 +120,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
     },
     handler: async (request, reply) => {
       const { sessionId, phoneNumber, latitude, longitude, name, address } = request.body;
-      const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
+      const device = await findSendingDevice(request.em, principalOf(request), { sessionId });
       const content: MessageContent = { type: 'location', latitude, longitude, ...(name ? { name } : {}), ...(address ? { address } : {}) };
       return answer(await accept(request, reply, waiting, device, recipientOf(phoneNumber), content, request.body));
     },
@@ -143,7 +143,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
     },
     handler: async (request, reply) => {
       const { sessionId, phoneNumber, contact } = request.body;
-      const device = await findDeviceBySession(request.em, principalOf(request), sessionId);
+      const device = await findSendingDevice(request.em, principalOf(request), { sessionId });
       const digits = normalizePhoneNumber(contact.phoneNumber);
       if (!digits) throw new AppError('INVALID_PHONE_NUMBER', `contact.phoneNumber "${contact.phoneNumber}" is not a phone number in international form`);
       const content: MessageContent = { type: 'contact', displayName: contact.name, phoneNumber: digits };
@@ -156,7 +156,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
     const principal = principalOf(request);
     const target = await findMessage(request.em, principal, messageId);
     const ref = refOf(target);
-    const device = await findDevice(request.em, principal, target.deviceId!);
+    const device = await findSendingDevice(request.em, principal, { id: target.deviceId! });
     return { target, ref, device, recipient: recipientOf(ref.chatJid) };
   };
 
@@ -277,7 +277,7 @@ const messageRoutes: FastifyPluginAsyncTypebox<{ liveFeed: LiveFeed }> = async (
       response: seed003Responses,
     },
     handler: async (request, reply) => {
-      const device = await findDevice(request.em, principalOf(request), request.params.id);
+      const device = await findSendingDevice(request.em, principalOf(request), { id: request.params.id });
       return seed003(await accept(request, reply, waiting, device, recipientOf(request.body.recipient), { type: 'text', text: textOf(request.body.message) }));
     },
   });
