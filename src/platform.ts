@@ -11,6 +11,7 @@ import { openStorage } from './files/open-storage.ts';
 import { sweepScratch } from './files/scratch.ts';
 import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
+import { createCacheInvalidation } from './coordination/cache-invalidation.ts';
 import { projections } from './events/projections/index.ts';
 import { startProjections } from './events/projections/runner.ts';
 import { migrate } from './db/schema.ts';
@@ -59,6 +60,10 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
 
     const { coordination, queueBackend, ...coordinated } = await openCoordination(config, database.url, logger);
     closers.push(() => coordinated.close());
+    const invalidation = await createCacheInvalidation(coordination, logger);
+    closers.push(() => invalidation.close());
+    // This start may have changed API_TOKEN's row (bootstrapAuth): processes already running forget it.
+    await invalidation.announce();
     const { storage, chosen: storageChosen } = await openStorage(config.files.storage);
     const swept = await sweepScratch(clock());
     if (swept) logger.info({ swept }, 'removed scratch directories left by stopped processes');
@@ -83,6 +88,7 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         encryptionKey: config.encryptionKey,
         storage,
         config,
+        invalidation,
       });
       closers.push(() => workers.close());
       const sendQueues = new SendQueues(queueBackend);
@@ -121,7 +127,7 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
     if (config.role !== 'worker') {
       const liveFeed = await createLiveFeed(orm, notifier, logger);
       closers.push(async () => liveFeed.close());
-      app = await buildApp({ config, orm, coordination, queueBackend, storage, queues, liveFeed, logger, clock });
+      app = await buildApp({ config, orm, coordination, invalidation, queueBackend, storage, queues, liveFeed, logger, clock });
       const server = app;
       // Closed first: stop taking requests before the worker and connections go.
       closers.push(() => server.close());

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import type { FileStorage } from '../files/storage.ts';
 import type { Coordination } from '../coordination/coordination.ts';
+import type { CacheInvalidation } from '../coordination/cache-invalidation.ts';
 import type { QueueBackend } from '../workers/queue-backend.ts';
 import type { Config } from '../config.ts';
 import type { Orm } from '../db/orm.ts';
@@ -48,6 +49,8 @@ export interface AppDeps {
   storage: FileStorage;
   orm: Orm;
   coordination: Coordination;
+  // The process's caches' invalidation (one per process, shared with its workers).
+  invalidation: CacheInvalidation;
   queueBackend: QueueBackend;
   queues: Queues;
   liveFeed: LiveFeed;
@@ -57,7 +60,7 @@ export interface AppDeps {
 
 // Builds the HTTP application without listening, so tests drive it with `inject` or a real port alike.
 // Layers: infrastructure plugins, then the auth and rate-limit hooks, then one plugin per resource.
-export async function buildApp({ config, orm, coordination, queueBackend, storage, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, orm, coordination, invalidation, queueBackend, storage, queues, liveFeed, logger, clock = () => new Date() }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimit,
@@ -78,7 +81,7 @@ export async function buildApp({ config, orm, coordination, queueBackend, storag
   // Before anything reads a parameter, the query string (credentials travel in ?token=) or the body.
   await app.register(inputGuard);
   await app.register(formBodies);
-  await app.register(contextPlugin, { config, orm, coordination, queueBackend, storage, clock });
+  await app.register(contextPlugin, { config, orm, coordination, invalidation, queueBackend, storage, clock });
   await app.register(securityHeaders, { hstsMaxAgeMs: config.hstsMaxAgeMs });
   await app.register(swaggerPlugin);
   // Before rate limits and auth: a preflight carries no credentials and must not count.

@@ -6,6 +6,7 @@ import { WebhookEndpointSchema, type WebhookEndpoint } from '../db/entities/webh
 import { AppError } from '../domain/errors.ts';
 import { streamOf, type DomainEvent } from '../domain/events.ts';
 import { recordAudit, type AuditSource } from '../auth/audit.ts';
+import type { CacheInvalidation } from '../coordination/cache-invalidation.ts';
 import { newEndpointId, newWebhookSecret } from '../domain/webhooks.ts';
 import { appendToStream } from '../events/event-store.ts';
 import { open, seal } from '../secret-box.ts';
@@ -24,6 +25,8 @@ export interface WebhookContext {
   clock: Clock;
   // Who is acting, for the audit trail of endpoint changes.
   audit?: AuditSource;
+  // Delivery workers keep endpoints in memory: a change is announced once committed, and in force when answered.
+  invalidation?: CacheInvalidation;
 }
 
 export interface EndpointInput {
@@ -145,6 +148,7 @@ export async function updateEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
       metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
     });
   });
+  await ctx.invalidation?.announce();
   return reenabled ? { disabledAt: wasDisabledAt } : {};
 }
 
@@ -162,6 +166,7 @@ export async function rotateSecret(ctx: WebhookContext, endpoint: WebhookEndpoin
   await transaction(ctx.em, (tx) =>
     recordAudit(tx, streamOf.webhookEndpoint(endpoint.id), [{ type: 'webhook.secret-rotated', data: { endpointId: endpoint.id } }], ctx.audit),
   );
+  await ctx.invalidation?.announce();
   return secret;
 }
 
@@ -170,23 +175,26 @@ export async function deleteEndpoint(ctx: WebhookContext, endpoint: WebhookEndpo
     await tx.remove(tx.getReference(WebhookEndpointSchema, endpoint.id)).flush();
     await recordAudit(tx, streamOf.webhookEndpoint(endpoint.id), [{ type: 'webhook.endpoint-deleted', data: { endpointId: endpoint.id } }], ctx.audit);
   });
+  await ctx.invalidation?.announce();
 }
 
 // Disabled by the platform (410 Gone, or failing for too long), with the reason on the endpoint and, in the same
 // transaction, in the log.
-export async function disableEndpoint(em: EntityManager, endpoint: WebhookEndpoint, reason: string, now: Date): Promise<void> {
-  await transaction(em, async (tx) => {
+export async function disableEndpoint(em: EntityManager, endpoint: WebhookEndpoint, reason: string, now: Date, invalidation?: CacheInvalidation): Promise<void> {
+  const disabled = await transaction(em, async (tx) => {
     const updated = await tx.nativeUpdate(
       WebhookEndpointSchema,
       { id: endpoint.id, enabled: true },
       { enabled: false, disabledReason: reason, disabledAt: now, updatedAt: now },
     );
-    if (!updated) return;
+    if (!updated) return false;
     await appendToStream(tx as EntityManager, streamOf.webhookEndpoint(endpoint.id), [{ event: { type: 'webhook.endpoint-disabled', data: { endpointId: endpoint.id, reason } } }], {
       expectedVersion: 'any',
       metadata: { tenantId: endpoint.user.id, ...(endpoint.device ? { deviceId: endpoint.device.id } : {}) },
     });
+    return true;
   });
+  if (disabled) await invalidation?.announce();
 }
 
 // Seed 004's per-device settings and seed 003's `webhook_url` are each one endpoint of the device's, of their kind.

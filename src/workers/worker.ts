@@ -14,6 +14,7 @@ import { deliveryProcessor, type DeliveryJobData } from './webhooks/deliver.ts';
 import { replayRange, type ReplayJobData } from './webhooks/dispatcher.ts';
 import { EndpointGate } from './webhooks/endpoint-gate.ts';
 import type { Config } from '../config.ts';
+import type { CacheInvalidation } from '../coordination/cache-invalidation.ts';
 import type { FileStorage } from '../files/storage.ts';
 import { mediaDownloadProcessor, type MediaDownloadJobData } from './media/download.ts';
 import { SessionQuestions } from './sessions/session-requests.ts';
@@ -38,6 +39,8 @@ export interface WorkerDeps {
   // Received media is stored as files (and their quota read) like uploads.
   storage: FileStorage;
   config: Config;
+  // Delivery jobs keep endpoints in memory, forgotten when a change is announced.
+  invalidation: CacheInvalidation;
 }
 
 // Downloads run beside sends and webhooks; each is a few MB of network and disk.
@@ -48,7 +51,7 @@ export interface RunningWorkers {
 }
 
 // The worker role: consumes the queues and keeps the recurring jobs scheduled.
-export async function startWorkers({ orm, queues, backend, coordination, logger, clock, maxWaitMs, webhooks, encryptionKey, storage, config }: WorkerDeps): Promise<RunningWorkers> {
+export async function startWorkers({ orm, queues, backend, coordination, logger, clock, maxWaitMs, webhooks, encryptionKey, storage, config, invalidation }: WorkerDeps): Promise<RunningWorkers> {
   await queues.maintenance.upsertJobScheduler(
     'purge-expired-credentials-hourly',
     { every: 3_600_000 },
@@ -108,7 +111,7 @@ export async function startWorkers({ orm, queues, backend, coordination, logger,
   const gate = new EndpointGate(coordination, webhooks.timeoutMs + 5000);
   const fileLinks = (fileId: string) => signedFileUrl(config, fileId, 'download', clock());
   const inlineMedia = mediaInliner(() => orm.em.fork(), storage);
-  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock, fileLinks, inlineMedia });
+  const deliver = deliveryProcessor({ orm, poster, gate, settings: webhooks, encryptionKey, clock, fileLinks, inlineMedia, invalidation });
   const webhookWorker = backend.worker(
     'webhooks',
     async (job, token) => {

@@ -8,7 +8,7 @@ import type { QueueBackend } from '../../workers/queue-backend.ts';
 import type { FastifyRequest } from 'fastify';
 import type { AuditSource } from '../../auth/audit.ts';
 import type { AuthContext, Clock, Principal } from '../../auth/context.ts';
-import { createCacheInvalidation, InvalidatedCache } from '../../coordination/cache-invalidation.ts';
+import { InvalidatedCache, type CacheInvalidation } from '../../coordination/cache-invalidation.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +18,8 @@ declare module 'fastify' {
     queueBackend: QueueBackend;
     storage: FileStorage;
     clock: Clock;
+    // What changes to cached data announce (src/coordination/cache-invalidation.ts).
+    invalidation: CacheInvalidation;
     // Credentials checked in the last CREDENTIALS_MAX_AGE_MS, emptied in every process by a revocation.
     credentials: InvalidatedCache<Principal>;
   }
@@ -31,6 +33,7 @@ export interface ContextOptions {
   config: Config;
   orm: Orm;
   coordination: Coordination;
+  invalidation: CacheInvalidation;
   queueBackend: QueueBackend;
   storage: FileStorage;
   clock: Clock;
@@ -40,13 +43,9 @@ export interface ContextOptions {
 const CREDENTIALS_MAX_AGE_MS = 30_000;
 const CREDENTIALS_MAX_ENTRIES = 10_000;
 
-export default fp<ContextOptions>(async (app, { config, orm, coordination, queueBackend, storage, clock }) => {
-  const invalidation = await createCacheInvalidation(coordination, app.log);
-  app.addHook('onClose', () => invalidation.close());
-  const credentials = new InvalidatedCache<Principal>(invalidation, { maxAgeMs: CREDENTIALS_MAX_AGE_MS, maxEntries: CREDENTIALS_MAX_ENTRIES });
-  // This start may have changed API_TOKEN's row (src/auth/bootstrap.ts): processes already running forget it.
-  await credentials.announce();
-  app.decorate('credentials', credentials);
+export default fp<ContextOptions>(async (app, { config, orm, coordination, invalidation, queueBackend, storage, clock }) => {
+  app.decorate('invalidation', invalidation);
+  app.decorate('credentials', new InvalidatedCache<Principal>(invalidation, { maxAgeMs: CREDENTIALS_MAX_AGE_MS, maxEntries: CREDENTIALS_MAX_ENTRIES }));
   app.decorate('config', config);
   app.decorate('orm', orm);
   app.decorate('coordination', coordination);
@@ -77,6 +76,6 @@ export function authContext(request: FastifyRequest): AuthContext {
 }
 
 // The same for services that need more of the configuration than authentication does.
-export function serviceContext(request: FastifyRequest): { em: EntityManager; config: Config; clock: Clock; audit: AuditSource } {
-  return { em: request.em, config: request.server.config, clock: request.server.clock, audit: auditSourceOf(request) };
+export function serviceContext(request: FastifyRequest): { em: EntityManager; config: Config; clock: Clock; audit: AuditSource; invalidation: CacheInvalidation } {
+  return { em: request.em, config: request.server.config, clock: request.server.clock, audit: auditSourceOf(request), invalidation: request.server.invalidation };
 }

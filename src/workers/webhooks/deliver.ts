@@ -16,6 +16,7 @@ import type { MediaInliner } from '../../files/inline-media.ts';
 import type { PostOutcome, WebhookPoster } from '../../webhooks/post.ts';
 import { signatureHeaders } from '../../webhooks/signatures.ts';
 import type { EndpointGate } from './endpoint-gate.ts';
+import { InvalidatedCache, type CacheInvalidation } from '../../coordination/cache-invalidation.ts';
 
 // One delivery job: one event to one endpoint. The delivery's own stream is its memory (how many attempts so far,
 // whether one succeeded), so a job that runs again after a crash picks up where the log says it stood; retries wait
@@ -41,6 +42,7 @@ export interface DeliveryDeps {
   // Signed at delivery time, so a retried delivery carries a link that is still valid.
   fileLinks: FileLinks;
   inlineMedia: MediaInliner;
+  invalidation: CacheInvalidation;
 }
 
 // When the endpoint is at its limit, the job waits this long (plus jitter) for a slot.
@@ -70,9 +72,11 @@ function standing(history: RecordedEvent[]) {
 }
 
 // Devices change rarely and every delivery of their events needs them: each process keeps them for a moment (a
-// payload may show metadata a second or two old). Endpoints are read every time: a disable, a URL change or a
-// rotated secret applies to the very next request.
+// payload may show metadata a second or two old). Endpoints are kept longer, since every change to one is announced
+// (src/webhooks/endpoints.ts) and answered only once every process forgot it: a disable, a URL change or a rotated
+// secret still applies to the very next request. The age bounds what a write outside those functions could leave.
 const DEVICE_CACHE_MS = 2000;
+const ENDPOINT_CACHE_MS = 30_000;
 
 class ShortCache<K, V> {
   readonly #entries = new Map<K, { value: V; until: number }>();
@@ -119,8 +123,9 @@ async function payloadOf(endpoint: WebhookEndpoint, event: RecordedEvent, device
 const receivedFileOf = (endpoint: WebhookEndpoint, event: RecordedEvent) =>
   endpoint.inlineMedia && endpoint.format !== 'seed003' ? ((event.data.media as { fileId?: string } | undefined)?.fileId ?? undefined) : undefined;
 
-export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock, fileLinks, inlineMedia }: DeliveryDeps) {
+export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, clock, fileLinks, inlineMedia, invalidation }: DeliveryDeps) {
   const devices = new ShortCache<number, PayloadDevice>();
+  const endpoints = new InvalidatedCache<WebhookEndpoint | null>(invalidation, { maxAgeMs: ENDPOINT_CACHE_MS, maxEntries: 10_000 });
   const opened = new OpenedSecrets();
   return async (job: Job<DeliveryJobData>, token?: string): Promise<void> => {
     const { deliveryId, endpointId } = job.data;
@@ -131,7 +136,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
     const { attempts, round, ended } = standing(history);
     if (ended) return;
 
-    const endpoint = await em.findOne(WebhookEndpointSchema, { id: endpointId });
+    const endpoint = await endpoints.remember(endpointId, () => em.findOne(WebhookEndpointSchema, { id: endpointId }));
     const facts = { deliveryId, endpointId, eventId: event.eventId, eventPosition: event.position, eventType: event.type };
     const metadata = { tenantId: event.metadata.tenantId!, ...(event.metadata.deviceId !== undefined ? { deviceId: event.metadata.deviceId } : {}) };
     if (!endpoint?.enabled) {
@@ -192,7 +197,7 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
       expectedVersion: 'any',
       metadata,
     });
-    await recordHealth(em, endpoint, delivered, gone, now, settings.disableAfterMs);
+    await recordHealth(em, endpoint, delivered, gone, now, settings.disableAfterMs, invalidation);
     if (nextAttemptAt) {
       await job.moveToDelayed(nextAttemptAt.getTime(), token);
       throw new DelayedError();
@@ -201,15 +206,19 @@ export function deliveryProcessor({ orm, poster, gate, settings, encryptionKey, 
 }
 
 // An endpoint's run of failures: cleared by a success; 410 Gone, or failing with no success for longer than
-// WEBHOOK_DISABLE_AFTER, disables it.
-async function recordHealth(em: EntityManager, endpoint: WebhookEndpoint, delivered: boolean, gone: boolean, now: Date, disableAfterMs: number): Promise<void> {
+// WEBHOOK_DISABLE_AFTER, disables it. The kept endpoint follows its run here; another process's copy may lag by up to
+// ENDPOINT_CACHE_MS (a repeated update that changes nothing, a disable that much later), and a disable is announced.
+async function recordHealth(em: EntityManager, endpoint: WebhookEndpoint, delivered: boolean, gone: boolean, now: Date, disableAfterMs: number, invalidation: CacheInvalidation): Promise<void> {
   if (delivered) {
-    if (endpoint.failingSince) await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id }, { failingSince: null });
+    if (!endpoint.failingSince) return;
+    await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id }, { failingSince: null });
+    endpoint.failingSince = null;
   } else if (gone) {
-    await disableEndpoint(em, endpoint, 'the receiver answered 410 Gone', now);
+    await disableEndpoint(em, endpoint, 'the receiver answered 410 Gone', now, invalidation);
   } else if (!endpoint.failingSince) {
     await em.nativeUpdate(WebhookEndpointSchema, { id: endpoint.id, failingSince: null }, { failingSince: now });
+    endpoint.failingSince = now;
   } else if (now.getTime() - endpoint.failingSince.getTime() >= disableAfterMs) {
-    await disableEndpoint(em, endpoint, `failing since ${endpoint.failingSince.toISOString()} without a success`, now);
+    await disableEndpoint(em, endpoint, `failing since ${endpoint.failingSince.toISOString()} without a success`, now, invalidation);
   }
 }
