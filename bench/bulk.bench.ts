@@ -13,8 +13,7 @@ import pg from 'pg';
 import { createLogger } from '../src/logger.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createAppendNotifier } from '../src/events/notifier.ts';
-import { projections } from '../src/events/projections/index.ts';
-import { startProjections } from '../src/events/projections/runner.ts';
+import { startLogReaders } from '../src/events/projections/index.ts';
 import { openCoordination } from '../src/backends.ts';
 import { closeQueues, createQueues } from '../src/workers/queues.ts';
 import { sendDispatcher } from '../src/workers/sending/dispatcher.ts';
@@ -42,8 +41,8 @@ export default async function bulk(): Promise<Row[]> {
     const logger = createLogger(config);
     const { queueBackend, close } = await openCoordination(config, databaseUrl, logger);
     closers.push(close);
-    // The worker role's log readers as src/platform.ts starts them (every projection, the send and webhook
-    // dispatchers), without the session host: nothing is sent here, only dispatched.
+    // The worker role's log readers as src/platform.ts starts them (the read models, and the send and webhook
+    // dispatchers among the reactors), without the session host: nothing is sent here, only dispatched.
     const orm = await openOrm(databaseUrl);
     closers.push(() => orm.close());
     const notifier = await createAppendNotifier(databaseUrl, logger);
@@ -52,7 +51,7 @@ export default async function bulk(): Promise<Row[]> {
     closers.push(() => sendQueues.close());
     const queues = createQueues(queueBackend);
     closers.push(() => closeQueues(queues));
-    const runner = startProjections(orm, [...projections, sendDispatcher(sendQueues, () => new Date()), webhookDispatcher(queues.webhooks)], notifier, logger);
+    const runner = startLogReaders(orm, [sendDispatcher(sendQueues, () => new Date()), webhookDispatcher(queues.webhooks)], notifier, logger);
     closers.push(() => runner.close());
 
     const headers = { 'x-api-token': platform.token, 'content-type': 'application/json' };

@@ -12,8 +12,7 @@ import { sweepScratch } from './files/scratch.ts';
 import { createLiveFeed } from './events/live-feed.ts';
 import { createAppendNotifier } from './events/notifier.ts';
 import { createCacheInvalidation } from './coordination/cache-invalidation.ts';
-import { projections } from './events/projections/index.ts';
-import { startProjections } from './events/projections/runner.ts';
+import { startLogReaders } from './events/projections/index.ts';
 import { migrate } from './db/schema.ts';
 import type { Logger } from './logger.ts';
 import { closeQueues, createQueues } from './workers/queues.ts';
@@ -101,10 +100,8 @@ export async function startPlatform(config: Config, logger: Logger, clock: Clock
         aiReplyReactor({ queue: queues.ai, clock, attempts: config.ai.attempts }),
         warmerReactor({ queue: queues.warmer, clock }),
       ];
-      // Two runners, each batching its members together: what sends, delivers and replies waits on the reactors
-      // alone, never on the read models' heavier writes.
-      const runners = [startProjections(orm, reactors, notifier, logger), startProjections(orm, projections, notifier, logger)];
-      closers.push(() => Promise.all(runners.map((runner) => runner.close())));
+      const readers = startLogReaders(orm, reactors, notifier, logger);
+      closers.push(() => readers.close());
       const sessionHost = startSessionHost({
         orm,
         coordination,

@@ -215,6 +215,40 @@ test('in the live runner a failing projection holds back nobody, and catches up 
   }
 });
 
+test('a runner that goes after another starts at most one batch while the other works through a burst', async () => {
+  const notifier = await createAppendNotifier(db.url, createLogger({ logLevel: 'silent' }));
+  const run = randomUUID().slice(0, 8);
+  const burst = `group-${run}-burst`;
+  await appendToStream(db.orm.em.fork(), burst, Array.from({ length: 1500 }, (_, k) => ({ event: m('message.queued', `${run}-${k}`, { to: '62800' }) })), {
+    expectedVersion: 'no-stream',
+  });
+  let firstApplied = 0;
+  // How far the first runner was each time the second began a batch.
+  const secondStartedAt: number[] = [];
+  const counting = (name: string, onApply: (events: RecordedEvent[]) => Promise<void>): Projection => ({ name, handles: ['message.queued'], apply: (_sql, events) => onApply(events), async reset() {} });
+  const first = counting(`first-${run}`, async (events) => {
+    // Long enough that the other runner would start beside it, were it free to.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    firstApplied += events.filter((e) => e.streamId === burst).length;
+  });
+  const second = counting(`second-${run}`, async (events) => {
+    secondStartedAt.push(firstApplied);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    void events;
+  });
+  const firstRunner = startProjections(db.orm, [first], notifier, createLogger({ logLevel: 'silent' }));
+  const secondRunner = startProjections(db.orm, [second], notifier, createLogger({ logLevel: 'silent' }), firstRunner);
+  try {
+    await until(() => (firstApplied === 1500 && secondStartedAt.length >= 3 ? true : undefined), 'both runners through the burst');
+    // The one allowed: a batch begun in the pause in which the first coalesces the burst's notification.
+    assert.ok(secondStartedAt.filter((at) => at < 1500).length <= 1, `the second began batches at ${secondStartedAt.join(', ')} of 1500`);
+  } finally {
+    await secondRunner.close();
+    await firstRunner.close();
+    await notifier.close();
+  }
+});
+
 test('contacts learnt from a batch of events equal those learnt one event at a time (a LID folded into a number, presence between)', async () => {
   const { deviceId, userId } = await insertDevice(db.orm, 'contacts-batch');
   const say = (type: DomainEvent['type'], data: Record<string, unknown>) =>

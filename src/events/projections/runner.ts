@@ -105,15 +105,25 @@ export async function resetProjection(orm: Orm, projection: Projection): Promise
 }
 
 export interface ProjectionRunner {
+  // Resolves once the runner has nothing more to do at once: it waits for appends, or coalesces them (at once if so now).
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
 // Keeps every projection up to date in this process: woken by appends, polling as a fallback, the projections
 // together in one batch (runGroupBatch). A projection whose batch fails runs alone (with its own retries, as it
 // would with no group) until it has caught up, so it holds back nobody else. Several worker processes may run
-// this; the advisory locks let one at a time work on a projection.
-export function startProjections(orm: Orm, projections: Projection[], notifier: AppendNotifier, logger: Logger): ProjectionRunner {
+// this; the advisory locks let one at a time work on a projection. `after`: a runner that goes first in this process:
+// this one starts a batch only while that one has nothing to do at once (between its bursts of batches, or in the
+// pause in which it coalesces appends, so a steady stream of them holds nothing back for long).
+export function startProjections(orm: Orm, projections: Projection[], notifier: AppendNotifier, logger: Logger, after?: ProjectionRunner): ProjectionRunner {
   let stopped = false;
+  let busy = false;
+  const idlers: (() => void)[] = [];
+  const rest = () => {
+    busy = false;
+    for (const idle of idlers.splice(0)) idle();
+  };
   let wake: (() => void) | undefined;
   let pending = true;
   let woken = false;
@@ -148,8 +158,14 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
     while (!stopped) {
       if (pending) {
         pending = false;
-        if (woken) await sleep(COALESCE_MS);
+        if (woken) {
+          rest();
+          await sleep(COALESCE_MS);
+        }
+        // Before any wait: a runner started just after this one must find it busy.
+        busy = true;
         woken = false;
+        await after?.idle();
         const together = projections.filter((p) => !alone.has(p));
         try {
           if (together.length && (await runGroupBatch(orm, together)) === BATCH) pending = true;
@@ -160,6 +176,7 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
         if (alone.size && Date.now() >= retryAloneAt && (await runAlone([...alone]))) pending = true;
         continue;
       }
+      rest();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, POLL_MS);
         wake = () => {
@@ -173,10 +190,12 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
     unsubscribe();
   })();
   return {
+    idle: () => (busy && !stopped ? new Promise<void>((resolve) => idlers.push(resolve)) : Promise.resolve()),
     async close() {
       stopped = true;
       wake?.();
       await loop;
+      rest();
     },
   };
 }
