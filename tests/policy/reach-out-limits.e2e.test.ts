@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sqlOf } from '../../src/events/event-store.ts';
 import type { WhatsAppSimulator } from '../../simulator/server.ts';
-import { bearer, type TestPlatform } from '../helpers/platform.ts';
+import type { TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
 import { linkDevice, useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
+import { policyCalls, POLICY_ON } from './helpers.ts';
 
 // The send policy against a WhatsApp that restricts: the simulator time-locks first contacts past its threshold (463)
 // and, after enough refusals, restricts the number (every companion told 403). The policy's defaults keep a new
@@ -15,17 +15,8 @@ let sim: WhatsAppSimulator;
 let platform: TestPlatform;
 let user: { id: number; username: string; token: string };
 let device: LinkedDevice;
-useLinkedPlatform(
-  { SEND_POLICY: 'on', SEND_POLICY_RECHECK: '300ms', SEND_MIN_INTERVAL: '1ms' },
-  { username: 'reaching-out', alias: 'brand-new', number: '6281591000001' },
-  (linked) => ({ sim, platform, user, device } = linked),
-);
-
-const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: object) => platform.request({ method, url, headers: bearer(user.token), ...(payload ? { payload } : {}) });
-const sql = () => sqlOf(platform.app.orm.em.fork());
-const policyOf = async (linked: LinkedDevice) => (await call('GET', `/api/whatsapp/devices/${linked.id}/send-policy`)).json().data;
-const deviceEvents = async (linked: LinkedDevice, type: string) =>
-  (await sql()(`select data from events where stream_id = ? and type = ? order by global_position`, [`device-${linked.id}`, type])).map((r) => r.data as Record<string, unknown>);
+useLinkedPlatform(POLICY_ON, { username: 'reaching-out', alias: 'brand-new', number: '6281591000001' }, (linked) => ({ sim, platform, user, device } = linked));
+const { call, sql, policyOf, deviceEvents } = policyCalls(() => ({ platform, user }));
 const count = async (query: string, params: unknown[]) => Number((await sql()(query, params))[0]!.n);
 let phones = 0;
 const strangers = (n: number) => Array.from({ length: n }, () => sim.createPhone(`62815919${String(++phones).padStart(5, '0')}`).number);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
-import { sqlOf } from '../../src/events/event-store.ts';
 import type { WhatsAppSimulator } from '../../simulator/server.ts';
 import { bearer, createUser, type TestPlatform } from '../helpers/platform.ts';
 import { until } from '../helpers/wait.ts';
 import { linkDevice, useLinkedPlatform, type LinkedDevice } from '../helpers/whatsapp.ts';
+import { policyCalls, POLICY_ON } from './helpers.ts';
 
 // The send policy against the simulator's behaviour: a new number's ramp, WhatsApp's 463 time-lock on first contacts
 // (the simulator refuses them past its own limit), and a health pause from connection drops. Every hold is seen at
@@ -14,21 +14,8 @@ let sim: WhatsAppSimulator;
 let platform: TestPlatform;
 let user: { id: number; username: string; token: string };
 let device: LinkedDevice;
-useLinkedPlatform(
-  { SEND_POLICY: 'on', SEND_POLICY_RECHECK: '300ms', SEND_MIN_INTERVAL: '1ms' },
-  { username: 'careful', alias: 'new-number', number: '6281590000001' },
-  (linked) => ({ sim, platform, user, device } = linked),
-);
-
-const call = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: object) => platform.request({ method, url, headers: bearer(user.token), ...(payload ? { payload } : {}) });
-const sql = () => sqlOf(platform.app.orm.em.fork());
-const policyOf = async (linked: LinkedDevice) => {
-  const res = await call('GET', `/api/whatsapp/devices/${linked.id}/send-policy`);
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json().data;
-};
-const deviceEvents = async (linked: LinkedDevice, type: string) =>
-  (await sql()(`select data from events where stream_id = ? and type = ? order by global_position`, [`device-${linked.id}`, type])).map((r) => r.data as Record<string, unknown>);
+useLinkedPlatform(POLICY_ON, { username: 'careful', alias: 'new-number', number: '6281590000001' }, (linked) => ({ sim, platform, user, device } = linked));
+const { call, sql, policyOf, deviceEvents } = policyCalls(() => ({ platform, user }));
 let phones = 0;
 const newPhones = (count: number) => Array.from({ length: count }, () => sim.createPhone(`62815999${String(++phones).padStart(5, '0')}`).number);
 const arrived = (number: string, from: LinkedDevice) => sim.inbox(number).filter((m) => m.from.startsWith(from.number)).map((m) => m.text);
