@@ -10,7 +10,7 @@ interface ProfileNode {
   hitCount?: number;
   children?: number[];
 }
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
@@ -37,6 +37,28 @@ function placeOf(url: string, functionName: string): string {
   return url;
 }
 
+// Self time per place and per function of a V8 CPU profile (this process's, or a `.cpuprofile` that
+// `node --cpu-prof` wrote for another).
+export function summarize(profile: Profile): CpuSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  const places = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let totalMs = 0;
+  for (const [id, ms] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    if (functionName === '(idle)') continue;
+    totalMs += ms;
+    const place = placeOf(url, functionName);
+    places.set(place, (places.get(place) ?? 0) + ms);
+    const fn = `${functionName || '(anonymous)'} ${place}${url ? `:${lineNumber + 1}` : ''}`;
+    functions.set(fn, (functions.get(fn) ?? 0) + ms);
+  }
+  const sorted = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]);
+  return { totalMs, byPlace: sorted(places), byFunction: sorted(functions) };
+}
+
 export async function startCpuProfile(): Promise<{ stop(savePath?: string): Promise<CpuSummary> }> {
   const session = new Session();
   session.connect();
@@ -48,23 +70,7 @@ export async function startCpuProfile(): Promise<{ stop(savePath?: string): Prom
       const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
       session.disconnect();
       if (savePath) await writeFile(savePath, JSON.stringify(profile));
-      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-      const self = new Map<number, number>();
-      profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
-      const places = new Map<string, number>();
-      const functions = new Map<string, number>();
-      let totalMs = 0;
-      for (const [id, ms] of self) {
-        const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-        if (functionName === '(idle)') continue;
-        totalMs += ms;
-        const place = placeOf(url, functionName);
-        places.set(place, (places.get(place) ?? 0) + ms);
-        const fn = `${functionName || '(anonymous)'} ${place}${url ? `:${lineNumber + 1}` : ''}`;
-        functions.set(fn, (functions.get(fn) ?? 0) + ms);
-      }
-      const sorted = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]);
-      return { totalMs, byPlace: sorted(places), byFunction: sorted(functions) };
+      return summarize(profile);
     },
   };
 }

@@ -12,7 +12,7 @@ import { sqlOf } from '../src/events/event-store.ts';
 import { openRedis } from '../src/redis.ts';
 import { loadAuthState } from '../src/workers/sessions/auth-state.ts';
 import { startSessionHost } from '../src/workers/sessions/session-host.ts';
-import { createTestResources, REDIS_URL } from '../tests/helpers/resources.ts';
+import { createTestResources, REDIS_URL, type TestResources } from '../tests/helpers/resources.ts';
 import { until } from '../tests/helpers/wait.ts';
 import { WhatsAppSimulator } from '../simulator/server.ts';
 import type { PairedSession } from './session-holder.ts';
@@ -20,8 +20,12 @@ import { cleanupAll } from './stats.ts';
 
 export interface Fleet {
   sim: WhatsAppSimulator;
-  // The environment a worker process of this platform starts with.
+  // The environment a worker process of this platform starts with, and the stores it names (for
+  // tests/helpers/processes.ts, which starts src/main.ts on them).
   env: Record<string, string>;
+  resources: TestResources;
+  // The platform's devices in id order, with the session ids the send API takes.
+  devices: { id: number; sessionId: string }[];
   // The simulator's linked devices, one per platform device.
   jids: string[];
   // Every device's creds and current pre-key, decrypted from PostgreSQL (BufferJSON text).
@@ -31,6 +35,10 @@ export interface Fleet {
   connectedSince(position: number): Promise<number>;
   // Lease acquisitions tried so far over all devices (each try takes a fencing token, won or not).
   leaseAttempts(): Promise<number>;
+  // Texts accepted (message.queued in the log) that the send dispatcher has not yet put on a session's queue.
+  undispatched(): Promise<number>;
+  // Each device's lease owner now (`<host>:<pid>` for src/main.ts workers), or undefined where nobody holds it.
+  leaseOwners(): Promise<(string | undefined)[]>;
   close(): Promise<void>;
 }
 
@@ -134,9 +142,12 @@ export async function pairFleet({ sessions, scanInterval }: FleetOptions): Promi
     const deviceIds = await insertDevices(orm, sessions);
     await pairAll(sim, config, stores, orm, deviceIds);
     const sql = sqlOf(orm.em.fork());
+    const devices = (await sql('select id, session_id from devices order by id')).map((r) => ({ id: Number(r.id), sessionId: String(r.session_id) }));
     return {
       sim,
       env,
+      resources,
+      devices,
       jids: [...sim.devices.keys()],
       paired: await readPaired(orm, deviceIds, config.encryptionKey),
       lastPosition: async () => Number((await sql('select coalesce(max(global_position), 0) as last from events'))[0]!.last),
@@ -144,6 +155,16 @@ export async function pairFleet({ sessions, scanInterval }: FleetOptions): Promi
         Number((await sql(`select count(distinct device_id) as n from events where type = 'device.connected' and global_position > ?`, [position]))[0]!.n),
       leaseAttempts: async () =>
         (await redis.mget(deviceIds.map((id) => `${config.redisPrefix}:lease-token:device-${id}`))).reduce((sum, v) => sum + Number(v ?? 0), 0),
+      undispatched: async () =>
+        Number(
+          (
+            await sql(
+              `select count(*) as n from events where type = 'message.queued'
+                 and global_position > coalesce((select global_position from projection_checkpoints where name = 'send-dispatcher'), 0)`,
+            )
+          )[0]!.n,
+        ),
+      leaseOwners: () => Promise.all(deviceIds.map(async (id) => (await stores.coordination.leaseHolder(`device-${id}`))?.owner)),
       close,
     };
   } catch (err) {

@@ -66,3 +66,25 @@ export function machineCpuMs(): () => number {
 export function warnOnSteal(label: string, share: number): void {
   if (share > 0.05) console.error(`${label}: ${(share * 100).toFixed(0)}% of CPU time was stolen by the hypervisor during the run; its figures are noisy`);
 }
+
+export interface ProcessUsage {
+  // User + system CPU of the process since it started, and its resident memory now.
+  cpuMs: number;
+  rssBytes: number;
+}
+
+// Another process's usage from /proc (Linux): a platform process the benchmark started, whose CPU must be read
+// apart from the load generator's and the simulator's. Undefined once the process is gone.
+export function processUsage(pid: number): ProcessUsage | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields counted from 3 start after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+    const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+    // USER_HZ is 100 on every Linux Node.js runs on.
+    return { cpuMs: (utime + stime) * 10, rssBytes: rssKb * 1024 };
+  } catch {
+    return undefined;
+  }
+}
