@@ -105,6 +105,7 @@ export async function handleControl(sim: WhatsAppSimulator, req: IncomingMessage
   }
 
   if (route === 'GET /control/key-fetches') return reply(res, 200, sim.prekeys.fetches);
+  if (route === 'GET /control/token-issues') return reply(res, 200, sim.tokenIssues);
 
   if (route === 'GET /control/media/stats') return reply(res, 200, sim.media.stats());
 

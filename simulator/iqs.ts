@@ -45,7 +45,20 @@ const privacy: BinaryNode[] = [
   },
 ];
 
-export async function answerIq(net: Network & { readonly appState: AppStateHub }, router: Router, requester: Endpoint, iq: BinaryNode): Promise<BinaryNode[] | undefined> {
+// A companion issuing its account's privacy token to contacts (`privacy` set with `tokens`), as WhatsApp Web does
+// after a one-to-one message at most once a week per contact.
+export interface TokenIssue {
+  by: string;
+  to: string[];
+  at: number;
+}
+
+export async function answerIq(
+  net: Network & { readonly appState: AppStateHub; readonly tokenIssues: TokenIssue[] },
+  router: Router,
+  requester: Endpoint,
+  iq: BinaryNode,
+): Promise<BinaryNode[] | undefined> {
   switch (iq.attrs.xmlns) {
     case 'encrypt':
       return answerEncrypt(net, router, requester, iq);
@@ -61,8 +74,14 @@ export async function answerIq(net: Network & { readonly appState: AppStateHub }
       return net.appState.answer(requester, iq);
     case 'w:m':
       return getBinaryNodeChild(iq, 'media_conn') ? [net.media.mediaConn()] : undefined;
-    case 'privacy':
+    case 'privacy': {
+      const tokens = iq.attrs.type === 'set' ? getBinaryNodeChild(iq, 'tokens') : undefined;
+      if (tokens) {
+        const to = getBinaryNodeChildren(tokens, 'token').map((token) => token.attrs.jid!);
+        net.tokenIssues.push({ by: deviceKey(requester), to, at: Date.now() });
+      }
       return iq.attrs.type === 'get' && getBinaryNodeChild(iq, 'privacy') ? privacy : undefined;
+    }
     default:
       return undefined;
   }

@@ -22,7 +22,7 @@ import type { OutgoingMedia } from './phone-media.ts';
 import { createMediaServer } from './media-server.ts';
 import { MediaStore } from './media-store.ts';
 import { AppStateHub } from './app-state.ts';
-import { answerIq } from './iqs.ts';
+import { answerIq, type TokenIssue } from './iqs.ts';
 import { PreKeyStore } from './prekeys.ts';
 import { PresenceHub } from './presence.ts';
 import { ReachOutBook, parseReachOutPolicy, type ReachOutPolicy, type ReachOutState } from './reach-out.ts';
@@ -260,6 +260,8 @@ export class WhatsAppSimulator {
   readonly router: Router = new Router(this);
   readonly presence: PresenceHub = new PresenceHub(this);
   readonly appState: AppStateHub = new AppStateHub(this, this.router);
+  // Every privacy-token issue a companion made since the simulator started.
+  readonly tokenIssues: TokenIssue[] = [];
   readonly reachOut = new ReachOutBook();
 
   createPhone(number: string): Phone {

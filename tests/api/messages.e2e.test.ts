@@ -142,6 +142,17 @@ test('the session sends no faster than SEND_MIN_INTERVAL (measured at the phone)
   }
 });
 
+test('our privacy token is issued to a contact once, not with every message (as WhatsApp Web: once a week)', { timeout: 60_000 }, async () => {
+  const contact = sim.createPhone('6281300000301');
+  const issuesTo = () => sim.tokenIssues.filter((issue) => issue.to.some((jid) => jid.startsWith(`${contact.number}@`) || jid.startsWith(`${contact.lid}@`)));
+  for (const text of ['first', 'second', 'third']) {
+    assert.equal((await send({ sessionId: device.sessionId, phoneNumber: contact.number, message: `token ${text}` })).statusCode, 202);
+    await until(() => (sim.inbox(contact.number).some((m) => m.text === `token ${text}`) ? true : undefined), `"${text}" at the phone`);
+  }
+  await until(() => (issuesTo().length ? true : undefined), 'the first issue');
+  assert.equal(issuesTo().length, 1, JSON.stringify(issuesTo()));
+});
+
 test("reads: a chat's history both ways, paged; message logs by status; sending stats", { timeout: 60_000 }, async () => {
   const contact = sim.createPhone('6281300000108');
   const ids: string[] = [];

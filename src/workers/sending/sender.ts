@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { proto, WASocket } from '@whiskeysockets/baileys';
+import { isJidGroup, type proto, type WASocket } from '@whiskeysockets/baileys';
 import type { Clock } from '../../auth/context.ts';
 import type { Coordination } from '../../coordination/coordination.ts';
 import type { Orm } from '../../db/orm.ts';
@@ -15,6 +15,7 @@ import { campaignState } from '../../messages/campaigns.ts';
 import { toBaileys } from './baileys-content.ts';
 import { decodeUpload, encodeUpload, relayMedia, uploadMedia, type MediaUpload } from './media-upload.ts';
 import { rememberWaMessageId } from './wa-ids.ts';
+import { recordTokenIssued } from '../sessions/privacy-tokens.ts';
 import { checkSend, firstContactPauseMs, recordReachOutLock } from '../../policy/send-policy.ts';
 import { WhatsAppRefusal } from '../sessions/server-acks.ts';
 import type { QueueBackend } from '../queue-backend.ts';
@@ -205,6 +206,10 @@ export function startSessionSender(options: SenderOptions): { close(force?: bool
       throw err;
     }
     await append(messageId, { type: 'message.sent', data: { messageId, waMessageId, ...counted } }, eventIdOf(`${messageId}:sent:${queued.streamVersion}`));
+    // Edits and deletions are protocol messages, after which WhatsApp Web issues no token (nor does Baileys).
+    if (!isJidGroup(to) && content.type !== 'edit' && content.type !== 'delete') {
+      await recordTokenIssued(socket, to, clock()).catch((err: unknown) => logger.warn({ err, deviceId: device.id }, 'recording the privacy token issue failed'));
+    }
     return { waMessageId };
   };
 
