@@ -14,9 +14,9 @@ import { webhookDeliveriesProjection } from './webhook-deliveries.ts';
 export const projections: Projection[] = [messagesProjection, devicesProjection, campaignsProjection, contactsProjection, lidMappingsProjection, webhookDeliveriesProjection];
 
 // The worker role's log readers: the reactors (what sends, delivers and replies) and the read models, each group
-// batched together in a runner of its own, so what sends never waits on the read models' heavier writes: not for
-// their transactions, nor (one process, one thread) for their CPU, since a read-model batch starts only between two
-// reactor batches. A burst (a 10,000-message campaign) is on the queues before its views are written.
+// batched together in a runner of its own, so what sends never waits on the read models' heavier writes. Through a
+// burst (a 10,000-message campaign) the reactors have the process (one thread) to themselves: its jobs are on the
+// queues before its views are written.
 export function startLogReaders(orm: Orm, reactors: Projection[], notifier: AppendNotifier, logger: Logger): ProjectionRunner {
   const first = startProjections(orm, reactors, notifier, logger);
   const readModels = startProjections(orm, projections, notifier, logger, first);

@@ -105,7 +105,7 @@ export async function resetProjection(orm: Orm, projection: Projection): Promise
 }
 
 export interface ProjectionRunner {
-  // Resolves once the runner has nothing more to do at once: it waits for appends, or coalesces them (at once if so now).
+  // Resolves once the runner is through a burst (batches read full, one after another), at once when it is in none.
   idle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -113,15 +113,15 @@ export interface ProjectionRunner {
 // Keeps every projection up to date in this process: woken by appends, polling as a fallback, the projections
 // together in one batch (runGroupBatch). A projection whose batch fails runs alone (with its own retries, as it
 // would with no group) until it has caught up, so it holds back nobody else. Several worker processes may run
-// this; the advisory locks let one at a time work on a projection. `after`: a runner that goes first in this process:
-// this one starts a batch only while that one has nothing to do at once (between its bursts of batches, or in the
-// pause in which it coalesces appends, so a steady stream of them holds nothing back for long).
+// this; the advisory locks let one at a time work on a projection. `after`: a runner that goes first in this process
+// through a burst (a campaign's 10,000 events): this one starts no batch while that one reads full batch after full
+// batch, and otherwise runs beside it, so views follow ordinary traffic as closely as ever.
 export function startProjections(orm: Orm, projections: Projection[], notifier: AppendNotifier, logger: Logger, after?: ProjectionRunner): ProjectionRunner {
   let stopped = false;
-  let busy = false;
+  let bursting = false;
   const idlers: (() => void)[] = [];
   const rest = () => {
-    busy = false;
+    bursting = false;
     for (const idle of idlers.splice(0)) idle();
   };
   let wake: (() => void) | undefined;
@@ -158,17 +158,13 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
     while (!stopped) {
       if (pending) {
         pending = false;
-        if (woken) {
-          rest();
-          await sleep(COALESCE_MS);
-        }
-        // Before any wait: a runner started just after this one must find it busy.
-        busy = true;
+        if (woken) await sleep(COALESCE_MS);
         woken = false;
         await after?.idle();
         const together = projections.filter((p) => !alone.has(p));
         try {
-          if (together.length && (await runGroupBatch(orm, together)) === BATCH) pending = true;
+          if (together.length && (await runGroupBatch(orm, together)) === BATCH) pending = bursting = true;
+          else rest();
         } catch (err) {
           logger.warn({ err }, 'a batch of the projections together failed; each runs alone');
           if (await runAlone(together)) pending = true;
@@ -190,7 +186,7 @@ export function startProjections(orm: Orm, projections: Projection[], notifier: 
     unsubscribe();
   })();
   return {
-    idle: () => (busy && !stopped ? new Promise<void>((resolve) => idlers.push(resolve)) : Promise.resolve()),
+    idle: () => (bursting && !stopped ? new Promise<void>((resolve) => idlers.push(resolve)) : Promise.resolve()),
     async close() {
       stopped = true;
       wake?.();
