@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SendingDevice } from '../devices/devices.ts';
+import type { SendRouteDevice } from '../devices/devices.ts';
 import { AppError } from '../domain/errors.ts';
 import type { MessageContent } from '../domain/messages.ts';
 import { parseRecipient, type Recipient } from '../domain/recipients.ts';
@@ -31,7 +31,7 @@ export async function accept(
   request: FastifyRequest,
   reply: FastifyReply,
   waiting: Waiting,
-  device: SendingDevice,
+  device: SendRouteDevice,
   recipient: Recipient,
   content: MessageContent,
   delivery: DeliveryInput = {},

@@ -58,7 +58,7 @@ export const reachableDevices = (principal: Principal) => (principal.deviceIds =
 
 // What a send needs of its device: read in plain SQL by the send routes, the hottest ones (the ORM's query building
 // and hydration cost several times the query).
-export interface SendingDevice {
+export interface SendRouteDevice {
   id: number;
   sessionId: string;
   status: Device['status'];
@@ -67,12 +67,12 @@ export interface SendingDevice {
 
 type DeviceNamed = { id: number } | { sessionId: string };
 
-const reaches = (principal: Principal, device: Pick<SendingDevice, 'id' | 'user'>) =>
+const reaches = (principal: Principal, device: Pick<SendRouteDevice, 'id' | 'user'>) =>
   (principal.role === 'admin' || device.user.id === principal.userId) && reachesDevice(principal, device.id);
 
 // Seed 004 names the sending device by its session id; a device key can only name its own device. Another user's
 // device answers exactly as a missing one: naming its device's id would tell that it exists.
-function reached<D extends Pick<SendingDevice, 'id' | 'user'>>(principal: Principal, named: DeviceNamed, device: D | null | undefined): D {
+function reached<D extends Pick<SendRouteDevice, 'id' | 'user'>>(principal: Principal, named: DeviceNamed, device: D | null | undefined): D {
   if (device && reaches(principal, device)) return device;
   throw new AppError('DEVICE_NOT_FOUND', 'sessionId' in named ? `No device with session id ${named.sessionId}` : `Device ${named.id} not found`);
 }
@@ -85,7 +85,7 @@ export async function findDeviceBySession(em: EntityManager, principal: Principa
   return reached(principal, { sessionId }, await em.findOne(DeviceSchema, { sessionId }, { populate: ['user'] }));
 }
 
-export async function findSendingDevice(em: EntityManager, principal: Principal, named: DeviceNamed): Promise<SendingDevice> {
+export async function findSendingDevice(em: EntityManager, principal: Principal, named: DeviceNamed): Promise<SendRouteDevice> {
   const [column, value] = 'sessionId' in named ? ['session_id', named.sessionId] : ['id', named.id];
   const [row] = await sqlOf(em)(`select id, session_id, status, user_id from devices where ${column} = ?`, [value]);
   const device = row && { id: Number(row.id), sessionId: String(row.session_id), status: row.status as Device['status'], user: { id: Number(row.user_id) } };

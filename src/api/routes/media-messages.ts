@@ -1,7 +1,7 @@
 import { Type, type Static, type TProperties } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { findSendingDevice, type SendingDevice } from '../../devices/devices.ts';
+import { findSendingDevice, type SendRouteDevice } from '../../devices/devices.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_CAPTION_LENGTH, type MediaContent, type MediaKind } from '../../domain/messages.ts';
 import type { LiveFeed } from '../../events/live-feed.ts';
@@ -47,7 +47,7 @@ const MixedAnswer = Type.Object({
   messages: Type.Array(Type.Object({ messageId: Type.String(), fileId: Type.String(), type: Type.String(), status: Type.String(), timestamp: IsoDate })),
 });
 
-async function contextOf(request: FastifyRequest, device: SendingDevice): Promise<MediaContext> {
+async function contextOf(request: FastifyRequest, device: SendRouteDevice): Promise<MediaContext> {
   return { em: request.em, storage: request.server.storage, config: request.server.config, userId: device.user.id };
 }
 
